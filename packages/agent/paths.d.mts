@@ -1,0 +1,2 @@
+export declare const agentBinaryPath: string;
+export declare const launcherBinaryPath: string;

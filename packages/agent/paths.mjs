@@ -1,0 +1,5 @@
+// Where the native binaries are after `node build.mjs`.
+import { fileURLToPath } from 'node:url';
+
+export const agentBinaryPath = fileURLToPath(new URL('./dist/warden-agent', import.meta.url));
+export const launcherBinaryPath = fileURLToPath(new URL('./dist/warden-launch', import.meta.url));

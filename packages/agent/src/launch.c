@@ -1,0 +1,134 @@
+/*
+ * warden-launch: runs as root on the host, puts itself into the sandbox's
+ * cgroups, prepares size- and inode-capped tmpfs mounts in a private mount
+ * namespace, sets rlimits, drops to the sandbox's unprivileged uid and execs
+ * the runtime (bwrap). Everything it sets up is inherited by the sandbox, so
+ * no sandboxed code ever runs outside its cgroup or with root's identity.
+ *
+ * usage: warden-launch [--cgroup PROCS_FILE]... [--tmpfs DIR:SIZE:INODES:MODE]...
+ *                      [--rlimit RESOURCE:SOFT:HARD]... [--uid N --gid N] -- PROGRAM ARGS...
+ * Exits 125 with a message on stderr when a step fails.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#define FAIL 125
+
+static void fail(const char *step, const char *arg) {
+  fprintf(stderr, "warden-launch: %s%s%s: %s\n", step, arg ? " " : "", arg ? arg : "", strerror(errno));
+  exit(FAIL);
+}
+
+static void usage(const char *why) {
+  fprintf(stderr, "warden-launch: %s\n", why);
+  exit(FAIL);
+}
+
+static unsigned long long num(const char *s, const char *what) {
+  char *end;
+  errno = 0;
+  unsigned long long v = strtoull(s, &end, 10);
+  if (errno || end == s || *end) usage(what);
+  return v;
+}
+
+static int resource_of(const char *name) {
+  if (!strcmp(name, "nofile")) return RLIMIT_NOFILE;
+  if (!strcmp(name, "fsize")) return RLIMIT_FSIZE;
+  if (!strcmp(name, "core")) return RLIMIT_CORE;
+  if (!strcmp(name, "stack")) return RLIMIT_STACK;
+  if (!strcmp(name, "memlock")) return RLIMIT_MEMLOCK;
+  if (!strcmp(name, "msgqueue")) return RLIMIT_MSGQUEUE;
+  usage("unknown rlimit resource");
+  return -1;
+}
+
+static void join_cgroup(const char *procs) {
+  int fd = open(procs, O_WRONLY | O_CLOEXEC);
+  if (fd < 0) fail("open cgroup", procs);
+  if (write(fd, "0", 1) != 1) fail("join cgroup", procs);
+  close(fd);
+}
+
+static int ns_ready = 0;
+
+static void private_mount_ns(void) {
+  if (ns_ready) return;
+  if (unshare(CLONE_NEWNS) != 0) fail("unshare mount namespace", NULL);
+  if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0) fail("make mounts private", NULL);
+  ns_ready = 1;
+}
+
+/* DIR:SIZE_BYTES:NR_INODES:MODE(octal) — owner is set to --uid/--gid. */
+static void mount_tmpfs(char *spec, long uid, long gid) {
+  char *dir = strtok(spec, ":");
+  char *size = strtok(NULL, ":");
+  char *inodes = strtok(NULL, ":");
+  char *mode = strtok(NULL, ":");
+  if (!dir || !size || !inodes || !mode) usage("--tmpfs needs DIR:SIZE:INODES:MODE");
+  num(size, "--tmpfs size must be a number");
+  num(inodes, "--tmpfs inodes must be a number");
+  private_mount_ns();
+  char opts[256];
+  snprintf(opts, sizeof opts, "size=%s,nr_inodes=%s,mode=%s,uid=%ld,gid=%ld", size, inodes, mode,
+           uid < 0 ? 0 : uid, gid < 0 ? 0 : gid);
+  if (mount("tmpfs", dir, "tmpfs", MS_NOSUID | MS_NODEV, opts) != 0) fail("mount tmpfs on", dir);
+}
+
+int main(int argc, char **argv) {
+  long uid = -1, gid = -1;
+  int i = 1;
+  /* First pass: identity, needed by --tmpfs. */
+  for (int j = 1; j < argc && strcmp(argv[j], "--"); j++) {
+    if (!strcmp(argv[j], "--uid") && j + 1 < argc) uid = (long)num(argv[++j], "--uid must be a number");
+    else if (!strcmp(argv[j], "--gid") && j + 1 < argc) gid = (long)num(argv[++j], "--gid must be a number");
+  }
+  if ((uid < 0) != (gid < 0)) usage("--uid and --gid go together");
+  if (uid == 0 || gid == 0) usage("refusing to run a sandbox as root (uid/gid 0)");
+
+  for (; i < argc; i++) {
+    const char *a = argv[i];
+    if (!strcmp(a, "--")) { i++; break; }
+    if (i + 1 >= argc) usage("option needs a value");
+    char *v = argv[++i];
+    if (!strcmp(a, "--cgroup")) join_cgroup(v);
+    else if (!strcmp(a, "--tmpfs")) mount_tmpfs(v, uid, gid);
+    else if (!strcmp(a, "--rlimit")) {
+      char *res = strtok(v, ":");
+      char *soft = strtok(NULL, ":");
+      char *hard = strtok(NULL, ":");
+      if (!res || !soft || !hard) usage("--rlimit needs RESOURCE:SOFT:HARD");
+      struct rlimit rl = { num(soft, "rlimit soft must be a number"), num(hard, "rlimit hard must be a number") };
+      if (setrlimit(resource_of(res), &rl) != 0) fail("setrlimit", res);
+    } else if (strcmp(a, "--uid") && strcmp(a, "--gid")) usage("unknown option");
+  }
+  if (i >= argc) usage("missing program after --");
+
+  if (uid > 0) {
+    gid_t g = (gid_t)gid;
+    if (setgroups(1, &g) != 0) fail("setgroups", NULL);
+    if (setresgid((gid_t)gid, (gid_t)gid, (gid_t)gid) != 0) fail("setgid", NULL);
+    if (setresuid((uid_t)uid, (uid_t)uid, (uid_t)uid) != 0) fail("setuid", NULL);
+  }
+  if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) fail("no_new_privs", NULL);
+  /* Credential changes clear the parent-death signal: set it afterwards, so
+   * the sandbox dies with the Warden process that started it. */
+  if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0) fail("pdeathsig", NULL);
+  if (getppid() == 1) { errno = ESRCH; fail("parent exited before start", NULL); }
+
+  char *envp[] = { NULL };
+  execve(argv[i], argv + i, envp);
+  fail("exec", argv[i]);
+  return FAIL;
+}

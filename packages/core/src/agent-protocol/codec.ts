@@ -1,0 +1,151 @@
+/**
+ * Encoding and decoding of agent frames (see packages/agent/PROTOCOL.md).
+ * Pure: no I/O. Everything read from the agent is untrusted and bounds-checked.
+ */
+import { WardenError } from '@warden/protocol';
+
+export const HEADER_BYTES = 9;
+export const MAX_PAYLOAD_BYTES = 16 * 1024 * 1024;
+
+export const FrameType = {
+  START: 0x01,
+  STDIN: 0x02,
+  SIGNAL: 0x03,
+  PING: 0x04,
+  HELLO: 0x80,
+  STARTED: 0x81,
+  STDOUT: 0x82,
+  STDERR: 0x83,
+  EXIT: 0x84,
+  ERROR: 0x85,
+  PONG: 0x86,
+} as const;
+
+export const AgentErrorCode = {
+  MALFORMED: 1,
+  START_FAILED: 2,
+  UNKNOWN_TYPE: 3,
+  UNKNOWN_ID: 4,
+  TOO_LARGE: 5,
+  DUPLICATE_ID: 6,
+  STDIN_OVERFLOW: 7,
+} as const;
+
+export const SignalScope = { PROCESS: 0, GROUP: 1, TREE: 2 } as const;
+export type SignalScope = (typeof SignalScope)[keyof typeof SignalScope];
+
+export interface Frame {
+  readonly type: number;
+  readonly id: number;
+  readonly payload: Buffer;
+}
+
+export function encodeFrame(type: number, id: number, payload: Uint8Array = EMPTY): Buffer {
+  const out = Buffer.allocUnsafe(HEADER_BYTES + payload.length);
+  out.writeUInt32LE(5 + payload.length, 0);
+  out.writeUInt8(type, 4);
+  out.writeUInt32LE(id >>> 0, 5);
+  out.set(payload, HEADER_BYTES);
+  return out;
+}
+
+const EMPTY = Buffer.alloc(0);
+
+function strBytes(s: string): Buffer {
+  const b = Buffer.from(s, 'utf8');
+  const out = Buffer.allocUnsafe(4 + b.length);
+  out.writeUInt32LE(b.length, 0);
+  b.copy(out, 4);
+  return out;
+}
+
+export interface StartRequest {
+  readonly argv: readonly string[];
+  readonly env: readonly string[];
+  readonly cwd: string;
+  readonly stdin: boolean;
+}
+
+export function encodeStart(id: number, req: StartRequest): Buffer {
+  const parts: Buffer[] = [Buffer.from([req.stdin ? 1 : 0]), strBytes(req.cwd)];
+  const count = Buffer.allocUnsafe(4);
+  count.writeUInt32LE(req.argv.length, 0);
+  parts.push(count, ...req.argv.map(strBytes));
+  const envCount = Buffer.allocUnsafe(4);
+  envCount.writeUInt32LE(req.env.length, 0);
+  parts.push(envCount, ...req.env.map(strBytes));
+  return encodeFrame(FrameType.START, id, Buffer.concat(parts));
+}
+
+export function encodeSignal(id: number, signo: number, scope: SignalScope): Buffer {
+  return encodeFrame(FrameType.SIGNAL, id, Buffer.from([signo, scope]));
+}
+
+export interface ExitInfo {
+  readonly kind: 'exited' | 'signaled';
+  readonly value: number;
+  readonly userUs: number;
+  readonly sysUs: number;
+  readonly maxRssKb: number;
+}
+
+function protocolError(what: string): WardenError {
+  return new WardenError('E_AGENT_PROTOCOL', `The sandbox agent sent a malformed ${what} frame; the sandbox was stopped. This is a bug or a compromised sandbox: report it with the sandbox id.`);
+}
+
+export function decodeExit(p: Buffer): ExitInfo {
+  if (p.length !== 29) throw protocolError('EXIT');
+  return {
+    kind: p[0] === 1 ? 'signaled' : 'exited',
+    value: p.readInt32LE(1),
+    userUs: Number(p.readBigUInt64LE(5)),
+    sysUs: Number(p.readBigUInt64LE(13)),
+    maxRssKb: Number(p.readBigUInt64LE(21)),
+  };
+}
+
+export function decodeError(p: Buffer): { code: number; message: string } {
+  if (p.length < 6) throw protocolError('ERROR');
+  const len = p.readUInt32LE(2);
+  if (len !== p.length - 6) throw protocolError('ERROR');
+  return { code: p.readUInt16LE(0), message: p.subarray(6).toString('utf8') };
+}
+
+export function decodeHello(p: Buffer): { protocolVersion: number; agentPid: number; agentVersion: string } {
+  if (p.length < 10 || p.readUInt32LE(6) !== p.length - 10) throw protocolError('HELLO');
+  return { protocolVersion: p.readUInt16LE(0), agentPid: p.readUInt32LE(2), agentVersion: p.subarray(10).toString('utf8') };
+}
+
+export function decodeStarted(p: Buffer): number {
+  if (p.length !== 4) throw protocolError('STARTED');
+  return p.readUInt32LE(0);
+}
+
+/**
+ * Reassembles frames from arbitrary chunks. Throws E_AGENT_PROTOCOL on a frame
+ * that is impossible (too short or too large): the stream cannot be trusted.
+ */
+export class FrameDecoder {
+  #buf: Buffer = EMPTY;
+
+  push(chunk: Buffer, onFrame: (f: Frame) => void): void {
+    let buf = this.#buf.length === 0 ? chunk : Buffer.concat([this.#buf, chunk]);
+    let off = 0;
+    while (buf.length - off >= 4) {
+      const len = buf.readUInt32LE(off);
+      if (len < 5 || len > 5 + MAX_PAYLOAD_BYTES) throw protocolError('oversized or truncated');
+      if (buf.length - off < 4 + len) break;
+      const type = buf.readUInt8(off + 4);
+      const id = buf.readUInt32LE(off + 5);
+      const payload = buf.subarray(off + HEADER_BYTES, off + 4 + len);
+      off += 4 + len;
+      onFrame({ type, id, payload });
+    }
+    buf = buf.subarray(off);
+    this.#buf = buf.length === 0 ? EMPTY : Buffer.from(buf);
+  }
+
+  get pendingBytes(): number {
+    return this.#buf.length;
+  }
+}

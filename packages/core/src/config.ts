@@ -1,0 +1,45 @@
+/** Engine configuration: validated once, defaulted, frozen. */
+import { Type, type Static } from '@sinclair/typebox';
+import { parseWith } from '@warden/protocol';
+import type { Logger } from './logger.js';
+
+export const EngineConfigSchema = Type.Object(
+  {
+    dataDir: Type.String({
+      pattern: '^/',
+      expects: 'an absolute directory',
+      hint: 'Set dataDir or WARDEN_DATA_DIR.',
+      description: 'Where Warden keeps its state. Default: $WARDEN_DATA_DIR or /var/lib/warden.',
+    }),
+    bwrapPath: Type.String({ pattern: '^/', default: '/usr/bin/bwrap', expects: 'an absolute path to bwrap', hint: 'apt-get install -y bubblewrap, or set bwrapPath.' }),
+    uidRange: Type.Object(
+      {
+        start: Type.Integer({ minimum: 65_536, maximum: 4_000_000_000, default: 1_800_000_000, hint: 'Pick a host uid range nobody else uses.' }),
+        count: Type.Integer({ minimum: 1, maximum: 1_000_000, default: 65_536 }),
+      },
+      { additionalProperties: false, default: {}, description: 'Host uids reserved for sandboxes (one each).' },
+    ),
+    uidLockDir: Type.String({ pattern: '^/', default: '/run/warden/uids', expects: 'an absolute directory', description: 'Shared by every engine on the host.' }),
+    maxSandboxes: Type.Integer({ minimum: 1, maximum: 100_000, default: 1000 }),
+    startTimeoutMs: Type.Integer({ minimum: 100, maximum: 600_000, default: 10_000, description: 'How long a sandbox may take to become ready.' }),
+  },
+  { additionalProperties: false },
+);
+
+export type EngineConfig = Static<typeof EngineConfigSchema>;
+
+export interface EngineOptions {
+  readonly dataDir?: string;
+  readonly bwrapPath?: string;
+  readonly uidRange?: { start?: number; count?: number };
+  readonly uidLockDir?: string;
+  readonly maxSandboxes?: number;
+  readonly startTimeoutMs?: number;
+  /** Where the engine logs. Default: silent. */
+  readonly logger?: Logger;
+}
+
+export function parseEngineConfig(opts: EngineOptions): Readonly<EngineConfig> {
+  const { logger: _logger, ...rest } = opts;
+  return parseWith(EngineConfigSchema, { dataDir: process.env.WARDEN_DATA_DIR ?? '/var/lib/warden', ...rest }, 'engine config');
+}

@@ -1,0 +1,23 @@
+/** What this host supports, per runtime, and how to fix what is missing. */
+import { agentBinaryPath, launcherBinaryPath } from '@warden/agent';
+import { isWardenError } from '@warden/protocol';
+import { readCgroupLayout } from './limits/layout.js';
+import { probeBwrap } from './runtimes/bwrap/probe.js';
+import type { ProbeCheck } from './runtimes/driver.js';
+
+export interface DoctorReport {
+  readonly ok: boolean;
+  readonly runtimes: Readonly<Record<string, { readonly ready: boolean; readonly checks: readonly ProbeCheck[] }>>;
+}
+
+export async function doctor(options: { bwrapPath?: string } = {}): Promise<DoctorReport> {
+  const checks = await probeBwrap(options.bwrapPath ?? '/usr/bin/bwrap', agentBinaryPath, launcherBinaryPath);
+  try {
+    const layout = await readCgroupLayout();
+    for (const [c, p] of Object.entries(layout)) checks.push({ name: `cgroup ${c}`, ok: true, detail: `${p.hierarchy} at ${p.mount}` });
+  } catch (err) {
+    checks.push({ name: 'cgroups', ok: false, detail: isWardenError(err) ? err.message : String(err), fix: 'mount the memory, pids and cpu controllers (v1 or v2)' });
+  }
+  const ready = checks.every((c) => c.ok);
+  return { ok: ready, runtimes: { bwrap: { ready, checks } } };
+}

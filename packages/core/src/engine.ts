@@ -1,0 +1,211 @@
+/**
+ * The engine: creates sandboxes and owns them until they are killed or the
+ * engine closes. Composes the pieces in order (uid → workspace → cgroup →
+ * runtime → agent ready) and undoes exactly what was done when a step fails.
+ */
+import { chmod, mkdir, rm } from 'node:fs/promises';
+import { totalmem } from 'node:os';
+import { agentBinaryPath, launcherBinaryPath } from '@warden/agent';
+import { WardenError, parseSandboxSpec, type SandboxSpecInput } from '@warden/protocol';
+import { AgentClient } from './agent-protocol/client.js';
+import { parseEngineConfig, type EngineConfig, type EngineOptions } from './config.js';
+import { newId } from './host/ids.js';
+import { UidPool, type UidLease } from './host/uids.js';
+import { freshWorkspace, lendWorkspace, type Workspace } from './host/workspace.js';
+import { EngineCgroups, SandboxCgroup } from './limits/cgroup.js';
+import { readCgroupLayout } from './limits/layout.js';
+import { silentLogger, type Logger } from './logger.js';
+import { BwrapDriver } from './runtimes/bwrap/driver.js';
+import type { ProbeCheck, RuntimeDriver, RuntimeInstance } from './runtimes/driver.js';
+import { Sandbox, type SandboxInfo } from './sandbox.js';
+
+export interface Engine extends AsyncDisposable {
+  readonly id: string;
+  readonly config: Readonly<EngineConfig>;
+  /** Host directory private to this engine; removed by close(). */
+  readonly stateDir: string;
+  /** Host cgroup directories of this engine; removed by close(). */
+  readonly cgroupDirs: readonly string[];
+  /**
+   * Starts a sandbox. Throws E_INVALID_SPEC for a bad spec (nothing is created).
+   * @example await using sbx = await engine.create({ limits: { memoryMb: 256 } });
+   */
+  create(spec?: SandboxSpecInput): Promise<Sandbox>;
+  get(id: string): Sandbox;
+  list(): SandboxInfo[];
+  /** Kills every sandbox and removes everything the engine made. Idempotent. */
+  close(): Promise<void>;
+}
+
+/** Runs each undo step even if one fails; rethrows the first failure. */
+async function undoAll(steps: Array<() => Promise<void>>, log: Logger): Promise<void> {
+  let first: unknown;
+  for (const step of steps.reverse()) {
+    try {
+      await step();
+    } catch (err) {
+      log.error('teardown step failed', { err: String(err) });
+      first ??= err;
+    }
+  }
+  if (first !== undefined) throw first;
+}
+
+function failClosed(checks: ProbeCheck[]): void {
+  const bad = checks.filter((c) => !c.ok);
+  if (bad.length > 0) {
+    throw new WardenError(
+      'E_RUNTIME_UNAVAILABLE',
+      `The bwrap runtime cannot run on this host: ${bad.map((c) => `${c.name}: ${c.detail} (fix: ${c.fix ?? 'see warden doctor'})`).join('; ')}.`,
+      { details: { checks: bad } },
+    );
+  }
+}
+
+export async function createEngine(options: EngineOptions = {}): Promise<Engine> {
+  const config = parseEngineConfig(options);
+  const log = options.logger ?? silentLogger;
+  const id = newId('eng');
+  const stateDir = `${config.dataDir}/run/${id}`;
+  const driver: RuntimeDriver = new BwrapDriver({ bwrapPath: config.bwrapPath, agentPath: agentBinaryPath, launcherPath: launcherBinaryPath, stateDir });
+  failClosed(await driver.probe());
+  const layout = await readCgroupLayout();
+
+  // Sandbox uids traverse these directories to reach bind-mount sources.
+  await mkdir(`${config.dataDir}/run`, { recursive: true, mode: 0o711 });
+  await chmod(config.dataDir, 0o711);
+  await chmod(`${config.dataDir}/run`, 0o711);
+  await mkdir(stateDir, { mode: 0o711 });
+  let cgroups: EngineCgroups;
+  try {
+    cgroups = await EngineCgroups.create(layout, id);
+  } catch (err) {
+    await rm(stateDir, { recursive: true, force: true });
+    throw err;
+  }
+  await mkdir(`${stateDir}/ws`, { mode: 0o711 });
+
+  const uids = new UidPool(config.uidLockDir, config.uidRange);
+  const sandboxes = new Map<string, Sandbox>();
+  let starting = 0;
+  let closing: Promise<void> | undefined;
+  const hostMemMb = Math.floor(totalmem() / 1024 / 1024);
+
+  async function create(input?: SandboxSpecInput): Promise<Sandbox> {
+    if (closing) throw new WardenError('E_ENGINE_CLOSED', 'The engine is closed; create a new engine.');
+    const spec = parseSandboxSpec(input);
+    if (spec.limits.memoryMb + spec.limits.swapMb > hostMemMb) {
+      throw new WardenError('E_INVALID_SPEC', `Invalid sandbox spec: limits.memoryMb + limits.swapMb (${spec.limits.memoryMb + spec.limits.swapMb}) is more than this host's memory (${hostMemMb} MiB). Pass a smaller --memory-mb.`);
+    }
+    if (sandboxes.size + starting >= config.maxSandboxes) {
+      throw new WardenError('E_CAPACITY', `The engine already runs ${config.maxSandboxes} sandboxes (maxSandboxes). Kill one or raise maxSandboxes.`);
+    }
+    starting++;
+    const sandboxId = newId('sbx');
+    const undo: Array<() => Promise<void>> = [];
+    try {
+      const lease: UidLease = await uids.acquire();
+      undo.push(() => lease.release());
+      const workspace: Workspace = spec.workspace
+        ? await lendWorkspace(spec.workspace.hostPath, lease.uid, lease.uid, [config.dataDir])
+        : await freshWorkspace(`${stateDir}/ws/${sandboxId}`, lease.uid, lease.uid);
+      undo.push(() => workspace.release());
+      const cgroup = await SandboxCgroup.create(cgroups.plan(sandboxId, spec.limits), spec.limits.swapMb);
+      undo.push(() => cgroup.destroy());
+      const runtime: RuntimeInstance = await driver.start({
+        sandboxId,
+        hostname: spec.hostname,
+        limits: spec.limits,
+        uid: lease.uid,
+        gid: lease.uid,
+        workspaceHostPath: workspace.hostPath,
+        cgroupProcsFiles: cgroup.procsFiles,
+      });
+      undo.push(() => runtime.kill());
+      const agent = new AgentClient(runtime.agentIn, runtime.agentOut, (err) => {
+        log.error('agent protocol failure; killing sandbox', { sandboxId, err: err.message });
+        void runtime.kill();
+      });
+      undo.push(async () => agent.close());
+      await waitReady(agent, runtime, config.startTimeoutMs, sandboxId);
+
+      const steps = [...undo];
+      let torn: Promise<void> | undefined;
+      const sandbox = new Sandbox({
+        id: sandboxId,
+        spec,
+        uid: lease.uid,
+        agent,
+        oomKills: () => cgroup.oomKills(),
+        runtimeExited: runtime.exited,
+        teardown: () =>
+          (torn ??= (async () => {
+            try {
+              await undoAll(steps, log);
+            } finally {
+              sandboxes.delete(sandboxId);
+              log.info('sandbox closed', { sandboxId });
+            }
+          })()),
+      });
+      sandboxes.set(sandboxId, sandbox);
+      log.info('sandbox started', { sandboxId, uid: lease.uid });
+      return sandbox;
+    } catch (err) {
+      await undoAll(undo, log).catch(() => undefined);
+      throw err;
+    } finally {
+      starting--;
+    }
+  }
+
+  async function close(): Promise<void> {
+    closing ??= (async () => {
+      // Wait for in-flight creates, so none escapes teardown.
+      for (let i = 0; starting > 0 && i < 1000; i++) await new Promise((r) => setTimeout(r, 10));
+      const results = await Promise.allSettled([...sandboxes.values()].map((s) => s.kill()));
+      await cgroups.destroy();
+      await rm(stateDir, { recursive: true, force: true });
+      const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+      if (failed) throw failed.reason;
+    })();
+    return closing;
+  }
+
+  return {
+    id,
+    config,
+    stateDir,
+    cgroupDirs: cgroups.dirs(),
+    create,
+    get(sandboxId: string): Sandbox {
+      const s = sandboxes.get(sandboxId);
+      if (!s) throw new WardenError('E_SANDBOX_NOT_FOUND', `No sandbox ${JSON.stringify(sandboxId)} in this engine; list them with engine.list().`);
+      return s;
+    },
+    list: () => [...sandboxes.values()].map((s) => s.info()),
+    close,
+    [Symbol.asyncDispose]: close,
+  };
+}
+
+async function waitReady(agent: AgentClient, runtime: RuntimeInstance, timeoutMs: number, sandboxId: string): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new WardenError('E_SANDBOX_START_FAILED', `Sandbox ${sandboxId} did not become ready within ${timeoutMs} ms. ${runtime.diagnostics()}`.trim())), timeoutMs);
+  });
+  const died = runtime.exited.then((exit) => {
+    throw new WardenError(
+      'E_SANDBOX_START_FAILED',
+      `Sandbox ${sandboxId} failed to start (runtime exit ${exit.code ?? exit.signal}): ${runtime.diagnostics() || 'no diagnostics'}. Run \`warden doctor\` to check the host.`,
+      { details: { diagnostics: runtime.diagnostics() } },
+    );
+  });
+  try {
+    await Promise.race([agent.ready, timeout, died]);
+  } finally {
+    clearTimeout(timer);
+    died.catch(() => undefined);
+  }
+}
+

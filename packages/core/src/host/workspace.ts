@@ -1,0 +1,76 @@
+/**
+ * The sandbox's /workspace on the host: a fresh private directory, or a host
+ * directory lent to the sandbox for its lifetime. A lent directory is chowned
+ * to the sandbox uid (it must be writable by it) and handed back afterwards:
+ * every entry goes back to its recorded owner, and entries the sandbox
+ * created go to the owner of the directory itself.
+ */
+import { chown, lchown, lstat, mkdir, readdir, rm, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { WardenError } from '@warden/protocol';
+
+/** Host directories never lent to a sandbox. */
+const FORBIDDEN = new Set(['/', '/bin', '/boot', '/dev', '/etc', '/lib', '/lib32', '/lib64', '/proc', '/root', '/run', '/sbin', '/sys', '/usr', '/var', '/home', '/tmp']);
+
+export interface Workspace {
+  readonly hostPath: string;
+  /** Returns a lent directory to its owner, or deletes a fresh one. Idempotent. */
+  release(): Promise<void>;
+}
+
+async function walk(dir: string, visit: (path: string, uid: number, gid: number) => Promise<void>): Promise<void> {
+  for (const name of await readdir(dir)) {
+    const p = join(dir, name);
+    const st = await lstat(p);
+    await visit(p, st.uid, st.gid);
+    if (st.isDirectory()) await walk(p, visit);
+  }
+}
+
+export async function freshWorkspace(path: string, uid: number, gid: number): Promise<Workspace> {
+  await mkdir(path, { mode: 0o700 });
+  await chown(path, uid, gid);
+  let released = false;
+  return {
+    hostPath: path,
+    release: async () => {
+      if (released) return;
+      released = true;
+      await rm(path, { recursive: true, force: true });
+    },
+  };
+}
+
+export async function lendWorkspace(path: string, uid: number, gid: number, reservedPrefixes: readonly string[]): Promise<Workspace> {
+  const clean = path.replace(/\/+$/, '') || '/';
+  if (FORBIDDEN.has(clean) || reservedPrefixes.some((r) => clean === r || clean.startsWith(`${r}/`) || r.startsWith(`${clean}/`))) {
+    throw new WardenError('E_INVALID_SPEC', `workspace.hostPath ${clean} is a system or Warden directory and cannot be given to a sandbox. Pass a project directory such as /srv/project.`);
+  }
+  const st = await stat(clean).catch(() => undefined);
+  if (!st?.isDirectory()) {
+    throw new WardenError('E_INVALID_SPEC', `workspace.hostPath ${clean} is not an existing directory. Create it first or omit workspace for a fresh one.`);
+  }
+  const owner = { uid: st.uid, gid: st.gid };
+  const original = new Map<string, { uid: number; gid: number }>();
+  original.set(clean, owner);
+  await walk(clean, async (p, u, g) => {
+    original.set(p, { uid: u, gid: g });
+    await lchown(p, uid, gid);
+  });
+  await chown(clean, uid, gid);
+  let released = false;
+  return {
+    hostPath: clean,
+    release: async () => {
+      if (released) return;
+      released = true;
+      await walk(clean, async (p, u) => {
+        // Only entries the sandbox uid owns: anything else was not ours to change.
+        if (u !== uid) return;
+        const o = original.get(p) ?? owner;
+        await lchown(p, o.uid, o.gid);
+      });
+      await chown(clean, owner.uid, owner.gid);
+    },
+  };
+}

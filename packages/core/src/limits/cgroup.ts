@@ -1,0 +1,155 @@
+/**
+ * Creates, watches and removes the cgroups of an engine and its sandboxes.
+ * The launcher joins a sandbox's cgroups before exec'ing the runtime, so no
+ * sandboxed code runs outside them.
+ */
+import { mkdir, readFile, rmdir, writeFile, access } from 'node:fs/promises';
+import { WardenError } from '@warden/protocol';
+import type { CgroupLayout, Controller } from './layout.js';
+import { parseCounter, planCgroup, type CgroupLimits, type CgroupPlan } from './plan.js';
+
+const V2_ENABLE = (controllers: readonly Controller[]): string => controllers.map((c) => `+${c}`).join(' ');
+
+async function exists(path: string): Promise<boolean> {
+  return access(path).then(
+    () => true,
+    () => false,
+  );
+}
+
+async function killAll(dir: string): Promise<number> {
+  const text = await readFile(`${dir}/cgroup.procs`, 'utf8').catch(() => '');
+  const pids = text.split('\n').filter(Boolean).map(Number);
+  for (const pid of pids) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
+  return pids.length;
+}
+
+/** Removes a cgroup dir, killing what is left in it; bounded wait. */
+async function removeDir(dir: string, deadlineMs = 5000): Promise<void> {
+  const until = Date.now() + deadlineMs;
+  for (;;) {
+    await killAll(dir);
+    try {
+      await rmdir(dir);
+      return;
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT') return;
+      if (code !== 'EBUSY' || Date.now() > until) {
+        throw new WardenError('E_INTERNAL', `Could not remove cgroup ${dir}: ${code ?? String(err)}`, { cause: err });
+      }
+      await new Promise((r) => setTimeout(r, 10));
+    }
+  }
+}
+
+export class EngineCgroups {
+  readonly #layout: CgroupLayout;
+  readonly #rel: string;
+
+  private constructor(layout: CgroupLayout, rel: string) {
+    this.#layout = layout;
+    this.#rel = rel;
+  }
+
+  /** Makes `<mount>/warden/<engineId>` in each hierarchy (enabling v2 controllers on the way). */
+  static async create(layout: CgroupLayout, engineId: string): Promise<EngineCgroups> {
+    const rel = `warden/${engineId}`;
+    const mounts = new Map<string, { hierarchy: 'v1' | 'v2'; controllers: Controller[] }>();
+    for (const [c, p] of Object.entries(layout) as [Controller, CgroupLayout[Controller]][]) {
+      const e = mounts.get(p.mount) ?? { hierarchy: p.hierarchy, controllers: [] };
+      e.controllers.push(c);
+      mounts.set(p.mount, e);
+    }
+    for (const [mount, { hierarchy, controllers }] of mounts) {
+      try {
+        if (hierarchy === 'v2') await writeFile(`${mount}/cgroup.subtree_control`, V2_ENABLE(controllers));
+        await mkdir(`${mount}/warden`, { recursive: true });
+        if (hierarchy === 'v2') await writeFile(`${mount}/warden/cgroup.subtree_control`, V2_ENABLE(controllers));
+        await mkdir(`${mount}/${rel}`);
+        if (hierarchy === 'v2') await writeFile(`${mount}/${rel}/cgroup.subtree_control`, V2_ENABLE(controllers));
+      } catch (err) {
+        throw new WardenError(
+          'E_LIMIT_UNSUPPORTED',
+          `Cannot set up cgroups under ${mount}: ${(err as Error).message}. Warden must run as root with a writable cgroup filesystem; see \`warden doctor\`.`,
+          { cause: err },
+        );
+      }
+    }
+    return new EngineCgroups(layout, rel);
+  }
+
+  get layout(): CgroupLayout {
+    return this.#layout;
+  }
+
+  plan(sandboxId: string, limits: CgroupLimits): CgroupPlan {
+    return planCgroup(this.#layout, `${this.#rel}/${sandboxId}`, limits);
+  }
+
+  /** Every engine-level directory, for leak checks. */
+  dirs(): string[] {
+    return [...new Set(Object.values(this.#layout).map((p) => `${p.mount}/${this.#rel}`))];
+  }
+
+  async destroy(): Promise<void> {
+    for (const dir of this.dirs()) await removeDir(dir);
+    for (const mount of new Set(Object.values(this.#layout).map((p) => p.mount))) {
+      await rmdir(`${mount}/warden`).catch(() => undefined); // other engines may still use it
+    }
+  }
+}
+
+export class SandboxCgroup {
+  readonly plan: CgroupPlan;
+
+  private constructor(plan: CgroupPlan) {
+    this.plan = plan;
+  }
+
+  static async create(plan: CgroupPlan, swapMb: number): Promise<SandboxCgroup> {
+    const cg = new SandboxCgroup(plan);
+    try {
+      for (const d of plan.dirs) {
+        await mkdir(d.dir);
+        for (const [file, value] of d.writes) await writeFile(`${d.dir}/${file}`, value);
+        for (const [file, value] of d.optionalWrites) {
+          if (await exists(`${d.dir}/${file}`)) await writeFile(`${d.dir}/${file}`, value);
+          else if (swapMb > 0) {
+            throw new WardenError('E_LIMIT_UNSUPPORTED', `limits.swapMb=${swapMb} needs swap accounting, which this kernel lacks (${file} is missing). Set limits.swapMb to 0 or boot with swapaccount=1.`);
+          }
+        }
+      }
+    } catch (err) {
+      await cg.destroy().catch(() => undefined);
+      if (err instanceof WardenError) throw err;
+      throw new WardenError('E_SANDBOX_START_FAILED', `Could not create the sandbox's cgroup: ${(err as Error).message}`, { cause: err });
+    }
+    return cg;
+  }
+
+  get procsFiles(): string[] {
+    return this.plan.dirs.map((d) => `${d.dir}/cgroup.procs`);
+  }
+
+  get dirs(): string[] {
+    return this.plan.dirs.map((d) => d.dir);
+  }
+
+  /** How many processes the kernel's OOM killer has killed in this sandbox. */
+  async oomKills(): Promise<number> {
+    const text = await readFile(this.plan.oom.file, 'utf8').catch(() => '');
+    return parseCounter(text, this.plan.oom.key);
+  }
+
+  /** Kills everything left and removes the directories (idempotent). */
+  async destroy(): Promise<void> {
+    for (const d of [...this.plan.dirs].reverse()) await removeDir(d.dir);
+  }
+}

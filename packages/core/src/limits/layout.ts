@@ -1,0 +1,81 @@
+/**
+ * Finds where each cgroup controller Warden needs lives: a cgroup v1
+ * hierarchy of its own, or the unified (v2) hierarchy. Hosts mix both (this
+ * one has memory, pids and cpu on v1 and an almost empty v2), so the decision
+ * is per controller. Pure parsing here; `readCgroupLayout` does the I/O.
+ */
+import { readFile } from 'node:fs/promises';
+import { WardenError } from '@warden/protocol';
+
+export const CONTROLLERS = ['memory', 'pids', 'cpu'] as const;
+export type Controller = (typeof CONTROLLERS)[number];
+
+export interface ControllerPlace {
+  readonly hierarchy: 'v1' | 'v2';
+  /** Mount point of the hierarchy, e.g. /sys/fs/cgroup/memory or /sys/fs/cgroup/unified. */
+  readonly mount: string;
+}
+
+export type CgroupLayout = Readonly<Record<Controller, ControllerPlace>>;
+
+interface Mount {
+  readonly point: string;
+  readonly fstype: string;
+  readonly superOptions: readonly string[];
+}
+
+/** Parses /proc/self/mountinfo (see proc(5)). */
+export function parseMountinfo(text: string): Mount[] {
+  const out: Mount[] = [];
+  for (const line of text.split('\n')) {
+    const sep = line.indexOf(' - ');
+    if (sep < 0) continue;
+    const left = line.slice(0, sep).split(' ');
+    const right = line.slice(sep + 3).split(' ');
+    const point = left[4];
+    const fstype = right[0];
+    if (point === undefined || fstype === undefined) continue;
+    out.push({ point: point.replace(/\\040/g, ' '), fstype, superOptions: (right[2] ?? '').split(',') });
+  }
+  return out;
+}
+
+/**
+ * Decides per controller. `v2Controllers` maps a cgroup2 mount point to the
+ * controllers its root offers (the contents of its cgroup.controllers).
+ */
+export function decideLayout(mounts: readonly Mount[], v2Controllers: ReadonlyMap<string, readonly string[]>): CgroupLayout {
+  const missing: Controller[] = [];
+  const place = {} as Record<Controller, ControllerPlace>;
+  for (const c of CONTROLLERS) {
+    const v1 = mounts.find((m) => m.fstype === 'cgroup' && m.superOptions.includes(c));
+    if (v1) {
+      place[c] = { hierarchy: 'v1', mount: v1.point };
+      continue;
+    }
+    const v2 = mounts.find((m) => m.fstype === 'cgroup2' && (v2Controllers.get(m.point) ?? []).includes(c));
+    if (v2) {
+      place[c] = { hierarchy: 'v2', mount: v2.point };
+      continue;
+    }
+    missing.push(c);
+  }
+  if (missing.length > 0) {
+    throw new WardenError(
+      'E_LIMIT_UNSUPPORTED',
+      `The cgroup controller(s) ${missing.join(', ')} are not available on this host, so sandbox limits cannot be enforced. Mount them (cgroup v1) or enable them in the cgroup v2 root's cgroup.subtree_control; \`warden doctor\` shows what was found.`,
+      { details: { missing } },
+    );
+  }
+  return Object.freeze(place);
+}
+
+export async function readCgroupLayout(): Promise<CgroupLayout> {
+  const mounts = parseMountinfo(await readFile('/proc/self/mountinfo', 'utf8'));
+  const v2 = new Map<string, string[]>();
+  for (const m of mounts.filter((x) => x.fstype === 'cgroup2')) {
+    const text = await readFile(`${m.point}/cgroup.controllers`, 'utf8').catch(() => '');
+    v2.set(m.point, text.trim().split(/\s+/).filter(Boolean));
+  }
+  return decideLayout(mounts, v2);
+}

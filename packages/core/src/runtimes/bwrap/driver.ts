@@ -1,0 +1,138 @@
+/**
+ * The default runtime: bubblewrap namespaces, started through warden-launch
+ * (cgroups, capped tmpfs, rlimits, unprivileged uid) with the agent as PID 1.
+ */
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { access, lstat, mkdir, readlink, writeFile, open } from 'node:fs/promises';
+import { WardenError } from '@warden/protocol';
+import type { ProbeCheck, RuntimeDriver, RuntimeExit, RuntimeInstance, RuntimeStartRequest } from '../driver.js';
+import { PROC_MASKED, bwrapArgs, etcFiles, launcherArgs, type HostRootEntry } from './argv.js';
+import { probeBwrap } from './probe.js';
+import { seccompBytes } from './seccomp.js';
+
+export interface BwrapDriverOptions {
+  readonly bwrapPath: string;
+  readonly agentPath: string;
+  readonly launcherPath: string;
+  /** Engine-private directory (0711) for staging mounts, /etc files and the filter. */
+  readonly stateDir: string;
+}
+
+const MiB = 1024 * 1024;
+const STDERR_TAIL_BYTES = 4096;
+
+async function hostRoot(): Promise<HostRootEntry[]> {
+  const out: HostRootEntry[] = [];
+  for (const name of ['bin', 'sbin', 'lib', 'lib32', 'lib64', 'libx32']) {
+    const st = await lstat(`/${name}`).catch(() => undefined);
+    if (!st) continue;
+    if (st.isSymbolicLink()) out.push({ name, symlinkTo: await readlink(`/${name}`) });
+    else if (st.isDirectory()) out.push({ name });
+  }
+  return out;
+}
+
+export class BwrapDriver implements RuntimeDriver {
+  readonly name = 'bwrap' as const;
+  readonly #o: BwrapDriverOptions;
+  #prepared: Promise<{ hostRoot: HostRootEntry[]; procMasked: string[] }> | undefined;
+
+  constructor(options: BwrapDriverOptions) {
+    this.#o = options;
+  }
+
+  probe(): Promise<ProbeCheck[]> {
+    return probeBwrap(this.#o.bwrapPath, this.#o.agentPath, this.#o.launcherPath);
+  }
+
+  get #paths() {
+    const d = this.#o.stateDir;
+    return { stageTmp: `${d}/stage/tmp`, stageShm: `${d}/stage/shm`, etcDir: `${d}/etc`, seccomp: `${d}/seccomp.bpf` };
+  }
+
+  /** Writes the shared, read-only pieces every sandbox of this engine binds. */
+  #prepare(): Promise<{ hostRoot: HostRootEntry[]; procMasked: string[] }> {
+    this.#prepared ??= (async () => {
+      const p = this.#paths;
+      await mkdir(p.stageTmp, { recursive: true, mode: 0o711 });
+      await mkdir(p.stageShm, { recursive: true, mode: 0o711 });
+      await mkdir(p.etcDir, { recursive: true, mode: 0o755 });
+      for (const [name, text] of Object.entries(etcFiles())) await writeFile(`${p.etcDir}/${name}`, text, { mode: 0o644 });
+      await writeFile(p.seccomp, seccompBytes(), { mode: 0o600 });
+      const procMasked: string[] = [];
+      for (const f of PROC_MASKED) if (await access(f).then(() => true, () => false)) procMasked.push(f);
+      return { hostRoot: await hostRoot(), procMasked };
+    })();
+    return this.#prepared;
+  }
+
+  async start(req: RuntimeStartRequest): Promise<RuntimeInstance> {
+    const host = await this.#prepare();
+    const p = this.#paths;
+    const bwrap = bwrapArgs({
+      hostname: req.hostname,
+      agentHostPath: this.#o.agentPath,
+      workspaceHostPath: req.workspaceHostPath,
+      stageTmp: p.stageTmp,
+      stageShm: p.stageShm,
+      etcDir: p.etcDir,
+      hostRoot: host.hostRoot,
+      procMasked: host.procMasked,
+    });
+    const argv = launcherArgs(
+      {
+        cgroupProcsFiles: req.cgroupProcsFiles,
+        stageTmp: p.stageTmp,
+        stageShm: p.stageShm,
+        tmpBytes: req.limits.tmpMb * MiB,
+        tmpInodes: req.limits.tmpInodes,
+        uid: req.uid,
+        gid: req.gid,
+        nofile: req.limits.nofile,
+        fileSizeBytes: req.limits.fileSizeMb * MiB,
+        bwrapPath: this.#o.bwrapPath,
+      },
+      bwrap,
+    );
+    // The filter goes in on fd 3; bwrap reads it to EOF before exec'ing the agent.
+    const filter = await open(p.seccomp, 'r');
+    let child;
+    try {
+      child = spawn(this.#o.launcherPath, argv, {
+        stdio: ['pipe', 'pipe', 'pipe', filter.fd],
+        // bwrap never sees the server's environment (it would leak via /proc).
+        env: {},
+      });
+    } finally {
+      // The child holds its own copy once spawned (or spawning failed).
+      void filter.close();
+    }
+    if (child.pid === undefined) {
+      const [err] = (await once(child, 'error')) as [Error];
+      throw new WardenError('E_RUNTIME_UNAVAILABLE', `Cannot run ${this.#o.launcherPath}: ${err.message}. Run npm run build.`, { cause: err });
+    }
+    const { stdin, stdout, stderr } = child;
+    if (!stdin || !stdout || !stderr) throw new WardenError('E_INTERNAL', 'spawn did not create the agent pipes');
+    let tail = '';
+    stderr.setEncoding('utf8');
+    stderr.on('data', (s: string) => {
+      tail = (tail + s).slice(-STDERR_TAIL_BYTES);
+    });
+    const exited = new Promise<RuntimeExit>((resolve) => {
+      child.once('exit', (code, signal) => resolve({ code, signal }));
+    });
+    const pid = child.pid;
+    return {
+      pid,
+      agentIn: stdin,
+      agentOut: stdout,
+      exited,
+      diagnostics: () => tail.trim(),
+      kill: async () => {
+        if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+        await exited;
+      },
+    };
+  }
+}

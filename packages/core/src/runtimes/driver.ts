@@ -1,0 +1,53 @@
+/**
+ * The seam between the engine and an isolation technology. A driver only knows
+ * how to start the agent isolated, with the sandbox's identity, cgroups,
+ * workspace and limits, and how to tear it down. Everything else (processes,
+ * output, timeouts) goes through the agent and is runtime-independent.
+ */
+import type { Readable, Writable } from 'node:stream';
+import type { Limits, RuntimeName } from '@warden/protocol';
+
+export interface ProbeCheck {
+  readonly name: string;
+  readonly ok: boolean;
+  readonly detail: string;
+  /** What to do when `ok` is false. */
+  readonly fix?: string;
+}
+
+export interface RuntimeStartRequest {
+  readonly sandboxId: string;
+  readonly hostname: string;
+  readonly limits: Readonly<Limits>;
+  /** Unprivileged host uid/gid every sandboxed process runs as. */
+  readonly uid: number;
+  readonly gid: number;
+  readonly workspaceHostPath: string;
+  /** cgroup.procs files the sandbox must be in before any of its code runs. */
+  readonly cgroupProcsFiles: readonly string[];
+}
+
+export interface RuntimeExit {
+  readonly code: number | null;
+  readonly signal: NodeJS.Signals | null;
+}
+
+export interface RuntimeInstance {
+  /** Host pid of the runtime process (for diagnostics). */
+  readonly pid: number;
+  /** The agent's protocol pipes. */
+  readonly agentIn: Writable;
+  readonly agentOut: Readable;
+  readonly exited: Promise<RuntimeExit>;
+  /** Last lines the runtime and agent wrote to stderr (start-up errors). */
+  diagnostics(): string;
+  /** Ends the sandbox for good; resolves once the runtime process is gone. Idempotent. */
+  kill(): Promise<void>;
+}
+
+export interface RuntimeDriver {
+  readonly name: RuntimeName;
+  /** What this host offers for this runtime, and how to fix what is missing. */
+  probe(): Promise<ProbeCheck[]>;
+  start(req: RuntimeStartRequest): Promise<RuntimeInstance>;
+}

@@ -1,0 +1,186 @@
+/**
+ * A running sandbox: the agent connection plus everything the engine set up
+ * for it (uid lease, workspace, cgroup, runtime). Disposing it tears all of
+ * that down, in reverse order, exactly once.
+ */
+import { WardenError, type ExecResult, type SandboxSpec } from '@warden/protocol';
+import type { AgentClient } from './agent-protocol/client.js';
+import { SANDBOX_WORKSPACE } from './runtimes/bwrap/argv.js';
+import { SandboxProcess, type ProcessOptions } from './process/process.js';
+
+export type SandboxState = 'running' | 'closed';
+
+export interface SandboxInfo {
+  readonly id: string;
+  readonly runtime: SandboxSpec['runtime'];
+  readonly state: SandboxState;
+  readonly createdAt: string;
+  readonly expiresAt: string;
+  readonly hostUid: number;
+  readonly runningProcesses: number;
+  readonly metadata: Readonly<Record<string, string>>;
+  /** Why the sandbox closed, when it has. */
+  readonly closedReason?: string;
+}
+
+export interface SandboxParts {
+  readonly id: string;
+  readonly spec: Readonly<SandboxSpec>;
+  readonly uid: number;
+  readonly agent: AgentClient;
+  readonly oomKills: () => Promise<number>;
+  /** Settles when the runtime process ends on its own (crash, OOM of the agent). */
+  readonly runtimeExited: Promise<unknown>;
+  /** Tears down runtime, cgroup, workspace and uid; idempotent. */
+  readonly teardown: () => Promise<void>;
+}
+
+const BASE_ENV: Readonly<Record<string, string>> = Object.freeze({
+  PATH: '/usr/local/bin:/usr/bin:/bin',
+  HOME: SANDBOX_WORKSPACE,
+  USER: 'sandbox',
+  LOGNAME: 'sandbox',
+  SHELL: '/bin/sh',
+  LANG: 'C.UTF-8',
+  TMPDIR: '/tmp',
+});
+
+function checkArgv(argv: unknown): readonly string[] {
+  if (!Array.isArray(argv) || argv.length === 0) {
+    throw new WardenError('E_INVALID_ARGUMENT', `argv must be a non-empty array of strings such as ["ls", "-la"], got ${Array.isArray(argv) ? 'an empty array' : JSON.stringify(argv) ?? typeof argv}. To run a shell line, pass ["sh", "-c", line].`);
+  }
+  argv.forEach((a, i) => {
+    if (typeof a !== 'string' || a.includes('\0') || (i === 0 && a === '')) {
+      throw new WardenError('E_INVALID_ARGUMENT', `argv[${i}] must be a${i === 0 ? ' non-empty' : ''} string without NUL bytes, got ${JSON.stringify(a) ?? typeof a}.`);
+    }
+  });
+  return argv as string[];
+}
+
+function checkOptions(opts: ProcessOptions): void {
+  const intIn = (name: string, v: unknown, min: number, max: number): void => {
+    if (v !== undefined && (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max)) {
+      throw new WardenError('E_INVALID_ARGUMENT', `${name} must be an integer from ${min} to ${max}, got ${JSON.stringify(v)}.`);
+    }
+  };
+  intIn('timeoutMs', opts.timeoutMs, 1, 86_400_000);
+  intIn('maxOutputBytes', opts.maxOutputBytes, 1, 1_073_741_824);
+  if (opts.cwd !== undefined && (typeof opts.cwd !== 'string' || !opts.cwd.startsWith('/') || opts.cwd.includes('\0'))) {
+    throw new WardenError('E_INVALID_ARGUMENT', `cwd must be an absolute path inside the sandbox such as "/workspace", got ${JSON.stringify(opts.cwd)}.`);
+  }
+  for (const [k, v] of Object.entries(opts.env ?? {})) {
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(k) || typeof v !== 'string' || v.includes('\0')) {
+      throw new WardenError('E_INVALID_ARGUMENT', `env.${k} is invalid: names are letters, digits and _ (not starting with a digit) and values are strings without NUL bytes.`);
+    }
+  }
+}
+
+export class Sandbox {
+  readonly id: string;
+  readonly spec: Readonly<SandboxSpec>;
+  readonly createdAt = new Date();
+  readonly expiresAt: Date;
+  readonly #parts: SandboxParts;
+  readonly #baseEnv: Readonly<Record<string, string>>;
+  #closing: Promise<void> | undefined;
+  #closedReason: string | undefined;
+  #ttl: NodeJS.Timeout;
+  #oomSeen = 0;
+
+  constructor(parts: SandboxParts) {
+    this.#parts = parts;
+    this.id = parts.id;
+    this.spec = parts.spec;
+    this.#baseEnv = { ...BASE_ENV, ...parts.spec.env };
+    this.expiresAt = new Date(this.createdAt.getTime() + parts.spec.limits.ttlMs);
+    this.#ttl = setTimeout(() => void this.#close('ttl expired'), parts.spec.limits.ttlMs);
+    this.#ttl.unref();
+    void parts.runtimeExited.then(() => this.#close('the sandbox agent exited'));
+  }
+
+  get state(): SandboxState {
+    return this.#closing || this.#parts.agent.closed ? 'closed' : 'running';
+  }
+
+  info(): SandboxInfo {
+    const reason = this.#closedReason ?? (this.#parts.agent.closed ? 'agent exited' : undefined);
+    return {
+      id: this.id,
+      runtime: this.spec.runtime,
+      state: this.state,
+      createdAt: this.createdAt.toISOString(),
+      expiresAt: this.expiresAt.toISOString(),
+      hostUid: this.#parts.uid,
+      runningProcesses: this.#parts.agent.activeProcesses,
+      metadata: this.spec.metadata,
+      ...(reason === undefined ? {} : { closedReason: reason }),
+    };
+  }
+
+  /**
+   * Starts a process and returns a handle for streaming, stdin and signals.
+   * @example
+   * const p = sbx.spawn(['sh', '-c', 'cat'], { stdin: 'pipe', onStdout: (b) => process.stdout.write(b) });
+   * await p.write('hello'); await p.end(); const r = await p.wait();
+   */
+  spawn(argv: readonly string[], opts: ProcessOptions = {}): SandboxProcess {
+    const args = checkArgv(argv);
+    checkOptions(opts);
+    if (this.state !== 'running') {
+      throw new WardenError('E_SANDBOX_CLOSED', `Sandbox ${this.id} is closed (${this.info().closedReason ?? 'killed'}). Create a new sandbox.`, { details: { sandboxId: this.id } });
+    }
+    const env = Object.entries({ ...this.#baseEnv, ...opts.env }).map(([k, v]) => `${k}=${v}`);
+    return new SandboxProcess(
+      this.#parts.agent,
+      {
+        oomSnapshot: () => this.#oomSeen,
+        oomKills: async () => (this.#oomSeen = Math.max(this.#oomSeen, await this.#parts.oomKills())),
+        killSandbox: () => void this.#close('agent did not confirm a kill'),
+      },
+      args,
+      env,
+      opts.cwd ?? SANDBOX_WORKSPACE,
+      opts,
+      {
+        timeoutMs: opts.timeoutMs ?? this.spec.limits.timeoutMs,
+        maxOutputBytes: opts.maxOutputBytes ?? this.spec.limits.maxOutputBytes,
+      },
+    );
+  }
+
+  /**
+   * Runs a command to completion and collects its output. A non-zero exit, a
+   * signal, a timeout or a limit is a result (`reason`), not an exception.
+   * @example const r = await sbx.exec(['python3', '-c', 'print(6*7)']); // r.stdout === '42\n'
+   */
+  exec(argv: readonly string[], opts: Omit<ProcessOptions, 'stdin'> & { stdin?: string | Uint8Array } = {}): Promise<ExecResult> {
+    try {
+      return this.spawn(argv, opts).wait();
+    } catch (err) {
+      return Promise.reject(err as Error);
+    }
+  }
+
+  /** Checks the agent answers. */
+  ping(timeoutMs?: number): Promise<void> {
+    return this.#parts.agent.ping(timeoutMs);
+  }
+
+  /** Kills every process and frees everything the sandbox held. Idempotent. */
+  kill(): Promise<void> {
+    return this.#close('killed');
+  }
+
+  #close(reason: string): Promise<void> {
+    this.#closing ??= (async () => {
+      this.#closedReason = reason;
+      clearTimeout(this.#ttl);
+      await this.#parts.teardown();
+    })();
+    return this.#closing;
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.kill();
+  }
+}

@@ -1,0 +1,120 @@
+/**
+ * The sandbox spec: what a caller asks for when creating a sandbox. Defined
+ * once as JSON Schema (TypeBox); the TypeScript types are inferred from it.
+ * Each field says what `undefined` means through its `default`.
+ */
+import { Type, type Static } from '@sinclair/typebox';
+
+const int = (min: number, max: number, dflt: number, description: string, hint: string) =>
+  Type.Integer({ minimum: min, maximum: max, default: dflt, description, hint });
+
+export const RuntimeName = Type.Union([Type.Literal('bwrap')], {
+  default: 'bwrap',
+  description: 'Isolation runtime. Only `bwrap` (bubblewrap namespaces) is available in this version.',
+  hint: 'Pass --runtime bwrap or omit it.',
+});
+export type RuntimeName = Static<typeof RuntimeName>;
+
+export const Limits = Type.Object(
+  {
+    memoryMb: int(16, 1_048_576, 512, 'Memory limit of the whole sandbox, in MiB (cgroup).', 'Pass --memory-mb or set limits.memoryMb.'),
+    swapMb: int(0, 1_048_576, 0, 'Swap the sandbox may use on top of memoryMb, in MiB.', 'Set limits.swapMb.'),
+    pids: int(8, 65_536, 256, 'Most processes and threads alive at once in the sandbox.', 'Pass --pids or set limits.pids.'),
+    cpus: Type.Number({
+      minimum: 0.01,
+      maximum: 1024,
+      default: 1,
+      description: 'CPU quota in cores (1.5 = one and a half cores).',
+      hint: 'Pass --cpus or set limits.cpus.',
+    }),
+    nofile: int(16, 1_048_576, 1024, 'Open files per process (RLIMIT_NOFILE).', 'Set limits.nofile.'),
+    fileSizeMb: int(1, 1_048_576, 1024, 'Largest file a process may write, in MiB (RLIMIT_FSIZE).', 'Set limits.fileSizeMb.'),
+    tmpMb: int(1, 65_536, 64, 'Size of the private /tmp and /dev/shm, each, in MiB.', 'Set limits.tmpMb.'),
+    tmpInodes: int(64, 10_000_000, 16_384, 'Most files in /tmp and /dev/shm, each.', 'Set limits.tmpInodes.'),
+    timeoutMs: int(1, 86_400_000, 60_000, 'Default wall-clock limit per command, in ms; the whole process tree is SIGKILLed.', 'Pass --timeout-ms or set limits.timeoutMs.'),
+    maxOutputBytes: int(1, 1_073_741_824, 16_777_216, 'Default cap on stdout+stderr per command; the command is killed when it is reached.', 'Set limits.maxOutputBytes.'),
+    ttlMs: int(1_000, 604_800_000, 3_600_000, 'Sandbox lifetime in ms; it is killed when this passes.', 'Set limits.ttlMs.'),
+  },
+  { additionalProperties: false, default: {} },
+);
+export type Limits = Static<typeof Limits>;
+
+export const EnvMap = Type.Record(Type.String({ pattern: '^[A-Za-z_][A-Za-z0-9_]*$' }), Type.String({ pattern: '^[^\\u0000]*$', expects: 'a string without NUL bytes' }), {
+  default: {},
+  additionalProperties: false,
+  expects: 'an object of NAME: value strings, NAME made of letters, digits and _ and not starting with a digit',
+  description: 'Environment variables for every process (names like FOO_BAR; values without NUL). Nothing from the host is inherited.',
+  hint: 'Pass --env KEY=VALUE or set env.',
+});
+
+export const SandboxSpec = Type.Object(
+  {
+    runtime: RuntimeName,
+    limits: Limits,
+    workspace: Type.Optional(
+      Type.Object(
+        {
+          hostPath: Type.String({
+            pattern: '^/',
+            minLength: 2,
+            expects: 'an absolute path other than /',
+            description: 'Absolute host directory mounted read-write at /workspace. Omit for a fresh empty one that is deleted with the sandbox.',
+            hint: 'Pass --workspace /absolute/dir or omit it.',
+          }),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+    env: EnvMap,
+    hostname: Type.String({
+      pattern: '^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$',
+      default: 'sandbox',
+      expects: 'a hostname of 1 to 63 lower-case letters, digits and inner hyphens',
+      description: 'Hostname inside the sandbox (lower-case letters, digits, hyphens).',
+      hint: 'Set hostname to something like "sandbox".',
+    }),
+    metadata: Type.Record(Type.String({ maxLength: 128 }), Type.String({ maxLength: 1024 }), {
+      default: {},
+      expects: 'an object of string values (keys up to 128, values up to 1024 characters)',
+      description: 'Free-form string labels kept with the sandbox.',
+      hint: 'Set metadata to an object of strings.',
+    }),
+  },
+  { additionalProperties: false },
+);
+export type SandboxSpec = Static<typeof SandboxSpec>;
+/** What callers may pass: every field optional. */
+export type SandboxSpecInput = {
+  runtime?: RuntimeName;
+  limits?: Partial<Limits>;
+  workspace?: { hostPath: string };
+  env?: Record<string, string>;
+  hostname?: string;
+  metadata?: Record<string, string>;
+};
+
+/** Why a command ended. */
+export const ExitReason = Type.Union([
+  Type.Literal('exited'),
+  Type.Literal('signaled'),
+  Type.Literal('timeout'),
+  Type.Literal('oom'),
+  Type.Literal('output-limit'),
+  Type.Literal('aborted'),
+  Type.Literal('sandbox-closed'),
+]);
+export type ExitReason = Static<typeof ExitReason>;
+
+export const ExecResult = Type.Object({
+  reason: ExitReason,
+  exitCode: Type.Union([Type.Integer(), Type.Null()], { description: 'Exit code when reason is `exited`, else null.' }),
+  signal: Type.Union([Type.String(), Type.Null()], { description: 'Signal name (SIGKILL, …) when the process was killed by one.' }),
+  stdout: Type.String(),
+  stderr: Type.String(),
+  truncated: Type.Boolean({ description: 'true when output passed maxOutputBytes and was cut.' }),
+  durationMs: Type.Number(),
+  cpuUserMs: Type.Number(),
+  cpuSystemMs: Type.Number(),
+  maxRssKb: Type.Number(),
+});
+export type ExecResult = Static<typeof ExecResult>;

@@ -1,0 +1,114 @@
+/**
+ * Validation at the edge: raw input → schema check → defaulted, frozen value.
+ * Messages name the field, what it expects, what it got and how to fix it.
+ */
+import { Kind, type TSchema } from '@sinclair/typebox';
+import { Value, ValueErrorType, type ValueError } from '@sinclair/typebox/value';
+import { WardenError } from './errors.js';
+import { SandboxSpec, type SandboxSpecInput } from './spec.js';
+
+type Annotated = TSchema & { hint?: string; description?: string; expects?: string };
+
+function describeValue(value: unknown): string {
+  if (value === undefined) return 'nothing';
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return `an array of ${value.length}`;
+  if (typeof value === 'object') return 'an object';
+  const shown = typeof value === 'string' ? JSON.stringify(value.length > 60 ? `${value.slice(0, 60)}…` : value) : String(value);
+  return `${shown} (${typeof value})`;
+}
+
+function range(s: Annotated & { minimum?: number; maximum?: number }): string {
+  if (s.minimum !== undefined && s.maximum !== undefined) return ` from ${s.minimum} to ${s.maximum}`;
+  if (s.minimum !== undefined) return ` of at least ${s.minimum}`;
+  if (s.maximum !== undefined) return ` of at most ${s.maximum}`;
+  return '';
+}
+
+function describeSchema(s: Annotated): string {
+  const any = s as Annotated & Record<string, unknown>;
+  if (s.expects) return s.expects;
+  switch (s[Kind]) {
+    case 'Integer':
+      return `an integer${range(any)}`;
+    case 'Number':
+      return `a number${range(any)}`;
+    case 'String':
+      if (typeof any.pattern === 'string') return `a string matching /${any.pattern}/`;
+      return 'a string';
+    case 'Boolean':
+      return 'true or false';
+    case 'Literal':
+      return JSON.stringify(any.const);
+    case 'Union':
+      return `one of ${(any.anyOf as Annotated[]).map(describeSchema).join(', ')}`;
+    case 'Record':
+      return 'an object of string values';
+    case 'Object':
+      return 'an object';
+    case 'Array':
+      return `an array${typeof any.minItems === 'number' && any.minItems > 0 ? ' (not empty)' : ''}`;
+    default:
+      return 'a valid value';
+  }
+}
+
+function fieldName(path: string): string {
+  return path.replace(/^\//, '').replaceAll('/', '.') || 'the spec';
+}
+
+function formatError(e: ValueError, root: string): string {
+  const field = fieldName(`${root}${e.path}`);
+  const schema = e.schema as Annotated;
+  if (e.type === ValueErrorType.ObjectAdditionalProperties) {
+    const parent = e.path.slice(0, e.path.lastIndexOf('/'));
+    const known = Object.keys((schema as Annotated & { properties?: object }).properties ?? {});
+    const key = e.path.slice(e.path.lastIndexOf('/') + 1);
+    if (known.length > 0) {
+      return `${fieldName(`${root}${parent}`) } has an unknown option ${JSON.stringify(key)}; known options are ${known.join(', ')}.`;
+    }
+    const hint = schema.hint ? ` ${schema.hint}` : '';
+    return `${fieldName(`${root}${parent}`)} has an invalid key ${JSON.stringify(key)}: expected ${describeSchema(schema)}.${hint}`;
+  }
+  const hint = schema.hint ? ` ${schema.hint}` : '';
+  return `${field} must be ${describeSchema(schema)}, got ${describeValue(e.value)}.${hint}`;
+}
+
+/**
+ * Checks `input` against `schema`; throws E_INVALID_SPEC listing every
+ * problem (one per field). `root` prefixes field names (e.g. "spec").
+ */
+export function parseWith<T extends TSchema>(schema: T, input: unknown, what: string): Readonly<import('@sinclair/typebox').Static<T>> {
+  const withDefaults = Value.Default(schema, structuredClone(input ?? {})) as unknown;
+  const seen = new Set<string>();
+  const problems: string[] = [];
+  for (const e of Value.Errors(schema, withDefaults)) {
+    // Unions report every branch; the first error per field is enough.
+    if ([...seen].some((p) => e.path.startsWith(p) && p !== '')) continue;
+    if (seen.has(e.path)) continue;
+    seen.add(e.path);
+    problems.push(formatError(e, ''));
+  }
+  if (problems.length > 0) {
+    const first = problems[0] ?? '';
+    const message = problems.length === 1 ? `Invalid ${what}: ${first}` : `Invalid ${what} (${problems.length} problems): ${problems.join(' ')}`;
+    throw new WardenError('E_INVALID_SPEC', message, { details: { problems } });
+  }
+  return deepFreeze(withDefaults) as Readonly<import('@sinclair/typebox').Static<T>>;
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object') {
+    for (const v of Object.values(value)) deepFreeze(v);
+    Object.freeze(value);
+  }
+  return value;
+}
+
+/** Validates a sandbox spec and fills every default. */
+export function parseSandboxSpec(input: SandboxSpecInput | undefined): Readonly<SandboxSpec> {
+  if (input !== undefined && (typeof input !== 'object' || input === null || Array.isArray(input))) {
+    throw new WardenError('E_INVALID_SPEC', `Invalid sandbox spec: expected an object, got ${describeValue(input)}. Pass {} for all defaults.`);
+  }
+  return parseWith(SandboxSpec, input ?? {}, 'sandbox spec');
+}
