@@ -48,7 +48,7 @@ async function undoAll(steps: Array<() => Promise<void>>, log: Logger): Promise<
       first ??= err;
     }
   }
-  if (first !== undefined) throw first;
+  if (first !== undefined) throw first instanceof Error ? first : new Error('teardown failed', { cause: first });
 }
 
 function failClosed(checks: ProbeCheck[]): void {
@@ -126,7 +126,7 @@ export async function createEngine(options: EngineOptions = {}): Promise<Engine>
         log.error('agent protocol failure; killing sandbox', { sandboxId, err: err.message });
         void runtime.kill();
       });
-      undo.push(async () => agent.close());
+      undo.push(() => Promise.resolve(agent.close()));
       await waitReady(agent, runtime, config.startTimeoutMs, sandboxId);
 
       const steps = [...undo];
@@ -167,7 +167,7 @@ export async function createEngine(options: EngineOptions = {}): Promise<Engine>
       await cgroups.destroy();
       await rm(stateDir, { recursive: true, force: true });
       const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-      if (failed) throw failed.reason;
+      if (failed) throw failed.reason instanceof Error ? failed.reason : new Error('sandbox teardown failed', { cause: failed.reason });
     })();
     return closing;
   }

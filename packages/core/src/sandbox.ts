@@ -54,7 +54,7 @@ function checkArgv(argv: unknown): readonly string[] {
       throw new WardenError('E_INVALID_ARGUMENT', `argv[${i}] must be a${i === 0 ? ' non-empty' : ''} string without NUL bytes, got ${JSON.stringify(a) ?? typeof a}.`);
     }
   });
-  return argv as string[];
+  return argv as readonly string[];
 }
 
 function checkOptions(opts: ProcessOptions): void {
@@ -153,12 +153,8 @@ export class Sandbox {
    * signal, a timeout or a limit is a result (`reason`), not an exception.
    * @example const r = await sbx.exec(['python3', '-c', 'print(6*7)']); // r.stdout === '42\n'
    */
-  exec(argv: readonly string[], opts: Omit<ProcessOptions, 'stdin'> & { stdin?: string | Uint8Array } = {}): Promise<ExecResult> {
-    try {
-      return this.spawn(argv, opts).wait();
-    } catch (err) {
-      return Promise.reject(err as Error);
-    }
+  async exec(argv: readonly string[], opts: Omit<ProcessOptions, 'stdin'> & { stdin?: string | Uint8Array } = {}): Promise<ExecResult> {
+    return this.spawn(argv, opts).wait();
   }
 
   /** Checks the agent answers. */

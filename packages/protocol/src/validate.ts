@@ -2,7 +2,7 @@
  * Validation at the edge: raw input → schema check → defaulted, frozen value.
  * Messages name the field, what it expects, what it got and how to fix it.
  */
-import { Kind, type TSchema } from '@sinclair/typebox';
+import { Kind, type Static, type TSchema } from '@sinclair/typebox';
 import { Value, ValueErrorType, type ValueError } from '@sinclair/typebox/value';
 import { WardenError } from './errors.js';
 import { SandboxSpec, type SandboxSpecInput } from './spec.js';
@@ -14,8 +14,9 @@ function describeValue(value: unknown): string {
   if (value === null) return 'null';
   if (Array.isArray(value)) return `an array of ${value.length}`;
   if (typeof value === 'object') return 'an object';
-  const shown = typeof value === 'string' ? JSON.stringify(value.length > 60 ? `${value.slice(0, 60)}…` : value) : String(value);
-  return `${shown} (${typeof value})`;
+  if (typeof value === 'string') return `${JSON.stringify(value.length > 60 ? `${value.slice(0, 60)}…` : value)} (string)`;
+  if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint') return `${value} (${typeof value})`;
+  return `a value of type ${typeof value}`;
 }
 
 function range(s: Annotated & { minimum?: number; maximum?: number }): string {
@@ -26,7 +27,7 @@ function range(s: Annotated & { minimum?: number; maximum?: number }): string {
 }
 
 function describeSchema(s: Annotated): string {
-  const any = s as Annotated & Record<string, unknown>;
+  const any = s;
   if (s.expects) return s.expects;
   switch (s[Kind]) {
     case 'Integer':
@@ -78,8 +79,8 @@ function formatError(e: ValueError, root: string): string {
  * Checks `input` against `schema`; throws E_INVALID_SPEC listing every
  * problem (one per field). `root` prefixes field names (e.g. "spec").
  */
-export function parseWith<T extends TSchema>(schema: T, input: unknown, what: string): Readonly<import('@sinclair/typebox').Static<T>> {
-  const withDefaults = Value.Default(schema, structuredClone(input ?? {})) as unknown;
+export function parseWith<T extends TSchema>(schema: T, input: unknown, what: string): Readonly<Static<T>> {
+  const withDefaults = Value.Default(schema, structuredClone(input ?? {}));
   const seen = new Set<string>();
   const problems: string[] = [];
   for (const e of Value.Errors(schema, withDefaults)) {
@@ -94,7 +95,7 @@ export function parseWith<T extends TSchema>(schema: T, input: unknown, what: st
     const message = problems.length === 1 ? `Invalid ${what}: ${first}` : `Invalid ${what} (${problems.length} problems): ${problems.join(' ')}`;
     throw new WardenError('E_INVALID_SPEC', message, { details: { problems } });
   }
-  return deepFreeze(withDefaults) as Readonly<import('@sinclair/typebox').Static<T>>;
+  return deepFreeze(withDefaults) as Readonly<Static<T>>;
 }
 
 function deepFreeze<T>(value: T): T {

@@ -13,7 +13,7 @@ export interface ProcessOptions {
   /** Extra environment on top of the sandbox's. Default: none. */
   readonly env?: Readonly<Record<string, string>>;
   /** Bytes or text written to stdin, which is then closed. With `spawn`, `'pipe'` keeps stdin open for `write`. Default: empty stdin. */
-  readonly stdin?: string | Uint8Array | 'pipe';
+  readonly stdin?: Uint8Array | string; // the literal 'pipe' keeps stdin open (spawn only)
   /** Wall-clock limit; the whole process tree is SIGKILLed. Default: the sandbox's limits.timeoutMs. */
   readonly timeoutMs?: number;
   /** Cap on stdout+stderr bytes; the process tree is killed when reached. Default: limits.maxOutputBytes. */
