@@ -4,7 +4,7 @@
  */
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { access, lstat, mkdir, readlink, writeFile, open } from 'node:fs/promises';
+import { access, lstat, mkdir, open, readFile, readlink, writeFile } from 'node:fs/promises';
 import { WardenError } from '@warden/protocol';
 import type { ProbeCheck, RuntimeDriver, RuntimeExit, RuntimeInstance, RuntimeStartRequest } from '../driver.js';
 import { PROC_MASKED, bwrapArgs, etcFiles, launcherArgs, type HostRootEntry } from './argv.js';
@@ -21,6 +21,8 @@ export interface BwrapDriverOptions {
 
 const MiB = 1024 * 1024;
 const STDERR_TAIL_BYTES = 4096;
+/** How long bwrap gets to notice its child died before it is killed too. */
+const BWRAP_EXIT_GRACE_MS = 2000;
 
 async function hostRoot(): Promise<HostRootEntry[]> {
   const out: HostRootEntry[] = [];
@@ -130,8 +132,22 @@ export class BwrapDriver implements RuntimeDriver {
       exited,
       diagnostics: () => tail.trim(),
       kill: async () => {
-        if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+        if (child.exitCode !== null || child.signalCode !== null) return exited.then(() => undefined);
+        // Kill the agent (PID 1 of the sandbox) first, so that bwrap, still
+        // alive, reaps it and the kernel reaps the rest of the pid namespace.
+        // Killing bwrap first would orphan the agent to the host's init and
+        // leave a zombie owned by the sandbox uid.
+        const children = await readFile(`/proc/${pid}/task/${pid}/children`, 'utf8').catch(() => '');
+        for (const c of children.split(/\s+/).filter(Boolean)) {
+          try {
+            process.kill(Number(c), 'SIGKILL');
+          } catch {
+            // already gone
+          }
+        }
+        const timer = setTimeout(() => child.kill('SIGKILL'), children.trim() ? BWRAP_EXIT_GRACE_MS : 0);
         await exited;
+        clearTimeout(timer);
       },
     };
   }

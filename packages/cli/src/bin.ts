@@ -1,0 +1,52 @@
+#!/usr/bin/env node
+/** The `warden` command. Thin: parses arguments and calls the engine. */
+import { demoCommand } from './commands/demo.js';
+import { doctorCommand } from './commands/doctor.js';
+import { RUN_USAGE, runCommand } from './commands/run.js';
+import { reportError, UsageError } from './output.js';
+
+const USAGE = `usage: warden <command> [options]
+
+commands:
+  run      run one command in a fresh sandbox      (warden run --help)
+  doctor   check what this host supports and how to fix what is missing
+  demo     start a sandbox, run a command and Python, print timings
+
+every command takes --json for machine-readable output.
+${RUN_USAGE}`;
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  const json = rest.includes('--json') && (command !== 'run' || rest.indexOf('--json') < (rest.includes('--') ? rest.indexOf('--') : Infinity));
+  try {
+    switch (command) {
+      case 'run':
+        if (rest[0] === '--help' || rest[0] === '-h') {
+          process.stdout.write(`${RUN_USAGE}\n`);
+          return 0;
+        }
+        return await runCommand(rest);
+      case 'doctor':
+        return await doctorCommand(rest);
+      case 'demo':
+        return await demoCommand(rest);
+      case undefined:
+      case '--help':
+      case '-h':
+      case 'help':
+        process.stdout.write(`${USAGE}\n`);
+        return command === undefined ? 2 : 0;
+      default:
+        throw new UsageError(`unknown command ${JSON.stringify(command)}.\n${USAGE}`);
+    }
+  } catch (err) {
+    if (err instanceof UsageError || (err as { code?: string }).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') {
+      if (json) process.stdout.write(`${JSON.stringify({ error: { code: 'E_USAGE', message: (err as Error).message } })}\n`);
+      else process.stderr.write(`warden: ${(err as Error).message}\n`);
+      return 2;
+    }
+    return reportError(err, json);
+  }
+}
+
+process.exitCode = await main(process.argv.slice(2));

@@ -1,0 +1,24 @@
+/** How the CLI reports: human text on a terminal, one JSON document with --json. */
+import { isWardenError } from '@warden/protocol';
+
+export function printJson(value: unknown): void {
+  process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+}
+
+/** Prints an error (typed errors with their code) and returns the exit code to use. */
+export function reportError(err: unknown, json: boolean): number {
+  if (isWardenError(err)) {
+    if (json) printJson({ error: { code: err.code, message: err.message, details: err.details } });
+    else process.stderr.write(`warden: ${err.message} [${err.code}]\n`);
+    if (err.code === 'E_EXEC_FAILED') return 127;
+    return err.code === 'E_INVALID_SPEC' || err.code === 'E_INVALID_ARGUMENT' ? 2 : 1;
+  }
+  const message = err instanceof Error ? err.message : String(err);
+  if (json) printJson({ error: { code: 'E_INTERNAL', message } });
+  else process.stderr.write(`warden: ${message}\n`);
+  return 1;
+}
+
+export class UsageError extends Error {
+  override readonly name = 'UsageError';
+}

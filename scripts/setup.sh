@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Installs whatever Warden needs that is missing, then builds it. Idempotent:
+# a second run on a ready machine only checks and returns. Needs root on Debian 12.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+log() { printf 'setup: %s\n' "$*" >&2; }
+
+need=()
+command -v bwrap >/dev/null || need+=(bubblewrap)
+command -v cc >/dev/null || need+=(gcc)
+command -v strip >/dev/null || need+=(binutils)
+[ -f /usr/lib/x86_64-linux-gnu/libc.a ] || need+=(libc6-dev)
+[ -x /usr/bin/python3 ] || need+=(python3)
+command -v setpriv >/dev/null || need+=(util-linux)
+if [ ${#need[@]} -gt 0 ]; then
+  if [ "$(id -u)" != 0 ]; then
+    log "missing packages: ${need[*]}; run as root (or: apt-get install -y ${need[*]})"
+    exit 1
+  fi
+  log "installing ${need[*]} with apt"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi
+
+# npm dependencies: reinstall only when the lock file changed since the last install.
+if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  log "installing npm dependencies"
+  npm ci --no-audit --no-fund --loglevel=error
+fi
+
+log "building the agent and TypeScript packages"
+node packages/agent/build.mjs
+npx tsc -b
+chmod +x packages/cli/dist/bin.js
