@@ -156,6 +156,18 @@ describe('limits', () => {
     await sbx.exec(['pkill', 'sleep']);
   });
 
+  it('holds a busy loop to its CPU quota', async () => {
+    const slow = await t.engine.create({ limits: { cpus: 0.2 } });
+    try {
+      const r = await slow.exec(['timeout', '1', 'sh', '-c', 'while :; do :; done']);
+      // 1 s of wall clock at 0.2 CPUs: about 200 ms of CPU time, never a full second.
+      expect(r.cpuUserMs + r.cpuSystemMs).toBeLessThan(450);
+      expect(r.cpuUserMs + r.cpuSystemMs).toBeGreaterThan(50);
+    } finally {
+      await slow.kill();
+    }
+  });
+
   it('enforces rlimits: no core dumps, capped file size, capped open files', async () => {
     const t2 = await t.engine.create({ limits: { fileSizeMb: 1, nofile: 64 } });
     try {

@@ -69,6 +69,20 @@ describe('teardown', () => {
     }, 5000, 'cgroup removed');
   });
 
+  it('every sandbox process is inside the sandbox cgroup, from the first instruction', async () => {
+    await using t = await testEngine();
+    const s = await t.engine.create();
+    s.spawn(['sh', '-c', 'sleep 600 & sleep 600']);
+    const uid = s.info().hostUid;
+    await eventually(async () => (await processesOwnedBy(new Set([uid]))).length >= 5, 5000, 'bwrap, agent, sh and two sleeps');
+    for (const pid of await processesOwnedBy(new Set([uid]))) {
+      const cg = await readFile(`/proc/${pid}/cgroup`, 'utf8');
+      for (const controller of ['memory', 'pids', 'cpu']) {
+        expect(cg, `pid ${pid}`).toMatch(new RegExp(`:${controller}[^:]*:/warden/${t.engine.id}/${s.id}$`, 'm'));
+      }
+    }
+  });
+
   it('await using disposes the sandbox', async () => {
     await using t = await testEngine();
     let uid = 0;
