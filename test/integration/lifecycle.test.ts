@@ -132,6 +132,15 @@ describe('bad input leaves nothing behind', () => {
     expect(await readdir(data.path)).toEqual([]);
   });
 
+  it('a data dir sandboxes cannot reach is refused with the directory to fix', async () => {
+    await using outer = await tempDir();
+    await chmod(outer.path, 0o700);
+    const err = await createEngine({ dataDir: join(outer.path, 'data') }).catch((e: unknown) => e);
+    expect(hasCode(err, 'E_INVALID_SPEC')).toBe(true);
+    expect((err as Error).message).toContain(`chmod o+x ${outer.path}`);
+    expect(await readdir(join(outer.path, 'data', 'run'))).toEqual([]);
+  });
+
   it('an invalid engine config is refused', async () => {
     const err = await createEngine({ dataDir: 'relative/dir' }).catch((e: unknown) => e);
     expect(hasCode(err, 'E_INVALID_SPEC')).toBe(true);

@@ -9,7 +9,7 @@ export const EngineConfigSchema = Type.Object(
       pattern: '^/',
       expects: 'an absolute directory',
       hint: 'Set dataDir or WARDEN_DATA_DIR.',
-      description: 'Where Warden keeps its state. Default: $WARDEN_DATA_DIR or /var/lib/warden.',
+      description: 'Where Warden keeps its state. Default: $WARDEN_DATA_DIR or /var/lib/warden. Set to mode 0711 so sandbox uids can pass through it; every directory above it must allow that too.',
     }),
     bwrapPath: Type.String({ pattern: '^/', default: '/usr/bin/bwrap', expects: 'an absolute path to bwrap', hint: 'apt-get install -y bubblewrap, or set bwrapPath.' }),
     uidRange: Type.Object(

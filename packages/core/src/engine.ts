@@ -10,6 +10,7 @@ import { WardenError, parseSandboxSpec, type SandboxSpecInput } from '@warden/pr
 import { AgentClient } from './agent-protocol/client.js';
 import { parseEngineConfig, type EngineConfig, type EngineOptions } from './config.js';
 import { newId } from './host/ids.js';
+import { assertTraversableByOthers } from './host/paths.js';
 import { UidPool, type UidLease } from './host/uids.js';
 import { freshWorkspace, lendWorkspace, type Workspace } from './host/workspace.js';
 import { EngineCgroups, SandboxCgroup } from './limits/cgroup.js';
@@ -78,6 +79,7 @@ export async function createEngine(options: EngineOptions = {}): Promise<Engine>
   await mkdir(stateDir, { mode: 0o711 });
   let cgroups: EngineCgroups;
   try {
+    await assertTraversableByOthers(stateDir, 'dataDir');
     cgroups = await EngineCgroups.create(layout, id);
   } catch (err) {
     await rm(stateDir, { recursive: true, force: true });

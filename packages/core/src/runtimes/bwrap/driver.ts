@@ -4,7 +4,7 @@
  */
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { access, lstat, mkdir, open, readFile, readlink, writeFile } from 'node:fs/promises';
+import { access, copyFile, chmod, lstat, mkdir, open, readFile, readlink, writeFile } from 'node:fs/promises';
 import { WardenError } from '@warden/protocol';
 import type { ProbeCheck, RuntimeDriver, RuntimeExit, RuntimeInstance, RuntimeStartRequest } from '../driver.js';
 import { PROC_MASKED, bwrapArgs, etcFiles, launcherArgs, type HostRootEntry } from './argv.js';
@@ -50,7 +50,7 @@ export class BwrapDriver implements RuntimeDriver {
 
   get #paths() {
     const d = this.#o.stateDir;
-    return { stageTmp: `${d}/stage/tmp`, stageShm: `${d}/stage/shm`, etcDir: `${d}/etc`, seccomp: `${d}/seccomp.bpf` };
+    return { stageTmp: `${d}/stage/tmp`, stageShm: `${d}/stage/shm`, etcDir: `${d}/etc`, seccomp: `${d}/seccomp.bpf`, agent: `${d}/bin/warden-agent` };
   }
 
   /** Writes the shared, read-only pieces every sandbox of this engine binds. */
@@ -62,6 +62,11 @@ export class BwrapDriver implements RuntimeDriver {
       await mkdir(p.etcDir, { recursive: true, mode: 0o755 });
       for (const [name, text] of Object.entries(etcFiles())) await writeFile(`${p.etcDir}/${name}`, text, { mode: 0o644 });
       await writeFile(p.seccomp, seccompBytes(), { mode: 0o600 });
+      // bwrap runs as the sandbox uid and must reach the agent to bind it: a
+      // copy under the (traversable) state dir works wherever Warden is installed.
+      await mkdir(`${this.#o.stateDir}/bin`, { mode: 0o711 });
+      await copyFile(this.#o.agentPath, p.agent);
+      await chmod(p.agent, 0o755);
       const procMasked: string[] = [];
       for (const f of PROC_MASKED) if (await access(f).then(() => true, () => false)) procMasked.push(f);
       return { hostRoot: await hostRoot(), procMasked };
@@ -74,7 +79,7 @@ export class BwrapDriver implements RuntimeDriver {
     const p = this.#paths;
     const bwrap = bwrapArgs({
       hostname: req.hostname,
-      agentHostPath: this.#o.agentPath,
+      agentHostPath: p.agent,
       workspaceHostPath: req.workspaceHostPath,
       stageTmp: p.stageTmp,
       stageShm: p.stageShm,
