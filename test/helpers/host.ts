@@ -24,7 +24,10 @@ export interface TestEngine extends AsyncDisposable {
 /** A real engine in a throwaway data dir; disposing it also asserts nothing leaked. */
 export async function testEngine(options: EngineOptions = {}): Promise<TestEngine> {
   const data = await mkdtemp(join(tmpdir(), 'warden-data-'));
-  const engine = await createEngine({ dataDir: data, ...options });
+  const engine = await createEngine({ dataDir: data, ...options }).catch(async (err: unknown) => {
+    await rm(data, { recursive: true, force: true });
+    throw err;
+  });
   return {
     engine,
     dataDir: data,

@@ -14,7 +14,9 @@ export const EngineConfigSchema = Type.Object(
     bwrapPath: Type.String({ pattern: '^/', default: '/usr/bin/bwrap', expects: 'an absolute path to bwrap', hint: 'apt-get install -y bubblewrap, or set bwrapPath.' }),
     uidRange: Type.Object(
       {
-        start: Type.Integer({ minimum: 65_536, maximum: 4_000_000_000, default: 1_800_000_000, hint: 'Pick a host uid range nobody else uses.' }),
+        // bwrap writes uid_map with "%d": a host uid above 2^31-1 prints negative and the
+        // sandbox fails to start. The largest start plus the largest count stays below it.
+        start: Type.Integer({ minimum: 65_536, maximum: 2_146_483_648, default: 1_800_000_000, hint: 'Pick a host uid range nobody else uses, below 2146483648.' }),
         count: Type.Integer({ minimum: 1, maximum: 1_000_000, default: 65_536 }),
       },
       { additionalProperties: false, default: {}, description: 'Host uids reserved for sandboxes (one each).' },

@@ -1,0 +1,76 @@
+/**
+ * Threat: a file descriptor the server, launcher or bwrap held (a host
+ * directory, the state dir, the seccomp program) leaks into the sandbox; an
+ * inherited directory fd lets openat() walk the host filesystem from inside.
+ * Oracle: the host's /proc/<pid>/fd of every process the sandbox's uid runs.
+ * Twin: a file the sandboxed process does open shows up in the same view.
+ */
+import { readdir, readlink } from 'node:fs/promises';
+import { describe, expect, it } from 'vitest';
+import { eventually, processesOwnedBy } from '../helpers/host.js';
+import { hostPidsMatching, useEngine } from './harness.js';
+
+const h = useEngine();
+
+/** Everything a sandbox process may legitimately hold: pipes, sockets, anonymous inodes, /dev/null. */
+const HARMLESS = /^(pipe:\[\d+\]|socket:\[\d+\]|anon_inode:.*|\/dev\/null)$/;
+
+async function hostFds(pid: number): Promise<string[]> {
+  const out: string[] = [];
+  for (const fd of await readdir(`/proc/${pid}/fd`).catch(() => [])) {
+    const target = await readlink(`/proc/${pid}/fd/${fd}`).catch(() => undefined);
+    if (target !== undefined) out.push(target);
+  }
+  return out;
+}
+
+describe('no descriptor leaks into a sandbox', () => {
+  it('a sandboxed process inherits only stdin, stdout and stderr', async () => {
+    await using sbx = await h.create();
+
+    // ls opens the directory it lists: that one is fd 3.
+    const r = await sbx.exec(['sh', '-c', 'exec ls /proc/self/fd'], { timeoutMs: 10_000 });
+
+    expect(r.reason).toBe('exited');
+    expect(r.exitCode).toBe(0);
+    expect(r.stdout.split('\n').filter(Boolean)).toEqual(['0', '1', '2', '3']);
+  });
+
+  it('the host sees no host file or directory open in any process of the sandbox uid', async () => {
+    await using sbx = await h.create();
+    const uid = sbx.info().hostUid;
+    const p = sbx.spawn(['sleep', '600']);
+    await p.started();
+    await eventually(async () => (await hostPidsMatching(uid, 'sleep 600')).length === 1, 5000, 'the sleeper on the host');
+
+    const pids = await processesOwnedBy(new Set([uid]));
+    expect(pids.length).toBeGreaterThanOrEqual(3); // bwrap, agent, sleep
+    for (const pid of pids) {
+      for (const target of await hostFds(pid)) expect(target, `host pid ${pid}`).toMatch(HARMLESS);
+    }
+    p.kill();
+    await p.wait();
+  });
+
+  it('twin: a file the sandboxed process opens shows up in the same host view', async () => {
+    await using sbx = await h.create();
+    const uid = sbx.info().hostUid;
+    const p = sbx.spawn(['sh', '-c', 'echo x > /workspace/f && exec sleep 600 3</workspace/f']);
+    await p.started();
+    let pid = 0;
+    await eventually(
+      async () => {
+        pid = (await hostPidsMatching(uid, 'sleep 600'))[0] ?? 0;
+        return pid > 0;
+      },
+      5000,
+      'the sleeper on the host',
+    );
+
+    const targets = await hostFds(pid);
+    expect(targets).toContain('/workspace/f');
+    expect(targets.filter((t) => !HARMLESS.test(t))).toEqual(['/workspace/f']);
+    p.kill();
+    await p.wait();
+  });
+});

@@ -1,0 +1,79 @@
+/**
+ * Threat: a fork bomb exhausts the host's process table.
+ * Oracle: the sandbox's pids cgroup on the host (it hit its cap and never
+ * went past it), the host can still start processes, and every bomb process
+ * is gone afterwards. Twin: below the cap, processes start and the host sees
+ * them counted.
+ */
+import { describe, expect, it } from 'vitest';
+import { eventually, processesOwnedBy } from '../helpers/host.js';
+import { counters, runOnHost, sandboxCgroupFile, useEngine } from './harness.js';
+
+const h = useEngine();
+const PIDS = 64;
+
+describe('a fork bomb is stopped by the pids limit', () => {
+  it('bash fork bomb hits pids.max, times out, and leaves the host healthy', async () => {
+    await using sbx = await h.create({ limits: { pids: PIDS } });
+    const uid = sbx.info().hostUid;
+    const baseline = (await processesOwnedBy(new Set([uid]))).length; // bwrap + the agent
+    const pidsEvents = async (): Promise<number> => counters(await sandboxCgroupFile(h.engine, sbx, 'pids.events')).max ?? 0;
+    expect(await pidsEvents()).toBe(0);
+
+    // `exec sleep` needs no fork, so the main process outlives the bomb until the timeout.
+    const bomb = sbx.spawn(['bash', '-c', ':(){ :|:& };: ; exec sleep 60'], { timeoutMs: 4000 });
+    let peak = 0;
+    await eventually(
+      async () => {
+        peak = Math.max(peak, Number(await sandboxCgroupFile(h.engine, sbx, 'pids.current')));
+        return (await pidsEvents()) > 0;
+      },
+      4000,
+      'the bomb to hit pids.max',
+    );
+    const r = await bomb.wait();
+
+    expect(r.reason).toBe('timeout');
+    expect(r.exitCode).toBeNull();
+    expect(peak).toBeLessThanOrEqual(PIDS);
+    expect(Number((await sandboxCgroupFile(h.engine, sbx, 'pids.max')).trim())).toBe(PIDS);
+    // The timeout killed the whole bomb, not just the main process.
+    await eventually(async () => (await processesOwnedBy(new Set([uid]))).length === baseline, 5000, 'the bomb processes to die');
+    // The host still forks, and the sandbox still serves commands.
+    const host = await runOnHost(['sh', '-c', 'for i in 1 2 3 4 5 6 7 8; do /bin/true & done; wait; echo ok']);
+    expect(host.code).toBe(0);
+    expect(host.stdout).toBe('ok\n');
+    const after = await sbx.exec(['echo', 'alive'], { timeoutMs: 10_000 });
+    expect(after.reason).toBe('exited');
+    expect(after.exitCode).toBe(0);
+    expect(after.stdout).toBe('alive\n');
+  });
+
+  it('a bomb left running in the background dies with its sandbox', async () => {
+    const sbx = await h.create({ limits: { pids: PIDS } });
+    const uid = sbx.info().hostUid;
+    // The main process returns at once; the bomb keeps going on its own.
+    const r = await sbx.exec(['bash', '-c', ':(){ :|:& };:'], { timeoutMs: 10_000 });
+    expect(r.reason).toBe('exited');
+    await eventually(async () => (counters(await sandboxCgroupFile(h.engine, sbx, 'pids.events')).max ?? 0) > 0, 5000, 'the bomb to hit pids.max');
+
+    await sbx.kill();
+
+    await eventually(async () => (await processesOwnedBy(new Set([uid]))).length === 0, 5000, 'every sandbox process to die');
+    expect(sbx.state).toBe('closed');
+  });
+
+  it('twin: below the limit, processes start and the host counts them', async () => {
+    await using sbx = await h.create({ limits: { pids: PIDS } });
+    const before = Number(await sandboxCgroupFile(h.engine, sbx, 'pids.current'));
+
+    const p = sbx.spawn(['sh', '-c', 'for i in $(seq 1 40); do sleep 600 & done; echo started; wait'], { timeoutMs: 20_000 });
+    await eventually(async () => Number(await sandboxCgroupFile(h.engine, sbx, 'pids.current')) >= before + 41, 5000, '40 sleeps in the cgroup');
+
+    expect(counters(await sandboxCgroupFile(h.engine, sbx, 'pids.events')).max ?? 0).toBe(0);
+    p.kill();
+    const r = await p.wait();
+    expect(r.reason).toBe('signaled');
+    expect(r.stdout).toBe('started\n');
+  });
+});

@@ -1,0 +1,80 @@
+/**
+ * Threat: a lent workspace is handed back to its (root) owner after the
+ * sandbox ends: entries the sandbox planted there — a setuid program, a
+ * symlink to /etc/shadow, a device node — could turn into a root setuid
+ * binary on the host or make the hand-back chown a host file.
+ * Oracle: the host's view of the workspace and of /etc/shadow after the
+ * sandbox is gone. Twin: ordinary files the sandbox made are handed back,
+ * with their content and permission bits.
+ */
+import { lstat, readFile, readlink, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { exists, tempDir } from '../helpers/host.js';
+import { useEngine } from './harness.js';
+
+const h = useEngine();
+
+describe('handing a lent workspace back gives the host nothing dangerous', () => {
+  it('a setuid/setgid program made inside is not a root setuid program afterwards', async () => {
+    await using host = await tempDir('warden-handback-');
+    {
+      await using sbx = await h.create({ workspace: { hostPath: host.path } });
+      const r = await sbx.exec(['sh', '-c', 'cp /usr/bin/id /workspace/suid && chmod 6755 /workspace/suid && stat -c %a /workspace/suid'], {
+        timeoutMs: 10_000,
+      });
+      expect(r.reason).toBe('exited');
+      expect(r.exitCode, r.stderr).toBe(0);
+      expect(r.stdout).toBe('6755\n'); // the sandbox may set the bits on its own file
+    }
+
+    const st = await stat(join(host.path, 'suid'));
+    expect(st.uid).toBe(0); // handed back to the directory's owner
+    expect(st.mode & 0o6000).toBe(0); // …without the setuid/setgid bits
+    expect(st.mode & 0o777).toBe(0o755);
+  });
+
+  it('a symlink to /etc/shadow planted inside does not make the hand-back touch /etc/shadow', async () => {
+    await using host = await tempDir('warden-handback-');
+    const before = await stat('/etc/shadow');
+    {
+      await using sbx = await h.create({ workspace: { hostPath: host.path } });
+      const r = await sbx.exec(['sh', '-c', 'ln -s /etc/shadow /workspace/shadow && ln -s /etc /workspace/etc'], { timeoutMs: 10_000 });
+      expect(r.reason).toBe('exited');
+      expect(r.exitCode, r.stderr).toBe(0);
+    }
+
+    const after = await stat('/etc/shadow');
+    expect({ uid: after.uid, gid: after.gid, mode: after.mode }).toEqual({ uid: before.uid, gid: before.gid, mode: before.mode });
+    expect(await readlink(join(host.path, 'shadow'))).toBe('/etc/shadow');
+    expect((await lstat(join(host.path, 'shadow'))).uid).toBe(0);
+    expect((await stat('/etc/passwd')).uid).toBe(0);
+  });
+
+  it('cannot create a device node in the workspace', async () => {
+    await using host = await tempDir('warden-handback-');
+    await using sbx = await h.create({ workspace: { hostPath: host.path } });
+
+    const r = await sbx.exec(['mknod', '/workspace/mem', 'c', '1', '1'], { timeoutMs: 10_000 });
+
+    expect(r.reason).toBe('exited');
+    expect(r.exitCode).not.toBe(0);
+    expect(r.stderr).toMatch(/Operation not permitted/);
+    expect(await exists(join(host.path, 'mem'))).toBe(false);
+  });
+
+  it('twin: ordinary files made inside come back to the owner with their content and mode', async () => {
+    await using host = await tempDir('warden-handback-');
+    {
+      await using sbx = await h.create({ workspace: { hostPath: host.path } });
+      const r = await sbx.exec(['sh', '-c', 'mkdir /workspace/d && echo hi > /workspace/d/f && chmod 640 /workspace/d/f'], { timeoutMs: 10_000 });
+      expect(r.reason).toBe('exited');
+      expect(r.exitCode, r.stderr).toBe(0);
+    }
+
+    const st = await stat(join(host.path, 'd', 'f'));
+    expect(st.uid).toBe(0);
+    expect(st.mode & 0o7777).toBe(0o640);
+    expect(await readFile(join(host.path, 'd', 'f'), 'utf8')).toBe('hi\n');
+  });
+});
