@@ -35,6 +35,7 @@ export default tseslint.config(
   },
   {
     files: ['packages/protocol/src/**/*.ts'],
+    ignores: ['**/*.test.ts'],
     rules: {
       'no-restricted-imports': ['error', { patterns: [{ group: ['node:*'], message: 'protocol has no Node built-ins (the SDK and dashboard use it).' }] }],
     },

@@ -291,36 +291,69 @@ static size_t scan_procs(struct pinfo **out) {
   return n;
 }
 
+/* Marks, in a /proc snapshot, root's tree: root, its session and process
+ * group, and every descendant by parent links. */
+static char *mark_tree(const struct pinfo *v, size_t n, pid_t root) {
+  char *mark = calloc(n ? n : 1, 1);
+  if (!mark) return NULL;
+  for (size_t i = 0; i < n; i++)
+    if (v[i].pid == root || v[i].sid == root || v[i].pgrp == root) mark[i] = 1;
+  int grew = 1;
+  while (grew) {
+    grew = 0;
+    for (size_t i = 0; i < n; i++) {
+      if (mark[i]) continue;
+      for (size_t j = 0; j < n; j++)
+        if (mark[j] && v[i].ppid == v[j].pid) { mark[i] = 1; grew = 1; break; }
+    }
+  }
+  return mark;
+}
+
+/* The tree is walked before anything in it is signalled: a process that dies
+ * hands its children to init, which cuts the parent links the walk follows
+ * (a child that called setsid would escape). For SIGKILL the tree is first
+ * frozen with SIGSTOP, pass after pass until a pass finds nothing new (a
+ * stopped process can neither fork nor exit), then killed as a whole. */
 static void signal_tree(pid_t root, int sig) {
-  kill(-root, sig);
-  for (int round = 0; round < 8; round++) {
+  int freeze = sig == SIGKILL;
+  pid_t *seen = NULL;
+  size_t nseen = 0, capseen = 0;
+  for (int round = 0; round < 64; round++) {
     struct pinfo *v = NULL;
     size_t n = scan_procs(&v);
-    if (!v) return;
-    char *mark = calloc(n ? n : 1, 1);
-    if (!mark) { free(v); return; }
-    for (size_t i = 0; i < n; i++)
-      if (v[i].pid == root || v[i].sid == root || v[i].pgrp == root) mark[i] = 1;
-    int grew = 1;
-    while (grew) {
-      grew = 0;
-      for (size_t i = 0; i < n; i++) {
-        if (mark[i]) continue;
-        for (size_t j = 0; j < n; j++)
-          if (mark[j] && v[i].ppid == v[j].pid) { mark[i] = 1; grew = 1; break; }
-      }
-    }
-    int found = 0;
+    if (!v) break;
+    char *mark = mark_tree(v, n, root);
+    if (!mark) { free(v); break; }
+    size_t fresh = 0;
     for (size_t i = 0; i < n; i++) {
       if (!mark[i] || v[i].pid == 1 || v[i].pid == getpid()) continue;
-      /* A zombie still counts until reaped; skip ones already dead to us. */
-      if (kill(v[i].pid, sig) == 0) found++;
+      int known = 0;
+      for (size_t k = 0; k < nseen && !known; k++) known = seen[k] == v[i].pid;
+      if (known) continue;
+      if (nseen == capseen) {
+        size_t ncap = capseen ? capseen * 2 : 64;
+        pid_t *ns = realloc(seen, ncap * sizeof *ns);
+        if (!ns) break;
+        seen = ns;
+        capseen = ncap;
+      }
+      seen[nseen++] = v[i].pid;
+      fresh++;
+      kill(v[i].pid, freeze ? SIGSTOP : sig);
     }
     free(mark);
     free(v);
-    if (!found || sig != SIGKILL) return;
-    reap_children();
+    if (!fresh || !freeze) break;
   }
+  if (freeze) {
+    kill(-root, SIGKILL);
+    for (size_t k = 0; k < nseen; k++) kill(seen[k], SIGKILL);
+    reap_children();
+  } else if (!nseen) {
+    kill(-root, sig); /* /proc unreadable: the group is the best we can do */
+  }
+  free(seen);
 }
 
 /* ---- starting processes ------------------------------------------------ */
@@ -404,6 +437,17 @@ static int spawn_path(pid_t *pid, const char *file, const posix_spawn_file_actio
   return last;
 }
 
+/* sigfillset leaves out the C library's internal signals (32 and 33 with
+ * glibc), and glibc's posix_spawn then sets those to SIG_IGN in the child,
+ * which survives exec. sigaddset refuses them, so set their bits directly:
+ * sigset_t is a bitmap in which signal n is bit n-1. */
+static void fill_all_signals(sigset_t *s) {
+  sigfillset(s);
+  unsigned long *w = (unsigned long *)s;
+  const size_t bits = 8 * sizeof *w;
+  for (int sig = 32; sig < SIGRTMIN; sig++) w[(sig - 1) / bits] |= 1UL << ((sig - 1) % bits);
+}
+
 static int make_pipe(int fds[2]) { return pipe2(fds, O_CLOEXEC); }
 
 static void handle_start(uint32_t id, const unsigned char *pl, size_t len) {
@@ -453,7 +497,7 @@ static void handle_start(uint32_t id, const unsigned char *pl, size_t len) {
     if (cwd[0]) posix_spawn_file_actions_addchdir_np(&fa, cwd);
     sigset_t none, all;
     sigemptyset(&none);
-    sigfillset(&all);
+    fill_all_signals(&all);
     posix_spawnattr_setsigmask(&at, &none);
     posix_spawnattr_setsigdefault(&at, &all);
     posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
@@ -636,7 +680,20 @@ static void read_control(void) {
   }
 }
 
+/* Descriptors inherited from whoever started us (stray ones of a server, say)
+ * must not reach sandboxed code: mark everything above stderr close-on-exec. */
+static void cloexec_inherited(void) {
+  if (close_range(3, ~0U, CLOSE_RANGE_CLOEXEC) == 0) return;
+  DIR *d = opendir("/proc/self/fd"); /* kernels before 5.11 */
+  if (!d) die("cannot make inherited descriptors close-on-exec");
+  struct dirent *e;
+  while ((e = readdir(d)))
+    if (atoi(e->d_name) > 2 && atoi(e->d_name) != dirfd(d)) fcntl(atoi(e->d_name), F_SETFD, FD_CLOEXEC);
+  closedir(d);
+}
+
 int main(void) {
+  cloexec_inherited();
   /* Sandboxed code runs as our uid: without this it could open /proc/1/mem
    * and forge protocol frames. */
   prctl(PR_SET_DUMPABLE, 0);

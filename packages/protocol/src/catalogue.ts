@@ -16,6 +16,11 @@ export const ERROR_CATALOGUE = {
     expose: true,
     description: 'A sandbox spec or engine config is invalid; the message names the field, what it expects and what it got.',
   },
+  E_USAGE: {
+    status: 400,
+    expose: true,
+    description: 'A `warden` command was called with words or flags it does not take; the message shows the usage.',
+  },
   E_INVALID_ARGUMENT: {
     status: 400,
     expose: true,

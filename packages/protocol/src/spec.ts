@@ -35,17 +35,21 @@ export const Limits = Type.Object(
     maxOutputBytes: int(1, 1_073_741_824, 16_777_216, 'Default cap on stdout+stderr per command; the command is killed when it is reached.', 'Set limits.maxOutputBytes.'),
     ttlMs: int(1_000, 604_800_000, 3_600_000, 'Sandbox lifetime in ms; it is killed when this passes.', 'Set limits.ttlMs.'),
   },
-  { additionalProperties: false, default: {} },
+  { additionalProperties: false, default: {}, hint: 'Set limits to an object such as { "memoryMb": 1024 }, or omit it for the defaults.' },
 );
 export type Limits = Static<typeof Limits>;
 
-export const EnvMap = Type.Record(Type.String({ pattern: '^[A-Za-z_][A-Za-z0-9_]*$' }), Type.String({ pattern: '^[^\\u0000]*$', expects: 'a string without NUL bytes' }), {
-  default: {},
-  additionalProperties: false,
-  expects: 'an object of NAME: value strings, NAME made of letters, digits and _ and not starting with a digit',
-  description: 'Environment variables for every process (names like FOO_BAR; values without NUL). Nothing from the host is inherited.',
-  hint: 'Pass --env KEY=VALUE or set env.',
-});
+export const EnvMap = Type.Record(
+  Type.String({ pattern: '^[A-Za-z_][A-Za-z0-9_]*$' }),
+  Type.String({ pattern: '^[^\\u0000]*$', expects: 'a string without NUL bytes', hint: 'Pass --env KEY=VALUE or set env.' }),
+  {
+    default: {},
+    additionalProperties: false,
+    expects: 'an object of NAME: value strings, NAME made of letters, digits and _ and not starting with a digit',
+    description: 'Environment variables for every process (names like FOO_BAR; values without NUL). Nothing from the host is inherited.',
+    hint: 'Pass --env KEY=VALUE or set env.',
+  },
+);
 
 export const SandboxSpec = Type.Object(
   {
@@ -62,7 +66,7 @@ export const SandboxSpec = Type.Object(
             hint: 'Pass --workspace /absolute/dir or omit it.',
           }),
         },
-        { additionalProperties: false },
+        { additionalProperties: false, hint: 'Pass --workspace /absolute/dir or omit it.' },
       ),
     ),
     env: EnvMap,
@@ -73,8 +77,10 @@ export const SandboxSpec = Type.Object(
       description: 'Hostname inside the sandbox (lower-case letters, digits, hyphens).',
       hint: 'Set hostname to something like "sandbox".',
     }),
-    metadata: Type.Record(Type.String({ maxLength: 128 }), Type.String({ maxLength: 1024 }), {
+    // A Record key schema's maxLength is not checked, only its pattern (with additionalProperties: false).
+    metadata: Type.Record(Type.String({ pattern: '^[\\s\\S]{0,128}$' }), Type.String({ maxLength: 1024, hint: 'Set metadata to an object of strings.' }), {
       default: {},
+      additionalProperties: false,
       expects: 'an object of string values (keys up to 128, values up to 1024 characters)',
       description: 'Free-form string labels kept with the sandbox.',
       hint: 'Set metadata to an object of strings.',

@@ -36,6 +36,7 @@ function describeSchema(s: Annotated): string {
       return `a number${range(any)}`;
     case 'String':
       if (typeof any.pattern === 'string') return `a string matching /${any.pattern}/`;
+      if (typeof any.maxLength === 'number') return `a string of at most ${any.maxLength} characters`;
       return 'a string';
     case 'Boolean':
       return 'true or false';
@@ -80,16 +81,25 @@ function formatError(e: ValueError, root: string): string {
  * problem (one per field). `root` prefixes field names (e.g. "spec").
  */
 export function parseWith<T extends TSchema>(schema: T, input: unknown, what: string): Readonly<Static<T>> {
-  const withDefaults = Value.Default(schema, structuredClone(input ?? {}));
+  let copy: unknown;
+  try {
+    copy = structuredClone(input ?? {});
+  } catch (err) {
+    throw new WardenError('E_INVALID_SPEC', `Invalid ${what}: it contains a function, symbol or other value that cannot be copied. Pass plain data only: objects, arrays, strings, numbers and booleans.`, { cause: err });
+  }
   const seen = new Set<string>();
   const problems: string[] = [];
-  for (const e of Value.Errors(schema, withDefaults)) {
-    // Unions report every branch; the first error per field is enough.
-    if ([...seen].some((p) => e.path.startsWith(p) && p !== '')) continue;
-    if (seen.has(e.path)) continue;
+  const report = (e: ValueError): void => {
+    // Unions report every branch, a bad object every child: the first error per field is enough.
+    if ([...seen].some((p) => p === e.path || (p !== '' && e.path.startsWith(`${p}/`)))) return;
     seen.add(e.path);
     problems.push(formatError(e, ''));
-  }
+  };
+  // Value.Default merges any object, arrays included, into an object default:
+  // `limits: []` would silently become the defaults. Catch those before it runs.
+  for (const e of Value.Errors(schema, copy)) if (e.type === ValueErrorType.Object && e.value !== undefined) report(e);
+  const withDefaults = Value.Default(schema, copy);
+  for (const e of Value.Errors(schema, withDefaults)) report(e);
   if (problems.length > 0) {
     const first = problems[0] ?? '';
     const message = problems.length === 1 ? `Invalid ${what}: ${first}` : `Invalid ${what} (${problems.length} problems): ${problems.join(' ')}`;
