@@ -126,26 +126,49 @@ export function decodeStarted(p: Buffer): number {
  * that is impossible (too short or too large): the stream cannot be trusted.
  */
 export class FrameDecoder {
-  #buf: Buffer = EMPTY;
+  /** Bytes of an incomplete frame, kept as chunks: joined once the frame is whole, so reassembly stays linear. */
+  #parts: Buffer[] = [];
+  #partsBytes = 0;
+  /** Total size (header included) of the frame being collected, once known. */
+  #need = 0;
 
   push(chunk: Buffer, onFrame: (f: Frame) => void): void {
-    let buf = this.#buf.length === 0 ? chunk : Buffer.concat([this.#buf, chunk]);
+    if (this.#partsBytes > 0) {
+      this.#parts.push(chunk);
+      this.#partsBytes += chunk.length;
+      if (this.#need === 0 && this.#partsBytes >= 4) this.#need = 4 + checkLength(Buffer.concat(this.#parts).readUInt32LE(0));
+      if (this.#need === 0 || this.#partsBytes < this.#need) return;
+      chunk = Buffer.concat(this.#parts);
+      this.#parts = [];
+      this.#partsBytes = 0;
+      this.#need = 0;
+    }
     let off = 0;
-    while (buf.length - off >= 4) {
-      const len = buf.readUInt32LE(off);
-      if (len < 5 || len > 5 + MAX_PAYLOAD_BYTES) throw protocolError('oversized or truncated');
-      if (buf.length - off < 4 + len) break;
-      const type = buf.readUInt8(off + 4);
-      const id = buf.readUInt32LE(off + 5);
-      const payload = buf.subarray(off + HEADER_BYTES, off + 4 + len);
+    while (chunk.length - off >= 4) {
+      const len = checkLength(chunk.readUInt32LE(off));
+      if (chunk.length - off < 4 + len) {
+        this.#need = 4 + len;
+        break;
+      }
+      const type = chunk.readUInt8(off + 4);
+      const id = chunk.readUInt32LE(off + 5);
+      const payload = chunk.subarray(off + HEADER_BYTES, off + 4 + len);
       off += 4 + len;
       onFrame({ type, id, payload });
     }
-    buf = buf.subarray(off);
-    this.#buf = buf.length === 0 ? EMPTY : Buffer.from(buf);
+    if (off < chunk.length) {
+      // Copy: the rest of a big read buffer must not be kept alive by a small tail.
+      this.#parts = [Buffer.from(chunk.subarray(off))];
+      this.#partsBytes = chunk.length - off;
+    }
   }
 
   get pendingBytes(): number {
-    return this.#buf.length;
+    return this.#partsBytes;
   }
+}
+
+function checkLength(len: number): number {
+  if (len < 5 || len > 5 + MAX_PAYLOAD_BYTES) throw protocolError('oversized or truncated');
+  return len;
 }
