@@ -4,12 +4,13 @@
  */
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { access, copyFile, chmod, lstat, mkdir, open, readFile, readlink, writeFile } from 'node:fs/promises';
+import { access, copyFile, chmod, mkdir, open, readFile, writeFile } from 'node:fs/promises';
 import { WardenError } from '@warden/protocol';
 import type { ProbeCheck, RuntimeDriver, RuntimeExit, RuntimeInstance, RuntimeStartRequest } from '../driver.js';
 import { PROC_MASKED, bwrapArgs, etcFiles, launcherArgs, type HostRootEntry } from './argv.js';
 import { probeBwrap } from './probe.js';
 import { seccompBytes } from './seccomp.js';
+import { hostRoot } from './host-root.js';
 
 export interface BwrapDriverOptions {
   readonly bwrapPath: string;
@@ -23,17 +24,6 @@ const MiB = 1024 * 1024;
 const STDERR_TAIL_BYTES = 4096;
 /** How long bwrap gets to notice its child died before it is killed too. */
 const BWRAP_EXIT_GRACE_MS = 2000;
-
-async function hostRoot(): Promise<HostRootEntry[]> {
-  const out: HostRootEntry[] = [];
-  for (const name of ['bin', 'sbin', 'lib', 'lib32', 'lib64', 'libx32']) {
-    const st = await lstat(`/${name}`).catch(() => undefined);
-    if (!st) continue;
-    if (st.isSymbolicLink()) out.push({ name, symlinkTo: await readlink(`/${name}`) });
-    else if (st.isDirectory()) out.push({ name });
-  }
-  return out;
-}
 
 export class BwrapDriver implements RuntimeDriver {
   readonly name = 'bwrap' as const;
