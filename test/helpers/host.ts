@@ -6,6 +6,7 @@ import { mkdtemp, readdir, readFile, rm, access } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createEngine, type Engine, type EngineOptions } from '@warden/core';
+import { UID_BLOCK_SIZE } from '../../packages/core/src/host/uids.js';
 
 export interface TempDir extends AsyncDisposable {
   readonly path: string;
@@ -75,6 +76,11 @@ export async function leftovers(engine: Engine, hostUids: readonly number[]): Pr
   for (const d of engine.cgroupDirs) if (await exists(d)) found.push(`cgroup ${d}`);
   const set = new Set(hostUids);
   for (const pid of await processesOwnedBy(set)) found.push(`process ${pid}`);
-  for (const uid of hostUids) if (await exists(`${engine.config.uidLockDir}/${uid}`)) found.push(`uid lease ${uid}`);
+  // The engine leases uids in blocks; the block lock file of every uid it used must be gone.
+  const { start } = engine.config.uidRange;
+  for (const uid of hostUids) {
+    const block = `${engine.config.uidLockDir}/block-${start + Math.floor((uid - start) / UID_BLOCK_SIZE) * UID_BLOCK_SIZE}`;
+    if (await exists(block)) found.push(`uid lease ${block}`);
+  }
   return found;
 }

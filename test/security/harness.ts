@@ -30,7 +30,6 @@ export async function sandboxLeftovers(engine: Engine, sbx: Sandbox, uid: number
   for (const pid of await processesOwnedBy(new Set([uid]))) found.push(`process ${pid} (uid ${uid})`);
   for (const d of engine.cgroupDirs) if (await exists(`${d}/${sbx.id}`)) found.push(`cgroup ${d}/${sbx.id}`);
   if (await exists(`${engine.stateDir}/ws/${sbx.id}`)) found.push(`workspace ${engine.stateDir}/ws/${sbx.id}`);
-  if (await exists(`${engine.config.uidLockDir}/${uid}`)) found.push(`uid lease ${uid}`);
   return found;
 }
 

@@ -27,6 +27,8 @@ export interface Engine extends AsyncDisposable {
   readonly stateDir: string;
   /** Host cgroup directories of this engine; removed by close(). */
   readonly cgroupDirs: readonly string[];
+  /** uid-range lock files this engine holds now; removed by close(). */
+  uidLeaseFiles(): string[];
   /**
    * Starts a sandbox. Throws E_INVALID_SPEC for a bad spec (nothing is created).
    * @example await using sbx = await engine.create({ limits: { memoryMb: 256 } });
@@ -38,18 +40,33 @@ export interface Engine extends AsyncDisposable {
   close(): Promise<void>;
 }
 
-/** Runs each undo step even if one fails; rethrows the first failure. */
-async function undoAll(steps: Array<() => Promise<void>>, log: Logger): Promise<void> {
+/** Undo stages run last-first; the steps of one stage run concurrently. */
+type UndoStage = Array<() => Promise<void>>;
+
+/** Runs every undo step even if some fail; rethrows the first failure. */
+async function undoAll(stages: UndoStage[], log: Logger): Promise<void> {
   let first: unknown;
-  for (const step of steps.reverse()) {
-    try {
-      await step();
-    } catch (err) {
-      log.error('teardown step failed', { err: String(err) });
-      first ??= err;
+  for (const stage of [...stages].reverse()) {
+    for (const r of await Promise.allSettled(stage.map((step) => step()))) {
+      if (r.status === 'rejected') {
+        log.error('teardown step failed', { err: String(r.reason) });
+        first ??= r.reason;
+      }
     }
   }
   if (first !== undefined) throw first instanceof Error ? first : new Error('teardown failed', { cause: first });
+}
+
+/** Awaits independent set-up steps together; every one that succeeded is undone on failure. */
+async function together<A, B>(undo: UndoStage[], a: Promise<A>, undoA: (v: A) => Promise<void>, b: Promise<B>, undoB: (v: B) => Promise<void>): Promise<[A, B]> {
+  const [ra, rb] = await Promise.allSettled([a, b]);
+  const stage: UndoStage = [];
+  if (ra.status === 'fulfilled') stage.push(() => undoA(ra.value));
+  if (rb.status === 'fulfilled') stage.push(() => undoB(rb.value));
+  undo.push(stage);
+  if (ra.status === 'rejected') throw ra.reason;
+  if (rb.status === 'rejected') throw rb.reason;
+  return [ra.value, rb.value];
 }
 
 function failClosed(checks: ProbeCheck[]): void {
@@ -104,16 +121,19 @@ export async function createEngine(options: EngineOptions = {}): Promise<Engine>
     }
     starting++;
     const sandboxId = newId('sbx');
-    const undo: Array<() => Promise<void>> = [];
+    const undo: UndoStage[] = [];
     try {
       const lease: UidLease = await uids.acquire();
-      undo.push(() => lease.release());
-      const workspace: Workspace = spec.workspace
-        ? await lendWorkspace(spec.workspace.hostPath, lease.uid, lease.uid, [config.dataDir])
-        : await freshWorkspace(`${stateDir}/ws/${sandboxId}`, lease.uid, lease.uid);
-      undo.push(() => workspace.release());
-      const cgroup = await SandboxCgroup.create(cgroups.plan(sandboxId, spec.limits), spec.limits.swapMb);
-      undo.push(() => cgroup.destroy());
+      undo.push([() => lease.release()]);
+      const [workspace, cgroup] = await together(
+        undo,
+        spec.workspace
+          ? lendWorkspace(spec.workspace.hostPath, lease.uid, lease.uid, [config.dataDir])
+          : freshWorkspace(`${stateDir}/ws/${sandboxId}`, lease.uid, lease.uid),
+        (w: Workspace) => w.release(),
+        SandboxCgroup.create(cgroups.plan(sandboxId, spec.limits), spec.limits.swapMb),
+        (c: SandboxCgroup) => c.destroy(),
+      );
       const runtime: RuntimeInstance = await driver.start({
         sandboxId,
         hostname: spec.hostname,
@@ -123,12 +143,12 @@ export async function createEngine(options: EngineOptions = {}): Promise<Engine>
         workspaceHostPath: workspace.hostPath,
         cgroupProcsFiles: cgroup.procsFiles,
       });
-      undo.push(() => runtime.kill());
+      undo.push([() => runtime.kill()]);
       const agent = new AgentClient(runtime.agentIn, runtime.agentOut, (err) => {
         log.error('agent protocol failure; killing sandbox', { sandboxId, err: err.message });
         void runtime.kill();
       });
-      undo.push(() => Promise.resolve(agent.close()));
+      undo.push([() => Promise.resolve(agent.close())]);
       await waitReady(agent, runtime, config.startTimeoutMs, sandboxId);
 
       const steps = [...undo];
@@ -167,6 +187,7 @@ export async function createEngine(options: EngineOptions = {}): Promise<Engine>
       for (let i = 0; starting > 0 && i < 1000; i++) await new Promise((r) => setTimeout(r, 10));
       const results = await Promise.allSettled([...sandboxes.values()].map((s) => s.kill()));
       await cgroups.destroy();
+      await uids.close();
       await rm(stateDir, { recursive: true, force: true });
       const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
       if (failed) throw failed.reason instanceof Error ? failed.reason : new Error('sandbox teardown failed', { cause: failed.reason });
@@ -179,6 +200,7 @@ export async function createEngine(options: EngineOptions = {}): Promise<Engine>
     config,
     stateDir,
     cgroupDirs: cgroups.dirs(),
+    uidLeaseFiles: () => uids.lockFiles(),
     create,
     get(sandboxId: string): Sandbox {
       const s = sandboxes.get(sandboxId);
