@@ -32,4 +32,3 @@ fi
 log "building the agent and TypeScript packages"
 node packages/agent/build.mjs
 npx tsc -b
-chmod +x packages/cli/dist/bin.js

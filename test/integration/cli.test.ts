@@ -14,7 +14,7 @@ interface Run {
 
 async function warden(args: string[], opts: { stdin?: string; env?: Record<string, string> } = {}): Promise<Run> {
   await using data = await tempDir('warden-cli-');
-  return new Promise((resolve, reject) => {
+  return await new Promise((resolve, reject) => {
     const child = spawn(BIN, args, { env: { ...process.env, WARDEN_DATA_DIR: data.path, ...opts.env }, stdio: ['pipe', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';

@@ -211,3 +211,12 @@ export async function startOnHost(argv: readonly string[], opts: { uid?: number 
 export async function hostEntries(dir: string): Promise<string[]> {
   return readdir(dir).catch(() => []);
 }
+
+/** After an attack: the host still runs `hostProbe`, and the sandbox's agent still serves commands. */
+export async function expectHostAndSandboxHealthy(sbx: Sandbox, hostProbe: string): Promise<void> {
+  const host = await runOnHost(['sh', '-c', `${hostProbe}; echo ok`]);
+  expect(host.code).toBe(0);
+  expect(host.stdout).toBe('ok\n');
+  const after = await sbx.exec(['echo', 'alive'], { timeoutMs: 10_000 });
+  expect(after).toMatchObject({ reason: 'exited', exitCode: 0, stdout: 'alive\n' });
+}
