@@ -3,7 +3,7 @@
  * The launcher joins a sandbox's cgroups before exec'ing the runtime, so no
  * sandboxed code runs outside them.
  */
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, rmdirSync, writeFileSync } from 'node:fs';
 import { mkdir, readFile, rmdir, writeFile } from 'node:fs/promises';
 import { WardenError } from '@warden/protocol';
 import type { CgroupLayout, Controller } from './layout.js';
@@ -26,6 +26,13 @@ async function killAll(dir: string): Promise<number> {
 
 /** Removes a cgroup dir, killing what is left in it; bounded wait. */
 async function removeDir(dir: string, deadlineMs = 5000): Promise<void> {
+  // The common case (already empty) is one cheap kernel call: no thread-pool hop.
+  try {
+    rmdirSync(dir);
+    return;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
+  }
   const until = Date.now() + deadlineMs;
   for (;;) {
     await killAll(dir);
