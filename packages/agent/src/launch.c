@@ -6,7 +6,14 @@
  * no sandboxed code ever runs outside its cgroup or with root's identity.
  *
  * usage: warden-launch [--cgroup PROCS_FILE]... [--tmpfs DIR:SIZE:INODES:MODE]...
+ *                      [--lower DIR]... [--delta DIR:SIZE:INODES:ROOTMODE --overlay TARGET]
  *                      [--rlimit RESOURCE:SOFT:HARD]... [--uid N --gid N] -- PROGRAM ARGS...
+ *
+ * --lower/--delta/--overlay: mounts a size-capped tmpfs on DIR holding upper/
+ * (its root owned by root with ROOTMODE, like the view's root) and work/, and
+ * an overlay of the --lower layers (first is topmost) and that upper on
+ * TARGET. All of it lives in the private mount namespace: it disappears with
+ * the sandbox, and the host reads the delta through /proc/PID/root.
  * Exits 125 with a message on stderr when a step fails.
  */
 #define _GNU_SOURCE
@@ -21,6 +28,7 @@
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define FAIL 125
@@ -86,6 +94,44 @@ static void mount_tmpfs(char *spec, long uid, long gid) {
   if (mount("tmpfs", dir, "tmpfs", MS_NOSUID | MS_NODEV, opts) != 0) fail("mount tmpfs on", dir);
 }
 
+#define MAX_LOWERS 16
+static const char *lowers[MAX_LOWERS];
+static int nlowers = 0;
+static char *delta_spec = NULL;
+
+/* Rejects characters that would change the meaning of overlay mount options. */
+static void plain_path(const char *p, const char *what) {
+  if (p[0] != '/' || strpbrk(p, ",:\\\n")) usage(what);
+}
+
+static void mount_overlay(const char *target) {
+  if (!delta_spec) usage("--overlay needs --delta first");
+  if (nlowers == 0) usage("--overlay needs at least one --lower");
+  plain_path(target, "--overlay target must be an absolute plain path");
+  char *dir = strtok(delta_spec, ":");
+  char *size = strtok(NULL, ":");
+  char *inodes = strtok(NULL, ":");
+  char *rootmode = strtok(NULL, ":");
+  if (!dir || !size || !inodes || !rootmode) usage("--delta needs DIR:SIZE:INODES:ROOTMODE");
+  plain_path(dir, "--delta dir must be an absolute plain path");
+  num(size, "--delta size must be a number");
+  num(inodes, "--delta inodes must be a number");
+  private_mount_ns();
+  char opts[8192];
+  snprintf(opts, sizeof opts, "size=%s,nr_inodes=%s,mode=0700", size, inodes);
+  if (mount("tmpfs", dir, "tmpfs", MS_NOSUID | MS_NODEV, opts) != 0) fail("mount delta tmpfs on", dir);
+  char upper[4096], work[4096];
+  snprintf(upper, sizeof upper, "%s/upper", dir);
+  snprintf(work, sizeof work, "%s/work", dir);
+  if (mkdir(upper, 0700) != 0 || chmod(upper, (mode_t)strtoul(rootmode, NULL, 8)) != 0) fail("mkdir", upper);
+  if (mkdir(work, 0700) != 0) fail("mkdir", work);
+  int off = snprintf(opts, sizeof opts, "lowerdir=");
+  for (int i = 0; i < nlowers; i++) off += snprintf(opts + off, sizeof opts - (size_t)off, "%s%s", i ? ":" : "", lowers[i]);
+  off += snprintf(opts + off, sizeof opts - (size_t)off, ",upperdir=%s,workdir=%s,redirect_dir=off,index=off,metacopy=off,xino=off", upper, work);
+  if ((size_t)off >= sizeof opts) usage("overlay options too long");
+  if (mount("overlay", target, "overlay", MS_NOSUID | MS_NODEV, opts) != 0) fail("mount overlay on", target);
+}
+
 int main(int argc, char **argv) {
   long uid = -1, gid = -1;
   int i = 1;
@@ -104,6 +150,12 @@ int main(int argc, char **argv) {
     char *v = argv[++i];
     if (!strcmp(a, "--cgroup")) join_cgroup(v);
     else if (!strcmp(a, "--tmpfs")) mount_tmpfs(v, uid, gid);
+    else if (!strcmp(a, "--lower")) {
+      if (nlowers == MAX_LOWERS) usage("too many --lower layers");
+      plain_path(v, "--lower must be an absolute plain path");
+      lowers[nlowers++] = v;
+    } else if (!strcmp(a, "--delta")) delta_spec = v;
+    else if (!strcmp(a, "--overlay")) mount_overlay(v);
     else if (!strcmp(a, "--rlimit")) {
       char *res = strtok(v, ":");
       char *soft = strtok(NULL, ":");

@@ -6,7 +6,7 @@
 import { chmod, mkdir, rm } from 'node:fs/promises';
 import { totalmem } from 'node:os';
 import { agentBinaryPath, launcherBinaryPath } from '@warden/agent';
-import { WardenError, parseSandboxSpec, type SandboxSpecInput } from '@warden/protocol';
+import { WardenError, parseSandboxSpec, type SandboxSpec, type SandboxSpecInput } from '@warden/protocol';
 import { AgentClient } from './agent-protocol/client.js';
 import { parseEngineConfig, type EngineConfig, type EngineOptions } from './config.js';
 import { newId } from './host/ids.js';
@@ -17,8 +17,12 @@ import { EngineCgroups, SandboxCgroup } from './limits/cgroup.js';
 import { readCgroupLayout } from './limits/layout.js';
 import { silentLogger, type Logger } from './logger.js';
 import { BwrapDriver } from './runtimes/bwrap/driver.js';
-import type { ProbeCheck, RuntimeDriver, RuntimeInstance } from './runtimes/driver.js';
+import type { ProbeCheck, RuntimeDriver, RuntimeInstance, WorkspaceMount } from './runtimes/driver.js';
 import { Sandbox, type SandboxInfo } from './sandbox.js';
+import { Codebases } from './fs/codebases.js';
+import type { SnapshotMeta } from './fs/delta/snapshot.js';
+import type { Manifest } from './fs/types.js';
+import type { CodebaseWorkspace } from './fs/workspace.js';
 
 export interface Engine extends AsyncDisposable {
   readonly id: string;
@@ -35,6 +39,16 @@ export interface Engine extends AsyncDisposable {
    */
   create(spec?: SandboxSpecInput): Promise<Sandbox>;
   get(id: string): Sandbox;
+  /** Codebases in this data directory: add a directory or tarball as a new version, list, show, delete. */
+  readonly codebases: {
+    add(source: { dir: string } | { tarball: string }, options: { name: string }): Promise<Manifest>;
+    list(): ReturnType<Codebases['store']['list']>;
+    show(name: string, version?: number): Promise<Manifest>;
+    /** Refused with E_CODEBASE_IN_USE while a sandbox of this engine uses it. */
+    delete(name: string): Promise<void>;
+  };
+  /** Snapshots taken with sandbox.snapshot(). */
+  readonly snapshots: { get(id: string): Promise<SnapshotMeta>; delete(id: string): Promise<void> };
   list(): SandboxInfo[];
   /** Kills every sandbox and removes everything the engine made. Idempotent. */
   close(): Promise<void>;
@@ -105,10 +119,28 @@ export async function createEngine(options: EngineOptions = {}): Promise<Engine>
   await mkdir(`${stateDir}/ws`, { mode: 0o711 });
 
   const uids = new UidPool(config.uidLockDir, config.uidRange);
+  const codebases = await Codebases.open(config.dataDir);
   const sandboxes = new Map<string, Sandbox>();
   let starting = 0;
   let closing: Promise<void> | undefined;
   const hostMemMb = Math.floor(totalmem() / 1024 / 1024);
+
+  interface WorkspaceSource {
+    readonly mount: WorkspaceMount;
+    readonly codebase?: CodebaseWorkspace;
+    release(): Promise<void>;
+  }
+
+  async function workspaceSource(spec: Readonly<SandboxSpec>, sandboxId: string, uid: number): Promise<WorkspaceSource> {
+    if (spec.codebase || spec.snapshot) {
+      const layered = await codebases.prepare({ sandboxId, ...spec });
+      return { mount: layered.mount, codebase: layered.workspace, release: () => Promise.resolve(layered.release()) };
+    }
+    const ws: Workspace = spec.workspace
+      ? await lendWorkspace(spec.workspace.hostPath, uid, uid, [config.dataDir])
+      : await freshWorkspace(`${stateDir}/ws/${sandboxId}`, uid, uid);
+    return { mount: { kind: 'host', path: ws.hostPath }, release: () => ws.release() };
+  }
 
   async function create(input?: SandboxSpecInput): Promise<Sandbox> {
     if (closing) throw new WardenError('E_ENGINE_CLOSED', 'The engine is closed; create a new engine.');
@@ -125,12 +157,10 @@ export async function createEngine(options: EngineOptions = {}): Promise<Engine>
     try {
       const lease: UidLease = await uids.acquire();
       undo.push([() => lease.release()]);
-      const [workspace, cgroup] = await together(
+      const [source, cgroup] = await together(
         undo,
-        spec.workspace
-          ? lendWorkspace(spec.workspace.hostPath, lease.uid, lease.uid, [config.dataDir])
-          : freshWorkspace(`${stateDir}/ws/${sandboxId}`, lease.uid, lease.uid),
-        (w: Workspace) => w.release(),
+        workspaceSource(spec, sandboxId, lease.uid),
+        (w: WorkspaceSource) => w.release(),
         SandboxCgroup.create(cgroups.plan(sandboxId, spec.limits), spec.limits.swapMb),
         (c: SandboxCgroup) => c.destroy(),
       );
@@ -140,10 +170,15 @@ export async function createEngine(options: EngineOptions = {}): Promise<Engine>
         limits: spec.limits,
         uid: lease.uid,
         gid: lease.uid,
-        workspaceHostPath: workspace.hostPath,
+        workspace: source.mount,
         cgroupProcsFiles: cgroup.procsFiles,
       });
       undo.push([() => runtime.kill()]);
+      if (source.codebase && runtime.delta) {
+        const cb = source.codebase;
+        cb.attach(runtime.delta);
+        undo.push([() => Promise.resolve(cb.detach())]);
+      }
       const agent = new AgentClient(runtime.agentIn, runtime.agentOut, (err) => {
         log.error('agent protocol failure; killing sandbox', { sandboxId, err: err.message });
         void runtime.kill();
@@ -158,6 +193,7 @@ export async function createEngine(options: EngineOptions = {}): Promise<Engine>
         spec,
         uid: lease.uid,
         agent,
+        codebase: source.codebase,
         oomKills: () => cgroup.oomKills(),
         runtimeExited: runtime.exited,
         teardown: () =>
@@ -201,6 +237,13 @@ export async function createEngine(options: EngineOptions = {}): Promise<Engine>
     stateDir,
     cgroupDirs: cgroups.dirs(),
     uidLeaseFiles: () => uids.lockFiles(),
+    codebases: {
+      add: (source, options) => codebases.store.add(source, options),
+      list: () => codebases.store.list(),
+      show: (name, version) => codebases.store.show(name, version),
+      delete: (name) => codebases.delete(name),
+    },
+    snapshots: { get: (sid) => codebases.snapshots.get(sid), delete: (sid) => codebases.snapshots.delete(sid) },
     create,
     get(sandboxId: string): Sandbox {
       const s = sandboxes.get(sandboxId);

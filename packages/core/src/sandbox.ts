@@ -7,6 +7,10 @@ import { WardenError, type ExecResult, type SandboxSpec } from '@warden/protocol
 import type { AgentClient } from './agent-protocol/client.js';
 import { SANDBOX_WORKSPACE } from './runtimes/bwrap/argv.js';
 import { SandboxProcess, type ProcessOptions } from './process/process.js';
+import type { Diff } from './fs/delta/diff.js';
+import type { SnapshotMeta } from './fs/delta/snapshot.js';
+import type { Manifest } from './fs/types.js';
+import type { CodebaseWorkspace } from './fs/workspace.js';
 
 export type SandboxState = 'running' | 'closed';
 
@@ -19,6 +23,8 @@ export interface SandboxInfo {
   readonly hostUid: number;
   readonly runningProcesses: number;
   readonly metadata: Readonly<Record<string, string>>;
+  /** The codebase version the sandbox runs on, when it has one. */
+  readonly codebase?: { readonly name: string; readonly version: number };
   /** Why the sandbox closed, when it has. */
   readonly closedReason?: string;
 }
@@ -28,6 +34,8 @@ export interface SandboxParts {
   readonly spec: Readonly<SandboxSpec>;
   readonly uid: number;
   readonly agent: AgentClient;
+  /** Set for sandboxes started from a codebase or snapshot. */
+  readonly codebase: CodebaseWorkspace | undefined;
   readonly oomKills: () => Promise<number>;
   /** Settles when the runtime process ends on its own (crash, OOM of the agent). */
   readonly runtimeExited: Promise<unknown>;
@@ -113,6 +121,7 @@ export class Sandbox {
       hostUid: this.#parts.uid,
       runningProcesses: this.#parts.agent.activeProcesses,
       metadata: this.spec.metadata,
+      ...(this.#parts.codebase ? { codebase: this.#parts.codebase.codebase } : {}),
       ...(reason === undefined ? {} : { closedReason: reason }),
     };
   }
@@ -155,6 +164,36 @@ export class Sandbox {
    */
   async exec(argv: readonly string[], opts: Omit<ProcessOptions, 'stdin'> & { stdin?: string | Uint8Array } = {}): Promise<ExecResult> {
     return this.spawn(argv, opts).wait();
+  }
+
+  #codebase(): CodebaseWorkspace {
+    if (!this.#parts.codebase) {
+      throw new WardenError('E_NO_CODEBASE', `Sandbox ${this.id} has a plain workspace, not a codebase: diff, export, commit and snapshot need one. Create it with codebase set.`);
+    }
+    if (this.state !== 'running') throw new WardenError('E_SANDBOX_CLOSED', `Sandbox ${this.id} is closed; its changes went with it. Snapshot or commit before killing it.`);
+    return this.#parts.codebase;
+  }
+
+  /** What the sandbox changed in its codebase: added, modified and deleted paths with sizes. */
+  async diff(): Promise<Diff> {
+    return this.#codebase().diff();
+  }
+
+  /** Writes the changes as a tarball (deleted paths listed in `.warden-deleted`), or returns them as a unified patch. */
+  exportChanges(options: { format: 'tar'; file: string }): Promise<Diff>;
+  exportChanges(options: { format: 'patch' }): Promise<string>;
+  async exportChanges(options: { format: 'tar'; file: string } | { format: 'patch' }): Promise<Diff | string> {
+    return options.format === 'tar' ? this.#codebase().exportTar(options.file) : this.#codebase().exportPatch();
+  }
+
+  /** Makes the changes the next version of the codebase; the sandbox keeps running on its old version. */
+  async commit(): Promise<Manifest> {
+    return this.#codebase().commit();
+  }
+
+  /** Freezes the current changes; start new sandboxes from them with `{ snapshot: id }`. */
+  async snapshot(): Promise<SnapshotMeta> {
+    return this.#codebase().snapshot();
   }
 
   /** Checks the agent answers. */

@@ -71,6 +71,36 @@ export const ERROR_CATALOGUE = {
     expose: true,
     description: 'The in-sandbox agent sent something the host could not understand; the sandbox was stopped.',
   },
+  E_CODEBASE_NOT_FOUND: {
+    status: 404,
+    expose: true,
+    description: 'No codebase with this name, or no such version of it, exists; the message lists what does.',
+  },
+  E_CODEBASE_IN_USE: {
+    status: 409,
+    expose: true,
+    description: 'The codebase is used by running sandboxes and cannot be deleted; kill them first.',
+  },
+  E_CODEBASE_INVALID: {
+    status: 400,
+    expose: true,
+    description: 'The source given for a codebase version (directory, tarball or entry list) is missing, unsafe or malformed.',
+  },
+  E_COMMIT_CONFLICT: {
+    status: 409,
+    expose: true,
+    description: 'A sandbox’s changes cannot become a codebase version as they are (for example they land on entries hidden from it); export them instead.',
+  },
+  E_NO_CODEBASE: {
+    status: 409,
+    expose: true,
+    description: 'The operation needs a sandbox started from a codebase (diff, export, commit, snapshot); create the sandbox with codebase set.',
+  },
+  E_SNAPSHOT_NOT_FOUND: {
+    status: 404,
+    expose: true,
+    description: 'No snapshot with this id exists; list snapshots to see what is there.',
+  },
   E_INTERNAL: {
     status: 500,
     expose: false,

@@ -7,6 +7,9 @@ export {
   ExitReason,
   ExecResult,
   EnvMap,
+  Level,
+  PolicyRule,
+  PolicyInput,
   type SandboxSpecInput,
 } from './spec.js';
 export { parseSandboxSpec, parseWith } from './validate.js';

@@ -34,6 +34,8 @@ export const Limits = Type.Object(
     timeoutMs: int(1, 86_400_000, 60_000, 'Default wall-clock limit per command, in ms; the whole process tree is SIGKILLed.', 'Pass --timeout-ms or set limits.timeoutMs.'),
     maxOutputBytes: int(1, 1_073_741_824, 16_777_216, 'Default cap on stdout+stderr per command; the command is killed when it is reached.', 'Set limits.maxOutputBytes.'),
     ttlMs: int(1_000, 604_800_000, 3_600_000, 'Sandbox lifetime in ms; it is killed when this passes.', 'Set limits.ttlMs.'),
+    diskMb: int(1, 1_048_576, 512, "Size of a codebase sandbox's writable layer, in MiB. It is held in memory (tmpfs) and also counts toward memoryMb.", 'Set limits.diskMb.'),
+    diskInodes: int(64, 10_000_000, 65_536, "Most files a codebase sandbox's writable layer can hold.", 'Set limits.diskInodes.'),
   },
   { additionalProperties: false, default: {}, hint: 'Set limits to an object such as { "memoryMb": 1024 }, or omit it for the defaults.' },
 );
@@ -50,6 +52,27 @@ export const EnvMap = Type.Record(
     hint: 'Pass --env KEY=VALUE or set env.',
   },
 );
+
+export const Level = Type.Union([Type.Literal('none'), Type.Literal('view'), Type.Literal('read'), Type.Literal('write')], {
+  hint: 'Use none, view, read or write.',
+});
+
+export const PolicyRule = Type.Object(
+  {
+    pattern: Type.String({ minLength: 1, maxLength: 4096, hint: 'Patterns look like secrets/, **/*.pem or docs/*.md.' }),
+    level: Level,
+  },
+  { additionalProperties: false },
+);
+
+export const PolicyInput = Type.Object(
+  {
+    default: Type.Optional(Level),
+    rules: Type.Optional(Type.Array(PolicyRule, { maxItems: 1000 })),
+  },
+  { additionalProperties: false, description: 'Per-path permission rules; the most specific matching rule wins.' },
+);
+export type PolicyInput = Static<typeof PolicyInput>;
 
 export const SandboxSpec = Type.Object(
   {
@@ -69,6 +92,18 @@ export const SandboxSpec = Type.Object(
         { additionalProperties: false, hint: 'Pass --workspace /absolute/dir or omit it.' },
       ),
     ),
+    codebase: Type.Optional(
+      Type.Object(
+        {
+          name: Type.String({ minLength: 1, maxLength: 64, hint: 'Add one with `warden codebase add DIR --name NAME`.' }),
+          version: Type.Optional(Type.Integer({ minimum: 1, description: 'Default: the latest version.' })),
+        },
+        { additionalProperties: false, description: 'Mount this codebase at /workspace through a per-sandbox copy-on-write layer.' },
+      ),
+    ),
+    policy: Type.Optional(PolicyInput),
+    preset: Type.Optional(Type.String({ minLength: 1, maxLength: 64, hint: 'Presets: agent-safe, read-only, full-write.' })),
+    snapshot: Type.Optional(Type.String({ pattern: '^snap_[a-z2-7]{12}$', expects: 'a snapshot id like snap_abcdefghijkl', hint: 'Use an id returned by sandbox.snapshot().' })),
     env: EnvMap,
     hostname: Type.String({
       pattern: '^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$',
@@ -92,6 +127,10 @@ export type SandboxSpec = Static<typeof SandboxSpec>;
 /** What callers may pass: every field optional. */
 export type SandboxSpecInput = {
   runtime?: RuntimeName;
+  codebase?: { name: string; version?: number };
+  policy?: PolicyInput;
+  preset?: string;
+  snapshot?: string;
   limits?: Partial<Limits>;
   workspace?: { hostPath: string };
   env?: Record<string, string>;

@@ -121,5 +121,16 @@ export function parseSandboxSpec(input: SandboxSpecInput | undefined): Readonly<
   if (input !== undefined && (typeof input !== 'object' || input === null || Array.isArray(input))) {
     throw new WardenError('E_INVALID_SPEC', `Invalid sandbox spec: expected an object, got ${describeValue(input)}. Pass {} for all defaults.`);
   }
-  return parseWith(SandboxSpec, input ?? {}, 'sandbox spec');
+  const spec = parseWith(SandboxSpec, input ?? {}, 'sandbox spec');
+  const sources = [spec.workspace && 'workspace', spec.codebase && 'codebase', spec.snapshot && 'snapshot'].filter(Boolean);
+  if (sources.length > 1) {
+    throw new WardenError('E_INVALID_SPEC', `Invalid sandbox spec: ${sources.join(' and ')} cannot be combined; a sandbox's /workspace comes from one of workspace (a host directory), codebase or snapshot.`);
+  }
+  if ((spec.policy !== undefined || spec.preset !== undefined) && !spec.codebase && !spec.snapshot) {
+    throw new WardenError('E_INVALID_SPEC', 'Invalid sandbox spec: policy and preset apply to a codebase; set codebase (or snapshot) too, or drop them.');
+  }
+  if (spec.snapshot && (spec.policy !== undefined || spec.preset !== undefined)) {
+    throw new WardenError('E_INVALID_SPEC', 'Invalid sandbox spec: a snapshot keeps the policy it was taken with; drop policy and preset.');
+  }
+  return spec;
 }

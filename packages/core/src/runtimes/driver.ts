@@ -22,9 +22,29 @@ export interface RuntimeStartRequest {
   /** Unprivileged host uid/gid every sandboxed process runs as. */
   readonly uid: number;
   readonly gid: number;
-  readonly workspaceHostPath: string;
+  readonly workspace: WorkspaceMount;
   /** cgroup.procs files the sandbox must be in before any of its code runs. */
   readonly cgroupProcsFiles: readonly string[];
+}
+
+/** Where /workspace comes from: a host directory, or read-only layers under a private copy-on-write delta. */
+export type WorkspaceMount =
+  | { readonly kind: 'host'; readonly path: string }
+  | {
+      readonly kind: 'layers';
+      /** Read-only layers, topmost first (snapshot layers, then the codebase view). */
+      readonly lowers: readonly string[];
+      readonly rootMode: number;
+      readonly sizeBytes: number;
+      readonly inodes: number;
+    };
+
+/** Host paths (valid while the sandbox runs) of a layered workspace. */
+export interface DeltaPaths {
+  /** The workspace as the sandbox sees it. */
+  readonly merged: string;
+  /** The sandbox's own writable layer (overlayfs upper dir). */
+  readonly upper: string;
 }
 
 export interface RuntimeExit {
@@ -39,6 +59,8 @@ export interface RuntimeInstance {
   readonly agentIn: Writable;
   readonly agentOut: Readable;
   readonly exited: Promise<RuntimeExit>;
+  /** Set for layered workspaces. */
+  readonly delta?: DeltaPaths;
   /** Last lines the runtime and agent wrote to stderr (start-up errors). */
   diagnostics(): string;
   /** Ends the sandbox for good; resolves once the runtime process is gone. Idempotent. */

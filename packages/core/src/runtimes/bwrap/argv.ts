@@ -97,6 +97,19 @@ export interface LaunchPlanInput {
   readonly nofile: number;
   readonly fileSizeBytes: number;
   readonly bwrapPath: string;
+  /** A codebase workspace: overlay of `lowers` (topmost first) with a capped tmpfs delta, mounted on `target`. */
+  readonly overlay?: OverlayPlan;
+}
+
+export interface OverlayPlan {
+  readonly lowers: readonly string[];
+  /** Staging dir for the delta tmpfs (upper/ and work/). */
+  readonly deltaDir: string;
+  readonly target: string;
+  readonly sizeBytes: number;
+  readonly inodes: number;
+  /** Mode of the workspace root, as the view's root has it. */
+  readonly rootMode: number;
 }
 
 /** argv for warden-launch, which then execs bwrap with `bwrapArgs`. */
@@ -105,6 +118,11 @@ export function launcherArgs(l: LaunchPlanInput, bwrap: readonly string[]): stri
   for (const f of l.cgroupProcsFiles) a.push('--cgroup', f);
   a.push('--uid', String(l.uid), '--gid', String(l.gid));
   for (const dir of [l.stageTmp, l.stageShm]) a.push('--tmpfs', `${dir}:${l.tmpBytes}:${l.tmpInodes}:1777`);
+  if (l.overlay) {
+    const o = l.overlay;
+    for (const lower of o.lowers) a.push('--lower', lower);
+    a.push('--delta', `${o.deltaDir}:${o.sizeBytes}:${o.inodes}:${o.rootMode.toString(8)}`, '--overlay', o.target);
+  }
   a.push(
     '--rlimit', `nofile:${l.nofile}:${l.nofile}`,
     '--rlimit', `fsize:${l.fileSizeBytes}:${l.fileSizeBytes}`,

@@ -40,7 +40,15 @@ export class BwrapDriver implements RuntimeDriver {
 
   get #paths() {
     const d = this.#o.stateDir;
-    return { stageTmp: `${d}/stage/tmp`, stageShm: `${d}/stage/shm`, etcDir: `${d}/etc`, seccomp: `${d}/seccomp.bpf`, agent: `${d}/bin/warden-agent` };
+    return {
+      stageTmp: `${d}/stage/tmp`,
+      stageShm: `${d}/stage/shm`,
+      stageDelta: `${d}/stage/delta`,
+      stageWs: `${d}/stage/ws`,
+      etcDir: `${d}/etc`,
+      seccomp: `${d}/seccomp.bpf`,
+      agent: `${d}/bin/warden-agent`,
+    };
   }
 
   /** Writes the shared, read-only pieces every sandbox of this engine binds. */
@@ -49,6 +57,8 @@ export class BwrapDriver implements RuntimeDriver {
       const p = this.#paths;
       await mkdir(p.stageTmp, { recursive: true, mode: 0o711 });
       await mkdir(p.stageShm, { recursive: true, mode: 0o711 });
+      await mkdir(p.stageDelta, { recursive: true, mode: 0o700 });
+      await mkdir(p.stageWs, { recursive: true, mode: 0o711 });
       await mkdir(p.etcDir, { recursive: true, mode: 0o755 });
       for (const [name, text] of Object.entries(etcFiles())) await writeFile(`${p.etcDir}/${name}`, text, { mode: 0o644 });
       await writeFile(p.seccomp, seccompBytes(), { mode: 0o600 });
@@ -70,7 +80,7 @@ export class BwrapDriver implements RuntimeDriver {
     const bwrap = bwrapArgs({
       hostname: req.hostname,
       agentHostPath: p.agent,
-      workspaceHostPath: req.workspaceHostPath,
+      workspaceHostPath: req.workspace.kind === 'host' ? req.workspace.path : p.stageWs,
       stageTmp: p.stageTmp,
       stageShm: p.stageShm,
       etcDir: p.etcDir,
@@ -89,6 +99,18 @@ export class BwrapDriver implements RuntimeDriver {
         nofile: req.limits.nofile,
         fileSizeBytes: req.limits.fileSizeMb * MiB,
         bwrapPath: this.#o.bwrapPath,
+        ...(req.workspace.kind === 'layers'
+          ? {
+              overlay: {
+                lowers: req.workspace.lowers,
+                deltaDir: p.stageDelta,
+                target: p.stageWs,
+                sizeBytes: req.workspace.sizeBytes,
+                inodes: req.workspace.inodes,
+                rootMode: req.workspace.rootMode,
+              },
+            }
+          : {}),
       },
       bwrap,
     );
@@ -125,6 +147,8 @@ export class BwrapDriver implements RuntimeDriver {
       agentIn: stdin,
       agentOut: stdout,
       exited,
+      // The launcher's private mount namespace, as bwrap (our child) sees it.
+      ...(req.workspace.kind === 'layers' ? { delta: { merged: `/proc/${pid}/root${p.stageWs}`, upper: `/proc/${pid}/root${p.stageDelta}/upper` } } : {}),
       diagnostics: () => tail.trim(),
       kill: async () => {
         if (child.exitCode !== null || child.signalCode !== null) return exited.then(() => undefined);

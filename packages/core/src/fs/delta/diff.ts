@@ -1,0 +1,129 @@
+/**
+ * What a sandbox changed in its codebase workspace: the merged view compared
+ * with the version it started from, looking only where its writable layers
+ * (the live delta and any snapshot layers) have something.
+ */
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { lstat, readdir, readlink } from 'node:fs/promises';
+import type { Stats } from 'node:fs';
+import type { Level, Manifest, ManifestEntry } from '../types.js';
+
+export interface DeltaSource {
+  /** Host path of the sandbox's merged workspace (read as root through /proc). */
+  readonly merged: string;
+  /** Host paths of the writable layers: the live upper dir, then snapshot layers. */
+  readonly uppers: readonly string[];
+  /** The codebase version the sandbox started from, and each path's level. */
+  readonly base: Manifest;
+  readonly levels: ReadonlyMap<string, Level>;
+}
+
+export type ChangeType = 'file' | 'dir' | 'symlink';
+
+export interface Change {
+  readonly path: string;
+  readonly type: ChangeType;
+  /** Bytes now (added, modified) or before (deleted). */
+  readonly size: number;
+}
+
+export interface Diff {
+  readonly added: readonly Change[];
+  readonly modified: readonly (Change & { readonly oldSize: number })[];
+  readonly deleted: readonly Change[];
+}
+
+export async function sha256File(path: string): Promise<string> {
+  const h = createHash('sha256');
+  for await (const chunk of createReadStream(path)) h.update(chunk as Buffer);
+  return h.digest('hex');
+}
+
+function typeOf(st: Stats): ChangeType | undefined {
+  if (st.isFile()) return 'file';
+  if (st.isDirectory()) return 'dir';
+  if (st.isSymbolicLink()) return 'symlink';
+  return undefined;
+}
+
+async function walk(root: string, rel: string, out: Set<string>): Promise<void> {
+  const names = await readdir(rel ? `${root}/${rel}` : root).catch(() => [] as string[]);
+  for (const name of names) {
+    const p = rel ? `${rel}/${name}` : name;
+    out.add(p);
+    const st = await lstat(`${root}/${p}`);
+    if (st.isDirectory()) await walk(root, p, out);
+  }
+}
+
+function baseSize(e: ManifestEntry): number {
+  return e.type === 'file' ? e.size : 0;
+}
+
+export async function computeDiff(src: DeltaSource): Promise<Diff> {
+  const visible = new Map<string, ManifestEntry>();
+  const children = new Map<string, string[]>();
+  for (const e of src.base.entries) {
+    if (src.levels.get(e.path) === 'none') continue;
+    visible.set(e.path, e);
+    const parent = e.path.includes('/') ? e.path.slice(0, e.path.lastIndexOf('/')) : '';
+    const list = children.get(parent) ?? [];
+    list.push(e.path);
+    children.set(parent, list);
+  }
+  const touched = new Set<string>();
+  for (const upper of src.uppers) await walk(upper, '', touched);
+
+  const added: Change[] = [];
+  const modified: (Change & { oldSize: number })[] = [];
+  const deleted = new Map<string, Change>();
+  const noteDeleted = (path: string): void => {
+    const e = visible.get(path);
+    if (e) deleted.set(path, { path, type: e.type, size: baseSize(e) });
+  };
+
+  // The root itself may have lost base entries too.
+  const dirsToCheck = new Set<string>(['']);
+  for (const path of [...touched].sort()) {
+    const st = await lstat(`${src.merged}/${path}`).catch(() => undefined);
+    const was = visible.get(path);
+    const type = st ? typeOf(st) : undefined;
+    if (!st || !type) {
+      if (was) noteDeleted(path);
+      continue;
+    }
+    if (!was) {
+      added.push({ path, type, size: type === 'file' ? st.size : 0 });
+      continue;
+    }
+    if (type === 'dir') {
+      if (was.type === 'dir') dirsToCheck.add(path);
+      else modified.push({ path, type, size: 0, oldSize: baseSize(was) });
+      continue;
+    }
+    if (was.type !== type) {
+      modified.push({ path, type, size: type === 'file' ? st.size : 0, oldSize: baseSize(was) });
+    } else if (type === 'file' && was.type === 'file') {
+      if (st.size !== was.size || (await sha256File(`${src.merged}/${path}`)) !== was.sha256) {
+        modified.push({ path, type, size: st.size, oldSize: was.size });
+      }
+    } else if (type === 'symlink' && was.type === 'symlink' && (await readlink(`${src.merged}/${path}`)) !== was.target) {
+      modified.push({ path, type, size: 0, oldSize: 0 });
+    }
+  }
+  // Base entries gone from a directory the sandbox touched (whiteouts, opaque dirs).
+  for (const dir of dirsToCheck) {
+    const present = new Set(await readdir(dir ? `${src.merged}/${dir}` : src.merged).catch(() => [] as string[]));
+    for (const child of children.get(dir) ?? []) {
+      if (!present.has(child.slice(child.lastIndexOf('/') + 1))) noteDeleted(child);
+    }
+  }
+  // Report a deleted directory once, not every file under it.
+  const deletedList = [...deleted.values()].filter((c) => ![...deleted.keys()].some((d) => d !== c.path && c.path.startsWith(`${d}/`)));
+  return {
+    added: added.sort((a, b) => a.path.localeCompare(b.path)),
+    modified: modified.sort((a, b) => a.path.localeCompare(b.path)),
+    deleted: deletedList.sort((a, b) => a.path.localeCompare(b.path)),
+  };
+}

@@ -1,0 +1,66 @@
+/**
+ * Snapshots: a frozen copy of a sandbox's writable layer, stacked over the
+ * view it came from. New sandboxes start from it with the snapshot as an
+ * extra read-only overlay layer; whiteouts and opaque markers come along
+ * (cp -a as root keeps device nodes and trusted.* xattrs).
+ */
+import { execFile } from 'node:child_process';
+import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { promisify } from 'node:util';
+import { WardenError } from '@warden/protocol';
+import { newId } from '../../host/ids.js';
+
+const run = promisify(execFile);
+
+export interface SnapshotMeta {
+  readonly id: string;
+  readonly codebase: string;
+  readonly version: number;
+  /** The policy the sandbox ran with (input form), reused by sandboxes started from the snapshot. */
+  readonly policy: unknown;
+  readonly preset: string | undefined;
+  /** Parent snapshot ids, topmost first (a snapshot of a sandbox started from a snapshot). */
+  readonly parents: readonly string[];
+  readonly createdAt: string;
+  readonly sandboxId: string;
+}
+
+export class SnapshotStore {
+  readonly #root: string;
+
+  constructor(root: string) {
+    this.#root = root;
+  }
+
+  layerDir(id: string): string {
+    return `${this.#root}/${id}/upper`;
+  }
+
+  async create(upper: string, meta: Omit<SnapshotMeta, 'id' | 'createdAt'>): Promise<SnapshotMeta> {
+    const id = newId('snap');
+    const full: SnapshotMeta = { ...meta, id, createdAt: new Date().toISOString() };
+    const tmp = `${this.#root}/.tmp-${id}`;
+    await mkdir(tmp, { recursive: true, mode: 0o700 });
+    try {
+      await run('cp', ['-a', '--', upper, `${tmp}/upper`]);
+      await writeFile(`${tmp}/meta.json`, JSON.stringify(full, null, 2));
+      await rename(tmp, `${this.#root}/${id}`);
+    } catch (err) {
+      await rm(tmp, { recursive: true, force: true });
+      throw new WardenError('E_INTERNAL', `Could not snapshot sandbox ${meta.sandboxId}: ${(err as Error).message}`, { cause: err });
+    }
+    return full;
+  }
+
+  async get(id: string): Promise<SnapshotMeta> {
+    if (!/^snap_[a-z2-7]{12}$/.test(id)) throw new WardenError('E_SNAPSHOT_NOT_FOUND', `No snapshot ${JSON.stringify(id)}: snapshot ids look like snap_abcdefghijkl.`);
+    const text = await readFile(`${this.#root}/${id}/meta.json`, 'utf8').catch(() => undefined);
+    if (text === undefined) throw new WardenError('E_SNAPSHOT_NOT_FOUND', `No snapshot ${id} in this data directory. Take one with sandbox.snapshot().`);
+    return JSON.parse(text) as SnapshotMeta;
+  }
+
+  async delete(id: string): Promise<void> {
+    await this.get(id);
+    await rm(`${this.#root}/${id}`, { recursive: true, force: true });
+  }
+}
