@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 /** The `warden` command. Thin: parses arguments and calls the engine. */
+import { CODEBASE_USAGE, codebaseCommand } from './commands/codebase.js';
 import { demoCommand } from './commands/demo.js';
 import { doctorCommand } from './commands/doctor.js';
 import { RUN_USAGE, runCommand } from './commands/run.js';
@@ -8,12 +9,14 @@ import { reportError, UsageError } from './output.js';
 const USAGE = `usage: warden <command> [options]
 
 commands:
-  run      run one command in a fresh sandbox      (warden run --help)
-  doctor   check what this host supports and how to fix what is missing
-  demo     start a sandbox, run a command and Python, print timings
+  run       run one command in a fresh sandbox      (warden run --help)
+  codebase  add, list, show and delete codebases
+  doctor    check what this host supports and how to fix what is missing
+  demo      start a sandbox, run a command and Python, print timings
 
 every command takes --json for machine-readable output.
-${RUN_USAGE}`;
+${RUN_USAGE}
+${CODEBASE_USAGE}`;
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
@@ -26,6 +29,8 @@ async function main(argv: string[]): Promise<number> {
           return 0;
         }
         return await runCommand(rest);
+      case 'codebase':
+        return await codebaseCommand(rest);
       case 'doctor':
         return await doctorCommand(rest);
       case 'demo':

@@ -5,3 +5,6 @@ export { SandboxProcess, type ProcessOptions } from './process/process.js';
 export type { Logger } from './logger.js';
 export type { ProbeCheck } from './runtimes/driver.js';
 export { doctor, type DoctorReport } from './doctor.js';
+export type { Level, Manifest, ManifestEntry } from './fs/types.js';
+export type { Diff, Change } from './fs/delta/diff.js';
+export type { SnapshotMeta } from './fs/delta/snapshot.js';

@@ -1,12 +1,15 @@
 /** `warden run`: one sandbox, one command, exit code passed through. */
 import { parseArgs } from 'node:util';
-import { createEngine } from '@warden/core';
-import type { ExecResult, SandboxSpecInput } from '@warden/protocol';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { createEngine, type Sandbox } from '@warden/core';
+import type { ExecResult, PolicyInput, SandboxSpecInput } from '@warden/protocol';
 import { constants } from 'node:os';
 import { printJson, UsageError } from '../output.js';
 
 export const RUN_USAGE = `usage: warden run [--runtime bwrap] [--memory-mb N] [--cpus N] [--pids N] [--timeout-ms N]
-                  [--workspace DIR] [--env K=V]... [--data-dir DIR] [--json] -- CMD [ARGS...]`;
+                  [--workspace DIR | --codebase NAME [--version N] [--preset P | --policy FILE.json] | --snapshot ID]
+                  [--diff] [--export FILE.tar|FILE.patch] [--commit] [--take-snapshot]
+                  [--env K=V]... [--data-dir DIR] [--json] -- CMD [ARGS...]`;
 
 function intFlag(name: string, v: string | undefined): number | undefined {
   if (v === undefined) return undefined;
@@ -15,7 +18,14 @@ function intFlag(name: string, v: string | undefined): number | undefined {
   return n;
 }
 
-export function parseRunArgs(args: string[]): { spec: SandboxSpecInput; argv: string[]; json: boolean; dataDir: string | undefined; timeoutMs: number | undefined } {
+export interface AfterRun {
+  readonly diff: boolean;
+  readonly export: string | undefined;
+  readonly commit: boolean;
+  readonly snapshot: boolean;
+}
+
+export function parseRunArgs(args: string[]): { spec: SandboxSpecInput; argv: string[]; json: boolean; dataDir: string | undefined; timeoutMs: number | undefined; after: AfterRun } {
   const dash = args.indexOf('--');
   const flags = dash >= 0 ? args.slice(0, dash) : args;
   const argv = dash >= 0 ? args.slice(dash + 1) : [];
@@ -32,6 +42,15 @@ export function parseRunArgs(args: string[]): { spec: SandboxSpecInput; argv: st
       env: { type: 'string', multiple: true },
       'data-dir': { type: 'string' },
       json: { type: 'boolean' },
+      codebase: { type: 'string' },
+      version: { type: 'string' },
+      preset: { type: 'string' },
+      policy: { type: 'string' },
+      snapshot: { type: 'string' },
+      diff: { type: 'boolean' },
+      export: { type: 'string' },
+      commit: { type: 'boolean' },
+      'take-snapshot': { type: 'boolean' },
     },
   });
   const command = [...positionals, ...argv];
@@ -56,8 +75,21 @@ export function parseRunArgs(args: string[]): { spec: SandboxSpecInput; argv: st
     limits,
     env,
     ...(values.workspace === undefined ? {} : { workspace: { hostPath: values.workspace } }),
+    ...(values.codebase === undefined ? {} : { codebase: { name: values.codebase, ...(values.version === undefined ? {} : { version: intFlag('version', values.version) ?? 0 }) } }),
+    ...(values.preset === undefined ? {} : { preset: values.preset }),
+    ...(values.policy === undefined ? {} : { policy: readPolicy(values.policy) }),
+    ...(values.snapshot === undefined ? {} : { snapshot: values.snapshot }),
   };
-  return { spec, argv: command, json: values.json ?? false, dataDir: values['data-dir'], timeoutMs };
+  const after: AfterRun = { diff: values.diff ?? false, export: values.export, commit: values.commit ?? false, snapshot: values['take-snapshot'] ?? false };
+  return { spec, argv: command, json: values.json ?? false, dataDir: values['data-dir'], timeoutMs, after };
+}
+
+function readPolicy(file: string): PolicyInput {
+  try {
+    return JSON.parse(readFileSync(file, 'utf8')) as PolicyInput;
+  } catch (err) {
+    throw new UsageError(`--policy ${file}: ${(err as Error).message}. Pass a JSON file like {"default":"read","rules":[{"pattern":"docs/","level":"write"}]}.`);
+  }
 }
 
 /** Exit status the shell would show for this result. */
@@ -75,6 +107,41 @@ export function exitStatus(r: ExecResult): number {
     case 'output-limit':
       return 125;
   }
+}
+
+/** --diff, --export, --commit, --take-snapshot: what to do with a codebase sandbox's changes before it goes. */
+async function afterRun(sandbox: Sandbox, after: AfterRun, json: boolean): Promise<Record<string, unknown>> {
+  const out: Record<string, unknown> = {};
+  const say = (line: string): void => {
+    if (!json) process.stderr.write(`${line}\n`);
+  };
+  if (after.diff) {
+    const d = await sandbox.diff();
+    out.diff = d;
+    for (const c of d.added) say(`A ${c.path}`);
+    for (const c of d.modified) say(`M ${c.path}`);
+    for (const c of d.deleted) say(`D ${c.path}`);
+  }
+  if (after.export !== undefined) {
+    if (after.export.endsWith('.patch') || after.export.endsWith('.diff')) {
+      writeFileSync(after.export, await sandbox.exportChanges({ format: 'patch' }));
+    } else {
+      await sandbox.exportChanges({ format: 'tar', file: after.export });
+    }
+    out.exported = after.export;
+    say(`exported changes to ${after.export}`);
+  }
+  if (after.commit) {
+    const v = await sandbox.commit();
+    out.committed = { codebase: v.codebase, version: v.version };
+    say(`committed ${v.codebase} v${v.version}`);
+  }
+  if (after.snapshot) {
+    const s = await sandbox.snapshot();
+    out.snapshot = s.id;
+    say(`snapshot ${s.id}`);
+  }
+  return out;
 }
 
 export async function runCommand(args: string[]): Promise<number> {
@@ -109,7 +176,8 @@ export async function runCommand(args: string[]): Promise<number> {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
     if (forwardStdin) process.stdin.destroy();
-    if (opts.json) printJson({ sandboxId: sandbox.id, ...result });
+    const extra = await afterRun(sandbox, opts.after, opts.json);
+    if (opts.json) printJson({ sandboxId: sandbox.id, ...result, ...extra });
     else if (result.reason !== 'exited' && result.reason !== 'signaled') {
       process.stderr.write(`warden: command ended: ${result.reason}${result.reason === 'timeout' ? ` after ${result.durationMs} ms` : ''}\n`);
     }

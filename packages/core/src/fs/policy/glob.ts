@@ -69,6 +69,8 @@ export interface Glob {
    * prefix (`.git/config`, `secrets/`, `**\/a/b`): "a/b" etc. Undefined otherwise.
    */
   readonly literal: string | undefined;
+  /** The first segment when it is a literal name (`docs` for `docs/*.md`; not for `*.md`, `**\/x`): a path must start with it. */
+  readonly anchor: string | undefined;
   /** Segments with no wildcard at all (`src/*.ts` → 1, `**\/a/b` → 2). */
   readonly literalSegments: number;
   /** Literal characters, slashes excluded (`src/*.ts` → 6). */
@@ -184,7 +186,6 @@ function parseClass(chars: readonly string[], start: number, col: (i: number) =>
     let c = chars[i]!;
     if (c === ']' && !first) return { ok: true, token: { kind: 'class', negated, ranges }, end: i };
     first = false;
-    if (c === '/') return fail(`has a "/" inside the "[" at character ${col(start)}`, 'a character class matches one character of a name, never "/"');
     if (c === '[' && chars[i + 1] === ':') {
       return fail(`uses a POSIX class at character ${col(i)}`, 'POSIX classes like [:alpha:] are not supported; list the characters, e.g. [a-zA-Z]');
     }
@@ -194,6 +195,7 @@ function parseClass(chars: readonly string[], start: number, col: (i: number) =>
       c = next;
       i++;
     }
+    if (c === '/') return fail(`has a "/" inside the "[" at character ${col(start)}`, 'a character class matches one character of a name, never "/"');
     let hi = c;
     if (chars[i + 1] === '-' && chars[i + 2] !== undefined && chars[i + 2] !== ']') {
       hi = chars[i + 2]!;
@@ -218,6 +220,13 @@ function escapeGlobChar(ch: string): string {
   return SPECIAL.has(ch) ? `\\${ch}` : ch;
 }
 
+/** Inside `[...]` also `-`, `!` and `^` change meaning; escaping keeps `canonical` one-to-one with meaning. */
+const CLASS_SPECIAL = new Set(['\\', ']', '[', '-', '!', '^']);
+
+function escapeClassChar(ch: string): string {
+  return CLASS_SPECIAL.has(ch) ? `\\${ch}` : ch;
+}
+
 function tokenToGlob(t: Token): string {
   switch (t.kind) {
     case 'lit':
@@ -226,8 +235,10 @@ function tokenToGlob(t: Token): string {
       return '?';
     case 'star':
       return '*';
-    case 'class':
-      return `[${t.negated ? '!' : ''}${t.ranges.map(([lo, hi]) => (lo === hi ? escapeGlobChar(lo) : `${escapeGlobChar(lo)}-${escapeGlobChar(hi)}`)).join('')}]`;
+    case 'class': {
+      const body = t.ranges.map(([lo, hi]) => (lo === hi ? escapeClassChar(lo) : `${escapeClassChar(lo)}-${escapeClassChar(hi)}`));
+      return `[${t.negated ? '!' : ''}${body.join('')}]`;
+    }
   }
 }
 
@@ -308,7 +319,7 @@ class ReBuilder {
         re += `${sep}(?:.*/)?${body}`;
       } else {
         // Leftmost placement of the run after whole skipped segments, committed.
-        re += this.atomic(`${sep}(?:.*?/)??${body}`);
+        re += `${sep}(?:.*?/)??${body}`;
       }
     });
     if (trailingStar && end === '$') return `${re}(?:/.*)?$`;
@@ -326,6 +337,8 @@ function buildGlob(source: string, parts: readonly Segment[], dirOnly: boolean):
     rest.length > 0 && rest.every((p) => p !== null && isLiteral(p))
       ? (rest as (readonly Token[])[]).map((p) => p.map((t) => (t.kind === 'lit' ? t.ch : '')).join('')).join('/')
       : undefined;
+  const first = parts[0];
+  const anchor = first !== null && first !== undefined && isLiteral(first) ? first.map((t) => (t.kind === 'lit' ? t.ch : '')).join('') : undefined;
   const canonical = parts.map((p) => (p === null ? '**' : p.map(tokenToGlob).join(''))).join('/') + (dirOnly ? '/' : '');
 
   const b = new ReBuilder();
@@ -338,6 +351,7 @@ function buildGlob(source: string, parts: readonly Segment[], dirOnly: boolean):
     canonical,
     dirOnly,
     literal,
+    anchor,
     literalSegments,
     literalChars,
     matches: (path: string, isDir: boolean): boolean => (isDir || !dirOnly) && self.test(path),

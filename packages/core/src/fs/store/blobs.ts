@@ -10,6 +10,7 @@ import { constants } from 'node:fs';
 import { lstat, mkdir, open, readdir, rename, unlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { WardenError } from '@warden/protocol';
+import { sourceError, storeError } from './errors.js';
 
 const SHA256 = /^[0-9a-f]{64}$/;
 /** Files up to this size are read into memory before deciding whether to write them (most are already stored, or small). */
@@ -42,26 +43,6 @@ export interface Ingested {
 
 export function isSha256(value: unknown): value is string {
   return typeof value === 'string' && SHA256.test(value);
-}
-
-/** Source-side failures are the caller's problem (E_CODEBASE_INVALID); store-side ones are ours (E_INTERNAL). */
-function sourceError(label: string, err: unknown): WardenError {
-  const code = (err as NodeJS.ErrnoException).code ?? 'EIO';
-  const why: Record<string, string> = {
-    ENOENT: 'it disappeared while the codebase was being read',
-    ELOOP: 'it was replaced by a symlink while the codebase was being read',
-    EACCES: 'permission denied',
-    EPERM: 'permission denied',
-  };
-  return new WardenError('E_CODEBASE_INVALID', `Could not read ${label}: ${why[code] ?? code}. Make sure the source is not changing and is readable, then add it again.`, {
-    details: { problems: [`${label}: ${code}`] },
-    cause: err,
-  });
-}
-
-function storeError(what: string, err: unknown): WardenError {
-  const code = (err as NodeJS.ErrnoException).code ?? String(err);
-  return new WardenError('E_INTERNAL', `Could not ${what}: ${code}. Check free space and permissions of the codebase store.`, { cause: err });
 }
 
 async function writeAll(fh: FileHandle, data: Buffer): Promise<void> {
@@ -215,9 +196,9 @@ export class BlobStore {
   }
 
   /** Removes every blob whose sha256 is not in `keep`. The caller must hold the store's exclusive lock. */
-  async collect(keep: ReadonlySet<string>): Promise<{ removedBlobs: number; freedBytes: number; keptBlobs: number }> {
+  async collect(keep: ReadonlySet<string>): Promise<{ removedBlobs: number; removedBytes: number; keptBlobs: number }> {
     let removedBlobs = 0;
-    let freedBytes = 0;
+    let removedBytes = 0;
     let keptBlobs = 0;
     for (const prefix of await readdir(this.dir)) {
       if (!/^[0-9a-f]{2}$/.test(prefix)) continue;
@@ -237,9 +218,9 @@ export class BlobStore {
           throw storeError(`remove blob ${name}`, err);
         }
         removedBlobs++;
-        freedBytes += st?.size ?? 0;
+        removedBytes += st?.size ?? 0;
       }
     }
-    return { removedBlobs, freedBytes, keptBlobs };
+    return { removedBlobs, removedBytes, keptBlobs };
   }
 }
