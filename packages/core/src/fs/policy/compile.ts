@@ -73,7 +73,8 @@ export function compilePolicy(input: PolicyInput | undefined, preset?: string): 
   const unanchored: NormalizedRule[] = [];
   for (const r of ranked) {
     if (r.glob.anchor === undefined) unanchored.push(r);
-    else byAnchor.set(r.glob.anchor, [...(byAnchor.get(r.glob.anchor) ?? []), r]);
+    else if (byAnchor.has(r.glob.anchor)) byAnchor.get(r.glob.anchor)!.push(r);
+    else byAnchor.set(r.glob.anchor, [r]);
   }
   const rank = new Map(ranked.map((r, i) => [r, i]));
 

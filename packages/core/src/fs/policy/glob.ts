@@ -65,8 +65,9 @@ export interface Glob {
   /** Written with a trailing `/`: matches directories (and what is below them) only. */
   readonly dirOnly: boolean;
   /**
-   * The path this glob names when it has no wildcard besides an any-depth
-   * prefix (`.git/config`, `secrets/`, `**\/a/b`): "a/b" etc. Undefined otherwise.
+   * The one path this glob names when it has no wildcard apart from an
+   * any-depth prefix: `.git/config` → ".git/config", `secrets/` → "secrets".
+   * Undefined otherwise. Precedence uses it for exact matches.
    */
   readonly literal: string | undefined;
   /** The first segment when it is a literal name (`docs` for `docs/*.md`; not for `*.md`, `**\/x`): a path must start with it. */
@@ -319,7 +320,7 @@ class ReBuilder {
         re += `${sep}(?:.*/)?${body}`;
       } else {
         // Leftmost placement of the run after whole skipped segments, committed.
-        re += `${sep}(?:.*?/)??${body}`;
+        re += this.atomic(`${sep}(?:.*?/)??${body}`);
       }
     });
     if (trailingStar && end === '$') return `${re}(?:/.*)?$`;

@@ -53,7 +53,7 @@ describe('policy validation', () => {
   });
 
   it('reports what was received in JSON-safe details', () => {
-    const err = rejection(() => compilePolicy({ rules: [rule('src/[a')] }));
+    const err = rejection(() => compilePolicy({ rules: [{ pattern: 'src/[a', level: 'read' }] }));
     expect(err.details).toEqual({ field: 'rules[0].pattern', received: 'src/[a' });
     expect(JSON.parse(JSON.stringify(err.details))).toEqual(err.details);
   });
@@ -61,7 +61,7 @@ describe('policy validation', () => {
 
 describe('policy normalisation', () => {
   it('accepts a leading "/" as anchored at the root', () => {
-    const policy = compilePolicy({ rules: [rule('/x', 'none')] });
+    const policy = compilePolicy({ rules: [{ pattern: '/x', level: 'none' }] });
     expect(policy.levelOf('x', false)).toBe('none');
     expect(policy.levelOf('a/x', false)).toBe('read');
   });
@@ -77,7 +77,7 @@ describe('policy normalisation', () => {
   });
 
   it('puts preset rules first and records where each rule came from', () => {
-    const normalized = normalizePolicy({ preset: 'agent-safe', rules: [rule('docs/', 'write')] });
+    const normalized = normalizePolicy({ preset: 'agent-safe', rules: [{ pattern: 'docs/', level: 'write' }] });
     expect(normalized.rules.map((r) => [r.source, r.index, r.glob.source])).toEqual([
       ['preset', 0, '/output/'],
       ['preset', 1, '/tmp/'],
