@@ -172,14 +172,23 @@ describe('levelOf agrees with the precedence rules applied by brute force', () =
       for (let j = 0; j < 10; j++) {
         const path = Array.from({ length: 1 + Math.floor(random() * 4) }, () => pick(NAMES)).join('/');
         const isDir = random() < 0.5;
-        let best: { key: number[]; level: Level } | undefined;
+        let best: { key: number[]; level: Level; rule: (typeof policy.normalized.rules)[number] } | undefined;
         policy.normalized.rules.forEach((r, index) => {
           if (!r.glob.covers(path, isDir)) return;
           const exact = r.glob.literal === path && (isDir || !r.glob.dirOnly) ? 1 : 0;
           const key = [exact, r.glob.literalSegments, r.glob.literalChars, index];
-          if (best === undefined || greater(key, best.key)) best = { key, level: r.level };
+          if (best === undefined || greater(key, best.key)) best = { key, level: r.level, rule: r };
         });
-        const want = best?.level ?? input.default;
+        // Hiding guard: depths of the nodes each rule names, checked node by node.
+        const parts = path.split('/');
+        const named = (r: (typeof policy.normalized.rules)[number]): number[] =>
+          parts.map((_, k) => k + 1).filter((d) => r.glob.matches(parts.slice(0, d).join('/'), d < parts.length || isDir));
+        let want = best?.level ?? input.default;
+        if (best && best.level !== 'none') {
+          const grant = Math.max(0, ...named(best.rule));
+          const hidden = policy.normalized.rules.some((r) => r.level === 'none' && r.glob.covers(path, isDir) && grant < Math.min(...named(r)));
+          if (hidden) want = 'none';
+        }
         const got = policy.levelOf(path, isDir);
         if (got !== want) disagreements.push({ input, path, isDir, got, want });
       }

@@ -16,10 +16,15 @@
  * never on the tree, so a `read` rule under a `none` directory is reported as
  * `read` and the view builder keeps its ancestors traversable.
  *
- * Caveat of (2): a directory grant beats a name rule for the files in it.
- * With agent-safe plus `src/` → write, `src/.env` becomes writable, because
- * `src/` has one literal segment and `.env*` none. Add the hiding rules again
- * with the directory (`src/.env*` → none) when that matters.
+ *
+ * Hiding guard, on top of that order: a rule that grants access never
+ * reaches above a hiding rule. When a `none` rule applies to a path and the
+ * winner is not `none`, the winner stands only if the node it matches (the
+ * path or the deepest ancestor it names) lies at or below the node the `none`
+ * rule hides (the shallowest one it names). So a directory grant does not
+ * un-hide names inside it — agent-safe plus `src/` → write keeps `src/.env`
+ * hidden — while a rule aimed inside a hidden directory still can:
+ * `secrets/` → none plus `secrets/public.txt` → read shows that one file.
  */
 import { createHash } from 'node:crypto';
 import type { Level, Policy } from '../types.js';
@@ -90,9 +95,19 @@ export function compilePolicy(input: PolicyInput | undefined, preset?: string): 
     return undefined;
   };
 
+  const hiders = ranked.filter((r) => r.level === 'none');
+
   const explain = (path: string, isDir: boolean): Decision => {
     const named = exact.get(path)?.filter((r) => isDir || !r.glob.dirOnly);
     const rule = named?.at(-1) ?? firstApplying(path, isDir);
+    if (rule && rule.level !== 'none' && hiders.length > 0) {
+      const nodes = ancestorsAndSelf(path);
+      const grantDepth = deepestMatch(rule, nodes, isDir);
+      for (const h of hiders) {
+        if (!h.glob.covers(path, isDir)) continue;
+        if (grantDepth < shallowestMatch(h, nodes, isDir)) return { level: 'none', rule: h };
+      }
+    }
     return { level: rule?.level ?? normalized.default, rule };
   };
 
@@ -102,6 +117,26 @@ export function compilePolicy(input: PolicyInput | undefined, preset?: string): 
     explain,
     levelOf: (path: string, isDir: boolean): Level => explain(path, isDir).level,
   });
+}
+
+/** `a/b/c` → [`a`, `a/b`, `a/b/c`]. */
+function ancestorsAndSelf(path: string): string[] {
+  const out: string[] = [];
+  for (let i = path.indexOf('/'); i >= 0; i = path.indexOf('/', i + 1)) out.push(path.slice(0, i));
+  out.push(path);
+  return out;
+}
+
+/** Depth (1 = top level) of the deepest of `nodes` the rule names itself. */
+function deepestMatch(rule: NormalizedRule, nodes: readonly string[], isDir: boolean): number {
+  for (let d = nodes.length; d >= 1; d--) if (rule.glob.matches(nodes[d - 1]!, d < nodes.length || isDir)) return d;
+  return 0;
+}
+
+/** Depth of the shallowest of `nodes` the rule names itself. */
+function shallowestMatch(rule: NormalizedRule, nodes: readonly string[], isDir: boolean): number {
+  for (let d = 1; d <= nodes.length; d++) if (rule.glob.matches(nodes[d - 1]!, d < nodes.length || isDir)) return d;
+  return nodes.length + 1;
 }
 
 /**

@@ -48,13 +48,32 @@ describe('agent-safe on a realistic tree', () => {
     // `/output/` and `/tmp/` are anchored at the root.
     ['src/output/x', F, 'read'],
     ['a/tmp/x', F, 'read'],
-    // Documented caveat: `/output/` has a literal segment, `.env*` none, so the
-    // directory grant wins inside output/ (it is the agent's own area).
-    ['output/.env', F, 'write'],
+    // The hiding guard: a directory grant does not un-hide names inside it.
+    ['output/.env', F, 'none'],
+    ['tmp/id_rsa', F, 'none'],
   ];
 
   it.each(tree)('%s (isDir %s) → %s', (path, isDir, level) => {
     expect(policy.levelOf(path, isDir)).toBe(level);
+  });
+});
+
+describe('hiding guard', () => {
+  it('a rule aimed inside a hidden directory still shows that entry', () => {
+    const p = compilePolicy({ rules: [{ pattern: 'secrets/', level: 'none' }, { pattern: 'secrets/public.txt', level: 'read' }] });
+    expect(p.levelOf('secrets/public.txt', F)).toBe('read');
+    expect(p.levelOf('secrets/private.txt', F)).toBe('none');
+  });
+
+  it('a broad name grant does not reach into a hidden directory', () => {
+    const p = compilePolicy({ rules: [{ pattern: 'secrets/', level: 'none' }, { pattern: '*.txt', level: 'write' }] });
+    expect(p.levelOf('secrets/x.txt', F)).toBe('none');
+    expect(p.levelOf('docs/x.txt', F)).toBe('write');
+  });
+
+  it('explain names the hiding rule that decided', () => {
+    const p = compilePolicy({ rules: [{ pattern: 'src/', level: 'write' }] }, 'agent-safe');
+    expect(p.explain('src/.env', F)).toMatchObject({ level: 'none', rule: { level: 'none' } });
   });
 });
 
@@ -75,7 +94,7 @@ describe('presets combined with user rules', () => {
   it('user rules extend a preset', () => {
     const policy = compilePolicy({ preset: 'agent-safe', rules: [{ pattern: 'docs/', level: 'write' }] });
     expect(policy.levelOf('docs/a.md', F)).toBe('write');
-    expect(policy.levelOf('docs/cert.pem', F)).toBe('write'); // a directory grant beats a name rule
+    expect(policy.levelOf('docs/cert.pem', F)).toBe('none'); // a directory grant does not un-hide names in it
     expect(policy.levelOf('src/a.ts', F)).toBe('read');
     expect(policy.levelOf('.env', F)).toBe('none');
   });
@@ -86,9 +105,11 @@ describe('presets combined with user rules', () => {
     expect(policy.levelOf('a/server.key', F)).toBe('none');
   });
 
-  it('a directory grant exposes name-hidden files in it unless the hiding rule is repeated there', () => {
+  it('a directory grant keeps name-hidden files in it hidden (hiding guard)', () => {
     const grant = { pattern: 'src/', level: 'write' as const };
-    expect(compilePolicy({ rules: [grant] }, 'agent-safe').levelOf('src/.env', F)).toBe('write');
+    expect(compilePolicy({ rules: [grant] }, 'agent-safe').levelOf('src/.env', F)).toBe('none');
+    expect(compilePolicy({ rules: [grant] }, 'agent-safe').levelOf('src/secrets/x', F)).toBe('none');
+    expect(compilePolicy({ rules: [grant] }, 'agent-safe').levelOf('src/main.ts', F)).toBe('write');
     const fixed = compilePolicy({ rules: [grant, { pattern: 'src/**/.env*', level: 'none' }] }, 'agent-safe');
     expect(fixed.levelOf('src/.env', F)).toBe('none');
     expect(fixed.levelOf('src/a/.env.local', F)).toBe('none');
