@@ -29,7 +29,26 @@ const DEFAULT_LIMITS = {
   timeoutMs: 60_000,
   maxOutputBytes: 16_777_216,
   ttlMs: 3_600_000,
+  diskMb: 512,
+  diskInodes: 65_536,
 };
+
+describe('parseSandboxSpec: where /workspace comes from', () => {
+  it.each([
+    ['workspace and codebase', { workspace: { hostPath: '/srv/x' }, codebase: { name: 'app' } }, /workspace and codebase cannot be combined/],
+    ['codebase and snapshot', { codebase: { name: 'app' }, snapshot: 'snap_abcdefghijkl' }, /codebase and snapshot cannot be combined/],
+    ['a policy without a codebase', { preset: 'agent-safe' }, /policy and preset apply to a codebase/],
+    ['a policy with a snapshot', { snapshot: 'snap_abcdefghijkl', preset: 'agent-safe' }, /a snapshot keeps the policy it was taken with/],
+    ['a malformed snapshot id', { snapshot: 'snap-1' }, /snapshot must be a snapshot id like snap_abcdefghijkl/],
+    ['an unknown level', { codebase: { name: 'app' }, policy: { rules: [{ pattern: 'a/', level: 'rw' }] } }, /policy\.rules\.0\.level must be one of "none", "view", "read", "write"/],
+  ])('refuses %s', (_what, input, message) => {
+    expect(invalid(input).message).toMatch(message);
+  });
+
+  it('accepts a codebase with a preset', () => {
+    expect(parseSandboxSpec({ codebase: { name: 'app', version: 2 }, preset: 'agent-safe' })).toMatchObject({ codebase: { name: 'app', version: 2 }, preset: 'agent-safe' });
+  });
+});
 
 describe('parseSandboxSpec: invalid input', () => {
   // [what, input, field named, expectation, what was received, hint]
@@ -85,8 +104,8 @@ describe('parseSandboxSpec: invalid input', () => {
   });
 
   it.each([
-    ['the spec', { runtim: 'bwrap' }, 'runtim', 'runtime, limits, workspace, env, hostname, metadata'],
-    ['limits', { limits: { memory: 512 } }, 'memory', 'memoryMb, swapMb, pids, cpus, nofile, fileSizeMb, tmpMb, tmpInodes, timeoutMs, maxOutputBytes, ttlMs'],
+    ['the spec', { runtim: 'bwrap' }, 'runtim', 'runtime, limits, workspace, codebase, policy, preset, snapshot, env, hostname, metadata'],
+    ['limits', { limits: { memory: 512 } }, 'memory', 'memoryMb, swapMb, pids, cpus, nofile, fileSizeMb, tmpMb, tmpInodes, timeoutMs, maxOutputBytes, ttlMs, diskMb, diskInodes'],
     ['workspace', { workspace: { hostPath: '/srv/ws', readOnly: true } }, 'readOnly', 'hostPath'],
   ])('names an unknown key in %s and lists the known ones', (where, input, key, known) => {
     const { message } = invalid(input);

@@ -55,10 +55,10 @@ describe('RwLock', () => {
       await gate;
       log.push('r1 out');
     });
-    const r2 = lock.shared(async () => void log.push('r2'));
+    const r2 = lock.shared(() => Promise.resolve(void log.push('r2')));
     await r2; // a second reader does not wait for the first
-    const w = lock.exclusive(async () => void log.push('w'));
-    const r3 = lock.shared(async () => void log.push('r3')); // queued behind the waiting writer
+    const w = lock.exclusive(() => Promise.resolve(void log.push('w')));
+    const r3 = lock.shared(() => Promise.resolve(void log.push('r3'))); // queued behind the waiting writer
     await tick();
     expect(log).toEqual(['r1 in', 'r2']);
     release();

@@ -87,3 +87,26 @@ export class RwLock {
     }
   }
 }
+
+/**
+ * Splits long synchronous work into slices of about `budgetMs`, yielding to
+ * the event loop between them: `if (slicer.due()) await slicer.yield(signal)`.
+ */
+export class TimeSlicer {
+  readonly #budgetMs: number;
+  #start = performance.now();
+
+  constructor(budgetMs = 10) {
+    this.#budgetMs = budgetMs;
+  }
+
+  due(): boolean {
+    return performance.now() - this.#start >= this.#budgetMs;
+  }
+
+  async yield(signal?: AbortSignal): Promise<void> {
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    this.#start = performance.now();
+    signal?.throwIfAborted();
+  }
+}

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { hasCode, type ErrorCode } from '@warden/protocol';
+import { isWardenError, type WardenError } from '@warden/protocol';
 import type { FileEntry, ManifestEntry } from '../types.js';
 import { openCodebaseStore, type CodebaseStore } from './store.js';
 
@@ -28,14 +28,14 @@ afterEach(async () => {
   await rm(tmp, { recursive: true, force: true });
 });
 
-async function rejection(p: Promise<unknown>): Promise<{ code: ErrorCode; message: string; details: Record<string, unknown> }> {
+/** The WardenError `p` rejects with (fails the test if it resolves or rejects with anything else). */
+async function rejection(p: Promise<unknown>): Promise<WardenError> {
   const err = await p.then(
-    () => undefined,
+    () => new Error('expected a rejection'),
     (e: unknown) => e,
   );
-  if (err === undefined) throw new Error('expected a rejection');
-  if (!hasCode(err, (err as { code: ErrorCode }).code)) throw err;
-  return err as unknown as { code: ErrorCode; message: string; details: Record<string, unknown> };
+  if (!isWardenError(err)) throw err instanceof Error ? err : new Error(String(err));
+  return err;
 }
 
 /** Every blob in the store: sha256 → content. */
@@ -174,6 +174,21 @@ describe('add from a directory', () => {
   it('adds an empty directory as a codebase without entries', async () => {
     await mkdir(join(tmp, 'empty'));
     expect((await store.add({ dir: join(tmp, 'empty') }, { name: 'empty' })).entries).toEqual([]);
+  });
+
+  it('walks a 1000-level-deep tree (no recursion limits)', async () => {
+    const deep = join(tmp, 'src', ...Array.from({ length: 1000 }, () => 'd'));
+    await write(join(deep, 'leaf'), 'bottom');
+    const m = await store.add({ dir: join(tmp, 'src') }, { name: 'deep' });
+    expect(m.entries).toHaveLength(1001);
+    expect(m.entries.at(-1)).toMatchObject({ type: 'file', path: `${'d/'.repeat(1000)}leaf`, sha256: sha('bottom') });
+  });
+
+  it('refuses a source directory that contains the store itself', async () => {
+    const err = await rejection(store.add({ dir: tmp }, { name: 'app' }));
+    expect(err.code).toBe('E_CODEBASE_INVALID');
+    expect(err.message).toContain('contains the codebase store itself');
+    expect((await rejection(store.add({ dir: '/' }, { name: 'app' }))).code).toBe('E_CODEBASE_INVALID');
   });
 
   it('follows a symlink given as the source root itself, but none inside it', async () => {
@@ -434,6 +449,14 @@ describe('addVersion', () => {
     const err = await rejection(store.addVersion('app', [{ type: 'file', path: 'f', mode: 0o644, size: passwd.length, sha256: sha(passwd) }], new Map([[sha(passwd), link]])));
     expect(err.code).toBe('E_CODEBASE_INVALID');
     expect((await blobs()).size).toBe(0);
+  });
+
+  it('refuses a blobsFrom path that is a fifo, without blocking on it', async () => {
+    const fifo = join(tmp, 'fifo');
+    await run('mkfifo', [fifo]);
+    const err = await rejection(store.addVersion('app', [{ type: 'file', path: 'f', mode: 0o644, size: 1, sha256: sha('x') }], new Map([[sha('x'), fifo]])));
+    expect(err.code).toBe('E_CODEBASE_INVALID');
+    expect(err.message).toContain('no longer a regular file');
   });
 
   it('refuses malformed entries before touching the store', async () => {

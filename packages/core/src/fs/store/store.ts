@@ -19,8 +19,8 @@ import { dirname, join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { WardenError } from '@warden/protocol';
 import type { FileEntry, Manifest, ManifestEntry } from '../types.js';
-import { BlobStore, isSha256 } from './blobs.js';
-import { forEachLimit, RwLock } from './concurrency.js';
+import { BlobStore, type IngestOptions } from './blobs.js';
+import { forEachLimit, RwLock, TimeSlicer } from './concurrency.js';
 import { isFile, normaliseEntries, totals } from './entries.js';
 import { errnoOf, sourceError, storeError } from './errors.js';
 import { assertCodebaseName, assertVersion } from './names.js';
@@ -31,9 +31,10 @@ export interface CodebaseStoreOptions {
   /** Files hashed and copied at once. Default: 16. */
   readonly concurrency?: number;
   /**
-   * Flush new blobs to disk (one syncfs of the store's filesystem) before a
-   * version that uses them is published, and fsync every manifest, so a
-   * power loss cannot leave a version pointing at lost content. Default: true.
+   * Flush new blobs to disk before a version that uses them is published
+   * (fsync each when there are few, one syncfs of the store's filesystem when
+   * there are many) and fsync every manifest, so a power loss cannot leave a
+   * version pointing at lost content. Tests may turn it off. Default: true.
    */
   readonly durable?: boolean;
   /** Clock for `createdAt`. Default: `() => new Date()`. */
@@ -89,6 +90,8 @@ export interface DeleteOptions {
 const VERSION_FILE = /^([1-9]\d{0,14})\.json$/;
 const OP_DIR = /^op-(\d+)-/;
 const DEFAULT_CONCURRENCY = 16;
+/** Up to this many new blobs are fsynced one by one; more cost one syncfs. */
+const FSYNC_EACH_MAX = 64;
 const execFileAsync = promisify(execFile);
 
 function pidAlive(pid: number): boolean {
@@ -182,6 +185,12 @@ export class CodebaseStore {
         if (kind === 'dir') {
           const dir = (source as { dir: string }).dir;
           root = await resolveSourceDir(dir);
+          if (`${this.rootDir}/`.startsWith(`${root}/`) || root === '/') {
+            // It would read its own temp files, and publish every other codebase's blobs in this one.
+            throw new WardenError('E_CODEBASE_INVALID', `Source directory ${dir} contains the codebase store itself. Pass the project directory, not a parent of the data directory.`, {
+              details: { problems: [`${dir}: contains the codebase store`] },
+            });
+          }
           label = (p) => (p === '.' ? `directory ${dir}` : `${JSON.stringify(p)} in directory ${dir}`);
         } else {
           const file = (source as { tarball: string }).tarball;
@@ -190,7 +199,7 @@ export class CodebaseStore {
         }
         const walked = await walkTree(root, { blobs: this.#blobs, tmpDir: op, concurrency: this.#concurrency, label, consume: kind === 'tarball', signal });
         signal?.throwIfAborted();
-        const manifest = await this.#publish(options.name, walked.entries, op, walked.newBlobs > 0);
+        const manifest = await this.#publish(options.name, walked.entries, op, walked.written);
         return { ...manifest, skipped: walked.skipped };
       }),
     );
@@ -216,16 +225,13 @@ export class CodebaseStore {
       this.#withOpDir(async (op) => {
         const needed: FileEntry[] = [];
         const missing: string[] = [];
-        await forEachLimit(
-          bySha.values(),
-          this.#concurrency,
-          async (e) => {
-            if (await this.#blobs.has(e.sha256, e.size)) return;
-            if (blobsFrom.has(e.sha256)) needed.push(e);
-            else missing.push(`${JSON.stringify(e.path)} (sha256 ${e.sha256}, ${e.size} bytes)`);
-          },
-          options.signal,
-        );
+        const slicer = new TimeSlicer();
+        for (const e of bySha.values()) {
+          if (slicer.due()) await slicer.yield(options.signal);
+          if (this.#blobs.has(e.sha256, e.size)) continue;
+          if (blobsFrom.has(e.sha256)) needed.push(e);
+          else missing.push(`${JSON.stringify(e.path)} (sha256 ${e.sha256}, ${e.size} bytes)`);
+        }
         if (missing.length > 0) {
           throw new WardenError(
             'E_CODEBASE_INVALID',
@@ -233,18 +239,25 @@ export class CodebaseStore {
             { details: { problems: missing.slice(0, 1000) } },
           );
         }
-        let written = 0;
+        const written: string[] = [];
+        const large: FileEntry[] = [];
+        const opts = (e: FileEntry): IngestOptions => ({ tmpDir: op, label: `the content of ${JSON.stringify(e.path)}`, expect: e });
+        for (const e of needed) {
+          if (slicer.due()) await slicer.yield(options.signal);
+          const got = this.#blobs.ingestSmallSync(blobsFrom.get(e.sha256)!, opts(e));
+          if (got === undefined) large.push(e);
+          else if (got.written) written.push(got.sha256);
+        }
         await forEachLimit(
-          needed,
+          large,
           this.#concurrency,
           async (e) => {
-            const got = await this.#blobs.ingest(blobsFrom.get(e.sha256)!, { tmpDir: op, label: `the content of ${JSON.stringify(e.path)}`, expect: e });
-            if (got.written) written++;
+            if ((await this.#blobs.ingest(blobsFrom.get(e.sha256)!, opts(e))).written) written.push(e.sha256);
           },
           options.signal,
         );
         options.signal?.throwIfAborted();
-        return this.#publish(name, canonical, op, written > 0);
+        return this.#publish(name, canonical, op, written);
       }),
     );
   }
@@ -326,13 +339,15 @@ export class CodebaseStore {
 
   async #gc(): Promise<GcResult> {
     const keep = new Set<string>();
+    const slicer = new TimeSlicer();
     for (const name of await this.#names()) {
       for (const v of await this.#versions(name)) {
         for (const e of (await this.#read(name, v)).entries) if (e.type === 'file') keep.add(e.sha256);
+        if (slicer.due()) await slicer.yield();
       }
     }
     await sweepTmp(this.#tmp);
-    return this.#blobs.collect(keep);
+    return this.#blobs.collect(keep, slicer);
   }
 
   async #extract(file: string, op: string, signal: AbortSignal | undefined): Promise<string> {
@@ -369,12 +384,12 @@ export class CodebaseStore {
     return tree;
   }
 
-  async #publish(name: string, entries: readonly ManifestEntry[], op: string, newBlobs: boolean): Promise<Manifest> {
+  async #publish(name: string, entries: readonly ManifestEntry[], op: string, written: readonly string[]): Promise<Manifest> {
     const dir = join(this.#codebases, name);
     const vdir = join(dir, 'versions');
     try {
       await mkdir(vdir, { recursive: true, mode: 0o700 });
-      if (this.#durable && newBlobs) await syncFilesystem(this.rootDir);
+      if (this.#durable) await this.#flushBlobs(written);
     } catch (err) {
       throw storeError(`prepare version of codebase ${name}`, err);
     }
@@ -414,6 +429,19 @@ export class CodebaseStore {
       this.#summaries.set(`${name}/${version}`, { ...totals(entries), createdAt: manifest.createdAt });
       return manifest;
     }
+  }
+
+  /**
+   * Makes new blobs durable before a manifest can point at them: a few are
+   * fsynced one by one (with their directories); many at once cost one
+   * syncfs of the store's filesystem instead of thousands of fsyncs.
+   */
+  async #flushBlobs(written: readonly string[]): Promise<void> {
+    if (written.length === 0) return;
+    if (written.length > FSYNC_EACH_MAX) return syncFilesystem(this.rootDir);
+    const paths = written.map((sha) => this.#blobs.path(sha));
+    for (const p of paths) await fsyncPath(p);
+    for (const d of new Set(paths.map((p) => dirname(p)))) await fsyncPath(d);
   }
 
   async #read(name: string, version: number): Promise<Manifest> {
@@ -576,4 +604,3 @@ export async function openCodebaseStore(rootDir: string, options: CodebaseStoreO
   return new CodebaseStore(root, options);
 }
 
-export { isSha256 };

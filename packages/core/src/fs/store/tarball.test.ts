@@ -224,7 +224,7 @@ describe('add from a tarball', () => {
   it.each([
     ['garbage', async (p: string) => writeFile(p, 'this is not a tar archive at all'), 'does not look like a tar archive'],
     ['a truncated archive', async (p: string) => writeFile(p, Buffer.alloc(700, 1)), 'Could not read tarball'],
-    ['a missing file', async () => undefined, 'does not exist'],
+    ['a missing file', (): Promise<void> => Promise.resolve(), 'does not exist'],
     ['a directory', async (p: string) => mkdir(p), 'is not a regular file'],
   ])('refuses %s with E_CODEBASE_INVALID that names the tarball, not the private copy', async (_what, make, why) => {
     const tarball = join(tmp, 'bad.tar');

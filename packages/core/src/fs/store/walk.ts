@@ -2,16 +2,16 @@
  * Turns a host directory into manifest entries, storing file contents as
  * blobs. Never follows a symlink: links are recorded with their target,
  * directories are entered only when readdir says they are directories, and
- * files are opened with O_NOFOLLOW. Iterative (level by level), so depth is
- * bounded by nothing but PATH_MAX, and at most `concurrency` files are open.
+ * files are opened with O_NOFOLLOW. Iterative, so depth is bounded by nothing
+ * but PATH_MAX. Small files are read synchronously in ~10 ms slices (see
+ * blobs.ts for why); big ones stream, `concurrency` at a time.
  */
-import type { Dirent } from 'node:fs';
-import { lstat, readdir, readlink } from 'node:fs/promises';
+import { lstatSync, readdirSync, readlinkSync, type Dirent, type Stats } from 'node:fs';
 import { join } from 'node:path';
 import { WardenError } from '@warden/protocol';
 import type { ManifestEntry } from '../types.js';
-import type { BlobStore } from './blobs.js';
-import { forEachLimit } from './concurrency.js';
+import type { BlobStore, Ingested } from './blobs.js';
+import { forEachLimit, TimeSlicer } from './concurrency.js';
 import { MODE_MASK, sortEntries } from './entries.js';
 import { sourceError } from './errors.js';
 
@@ -26,7 +26,7 @@ export interface SkippedEntry {
 export interface WalkOptions {
   readonly blobs: BlobStore;
   readonly tmpDir: string;
-  /** How many files are hashed at once. */
+  /** How many big files are streamed at once. */
   readonly concurrency: number;
   /** Names a path in messages, e.g. `"src/a.ts" in directory /home/me/app`. */
   readonly label: (path: string) => string;
@@ -38,8 +38,8 @@ export interface WalkOptions {
 export interface WalkResult {
   readonly entries: ManifestEntry[];
   readonly skipped: SkippedEntry[];
-  /** Blobs this walk wrote (content not stored before). */
-  readonly newBlobs: number;
+  /** sha256 of the blobs this walk wrote (content not stored before). */
+  readonly written: string[];
 }
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
@@ -54,7 +54,13 @@ function decodeName(raw: Buffer, what: string): string {
   }
 }
 
-function skippedKind(d: Dirent<Buffer>): SkippedKind {
+type Kind = 'dir' | 'symlink' | 'file' | SkippedKind;
+
+/** The entry's type from readdir (d_type), or from lstat where the filesystem does not report it. */
+function kindOf(d: Dirent<Buffer> | Stats): Kind {
+  if (d.isDirectory()) return 'dir';
+  if (d.isSymbolicLink()) return 'symlink';
+  if (d.isFile()) return 'file';
   if (d.isSocket()) return 'socket';
   if (d.isFIFO()) return 'fifo';
   if (d.isCharacterDevice()) return 'char-device';
@@ -66,56 +72,76 @@ export async function walkTree(root: string, opts: WalkOptions): Promise<WalkRes
   const entries: ManifestEntry[] = [];
   const skipped: SkippedEntry[] = [];
   const files: string[] = [];
+  const large: string[] = [];
+  const slicer = new TimeSlicer();
   const where = (dir: string): string => (dir === '' ? opts.label('.') : opts.label(dir));
+  opts.signal?.throwIfAborted();
 
-  let level = [''];
-  while (level.length > 0) {
-    const next: string[] = [];
-    await forEachLimit(
-      level,
-      opts.concurrency,
-      async (dir) => {
-        let children: Dirent<Buffer>[];
-        try {
-          children = await readdir(join(root, dir), { withFileTypes: true, encoding: 'buffer' });
-        } catch (err) {
-          throw sourceError(where(dir), err);
-        }
-        for (const d of children) {
-          const name = decodeName(d.name, `An entry of ${where(dir)}`);
-          const rel = dir === '' ? name : `${dir}/${name}`;
-          const abs = join(root, rel);
-          if (d.isDirectory()) {
-            const st = await lstat(abs).catch((err: unknown) => Promise.reject(sourceError(opts.label(rel), err)));
+  // Breadth-first with an explicit queue: no recursion, whatever the depth.
+  const dirs = [''];
+  for (let i = 0; i < dirs.length; i++) {
+    const dir = dirs[i]!;
+    if (slicer.due()) await slicer.yield(opts.signal);
+    let children: Dirent<Buffer>[];
+    try {
+      children = readdirSync(join(root, dir), { withFileTypes: true, encoding: 'buffer' });
+    } catch (err) {
+      throw sourceError(where(dir), err);
+    }
+    for (const d of children) {
+      const name = decodeName(d.name, `An entry of ${where(dir)}`);
+      const rel = dir === '' ? name : `${dir}/${name}`;
+      const abs = join(root, rel);
+      try {
+        let kind = kindOf(d);
+        if (kind === 'unknown') kind = kindOf(lstatSync(abs));
+        switch (kind) {
+          case 'dir': {
             // lstat, not stat: if it became a symlink since readdir, don't enter it.
-            if (!st.isDirectory()) throw sourceError(opts.label(rel), Object.assign(new Error('changed'), { code: 'ELOOP' }));
+            const st = lstatSync(abs);
+            if (!st.isDirectory()) throw Object.assign(new Error('replaced'), { code: 'ELOOP' });
             entries.push({ type: 'dir', path: rel, mode: st.mode & MODE_MASK });
-            next.push(rel);
-          } else if (d.isSymbolicLink()) {
-            const raw = await readlink(abs, { encoding: 'buffer' }).catch((err: unknown) => Promise.reject(sourceError(opts.label(rel), err)));
-            entries.push({ type: 'symlink', path: rel, target: decodeName(raw, `The target of symlink ${opts.label(rel)}`) });
-          } else if (d.isFile()) {
-            files.push(rel);
-          } else {
-            skipped.push({ path: rel, kind: skippedKind(d) });
+            dirs.push(rel);
+            break;
           }
+          case 'symlink': {
+            const target = readlinkSync(abs, { encoding: 'buffer' });
+            entries.push({ type: 'symlink', path: rel, target: decodeName(target, `The target of symlink ${opts.label(rel)}`) });
+            break;
+          }
+          case 'file':
+            files.push(rel);
+            break;
+          case 'socket':
+          case 'fifo':
+          case 'char-device':
+          case 'block-device':
+          case 'unknown':
+            skipped.push({ path: rel, kind });
         }
-      },
-      opts.signal,
-    );
-    level = next;
+      } catch (err) {
+        if (err instanceof WardenError) throw err;
+        throw sourceError(opts.label(rel), err);
+      }
+    }
   }
 
-  let newBlobs = 0;
+  const written: string[] = [];
+  const add = (rel: string, got: Ingested): void => {
+    if (got.written) written.push(got.sha256);
+    entries.push({ type: 'file', path: rel, mode: got.mode & MODE_MASK, size: got.size, sha256: got.sha256 });
+  };
+  for (const rel of files) {
+    if (slicer.due()) await slicer.yield(opts.signal);
+    const got = opts.blobs.ingestSmallSync(join(root, rel), { tmpDir: opts.tmpDir, label: opts.label(rel), consume: opts.consume ?? false });
+    if (got === undefined) large.push(rel);
+    else add(rel, got);
+  }
   await forEachLimit(
-    files,
+    large,
     opts.concurrency,
-    async (rel) => {
-      const got = await opts.blobs.ingest(join(root, rel), { tmpDir: opts.tmpDir, label: opts.label(rel), consume: opts.consume ?? false });
-      if (got.written) newBlobs++;
-      entries.push({ type: 'file', path: rel, mode: got.mode & MODE_MASK, size: got.size, sha256: got.sha256 });
-    },
+    async (rel) => add(rel, await opts.blobs.ingest(join(root, rel), { tmpDir: opts.tmpDir, label: opts.label(rel), consume: opts.consume ?? false })),
     opts.signal,
   );
-  return { entries: sortEntries(entries), skipped: sortEntries(skipped), newBlobs };
+  return { entries: sortEntries(entries), skipped: sortEntries(skipped), written };
 }
