@@ -1,11 +1,12 @@
 /**
  * Warden benchmark: cold start, warm command round trip, throughput and idle
- * density, each next to the bare tool it is built on, plus PASS/MISS against
- * the performance targets.
+ * density, each next to the bare tool it is built on, codebase file-system
+ * costs (bench/fs.ts), plus PASS/MISS against the performance targets.
  *
- *   node --expose-gc --import tsx bench/run.ts [--quick] [--json]
+ *   node --expose-gc --import tsx bench/run.ts [--quick] [--json] [--fs-only]
  *
- * --quick  a few seconds in total (CI smoke); --json  results as JSON on stdout.
+ * --quick  a few seconds in total (CI smoke); --json  results as JSON on stdout;
+ * --fs-only  only section (e), codebases.
  * Progress goes to stderr. Must run as root (like Warden). Every count and
  * duration is bounded and a watchdog aborts the run; the engine is always closed.
  */
@@ -15,6 +16,7 @@ import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { createEngine, type Engine, type Sandbox } from '../packages/core/src/index.js';
 import { bareProfile, type BareProfile } from './bare.js';
+import { FS_PLAN, fsBench, fsTargets, printFsReport } from './fs.js';
 import { hostBusyPercent, hostShellLoops, hostSpawn, hostSpawnSync } from './host.js';
 import { cgroupMemoryBytes, memoryOfUids } from './memory.js';
 import { elapsedMs, now, summarize, throughput } from './stats.js';
@@ -22,13 +24,15 @@ import { printReport, targetsOf, type Results, type ThroughputResult } from './r
 
 const args = new Set(process.argv.slice(2));
 for (const a of args) {
-  if (a !== '--quick' && a !== '--json') {
-    process.stderr.write(`bench: unknown argument ${a}; use --quick and/or --json\n`);
+  if (a !== '--quick' && a !== '--json' && a !== '--fs-only') {
+    process.stderr.write(`bench: unknown argument ${a}; use --quick, --json and/or --fs-only\n`);
     process.exit(2);
   }
 }
 const quick = args.has('--quick');
 const json = args.has('--json');
+const fsOnly = args.has('--fs-only');
+const FS = quick ? FS_PLAN.quick : FS_PLAN.full;
 
 const PLAN = quick
   ? { coldN: 10, coldWarmup: 2, coldBudgetMs: 15_000, warmN: 200, warmWarmup: 20, warmBudgetMs: 5_000, tputMs: 500, clients: [1, 2, 8], idleN: 20, watchdogMs: 60_000 }
@@ -247,7 +251,8 @@ async function main(): Promise<number> {
   };
   process.once('SIGINT', stop('SIGINT'));
   process.once('SIGTERM', stop('SIGTERM'));
-  const watchdog = setTimeout(stop(`watchdog (${PLAN.watchdogMs} ms)`), PLAN.watchdogMs);
+  const watchdogMs = (fsOnly ? 0 : PLAN.watchdogMs) + FS.watchdogMs;
+  const watchdog = setTimeout(stop(`watchdog (${watchdogMs} ms)`), watchdogMs);
   watchdog.unref();
 
   const dataDir = await mkdtemp(join(tmpdir(), 'warden-bench-'));
@@ -255,9 +260,29 @@ async function main(): Promise<number> {
   let bare: BareProfile | undefined;
   try {
     engine = await createEngine({ dataDir });
-    bare = await bareProfile(engine.config.bwrapPath);
     const m = machine(engine.config.bwrapPath, await hostBusyPercent(1000));
-    log(`${quick ? 'quick' : 'full'} run on ${m.cpus} cpus, ${m.kernel}, ${m.bwrap}, node ${m.node}`);
+    log(`${quick ? 'quick' : 'full'}${fsOnly ? ' fs-only' : ''} run on ${m.cpus} cpus, ${m.kernel}, ${m.bwrap}, node ${m.node}`);
+
+    if (fsOnly) {
+      log('(e) codebases…');
+      const e = await fsBench(engine, FS, ac.signal, log);
+      const targets = fsTargets(e);
+      if (json) process.stdout.write(`${JSON.stringify({ machine: m, fs: e, targets, aborted: ac.signal.aborted }, null, 2)}\n`);
+      else {
+        const out = (line: string): void => void process.stdout.write(`${line}\n`);
+        out(`Warden bench${quick ? ' (--quick)' : ''}, --fs-only — ${m.date}`);
+        out(`${m.cpus} × ${m.cpuModel}, ${m.memGiB} GiB, Linux ${m.kernel}, ${m.bwrap}, node ${m.node}`);
+        out(`host CPU busy before the run: ${m.busyPercentAtStart.toFixed(0)}%`);
+        out('');
+        printFsReport(e, out);
+        out('');
+        out('Targets');
+        for (const t of targets) out(`  ${t.pass ? 'PASS' : 'MISS'}  ${t.name}  ${t.goal}  ${t.measured}`);
+      }
+      return ac.signal.aborted ? 1 : 0;
+    }
+
+    bare = await bareProfile(engine.config.bwrapPath);
 
     log('(a) cold start…');
     const c = await cold(engine, bare, ac.signal);
@@ -270,11 +295,19 @@ async function main(): Promise<number> {
     gc();
     log(`(d) idle density (${PLAN.idleN} sandboxes)…`);
     const d = await density(engine, ac.signal);
+    gc();
+    log('(e) codebases…');
+    const e = await fsBench(engine, FS, ac.signal, log);
 
     const partial: Omit<Results, 'targets'> = { machine: m, cold: c, warm: w, throughput: t, density: d, aborted: ac.signal.aborted };
-    const results: Results = { ...partial, targets: targetsOf(partial) };
-    if (json) process.stdout.write(`${JSON.stringify(results, null, 2)}\n`);
-    else printReport(results, (line) => process.stdout.write(`${line}\n`));
+    const results: Results = { ...partial, targets: [...targetsOf(partial), ...fsTargets(e)] };
+    if (json) process.stdout.write(`${JSON.stringify({ ...results, fs: e }, null, 2)}\n`);
+    else {
+      const out = (line: string): void => void process.stdout.write(`${line}\n`);
+      printReport(results, out);
+      out('');
+      printFsReport(e, out);
+    }
     return ac.signal.aborted ? 1 : 0;
   } finally {
     clearTimeout(watchdog);

@@ -52,7 +52,7 @@ export class Codebases {
 
   /** Deletes a codebase unless a running sandbox uses it. */
   delete(name: string): Promise<void> {
-    return this.store.delete(name, { inUse: (n: string) => this.usersOf(n) > 0 });
+    return this.store.delete(name, { inUse: (n: string) => this.usersOf(n) });
   }
 
   async prepare(req: CodebaseRequest): Promise<LayeredWorkspace> {
