@@ -193,6 +193,12 @@ describe('bad input', () => {
     expect((err as { code?: string }).code).toBe('E_CODEBASE_IN_USE');
   });
 
+  it('a writable layer larger than the memory limit is refused up front', async () => {
+    const err = await t.engine.create({ codebase: { name: 'app' }, limits: { diskMb: 512, memoryMb: 128 } }).catch((e: unknown) => e);
+    expect(hasCode(err, 'E_INVALID_SPEC')).toBe(true);
+    expect((err as Error).message).toContain('limits.diskMb (512) is more than limits.memoryMb (128)');
+  });
+
   it('combining a codebase with a host workspace is refused', async () => {
     const err = await t.engine.create({ codebase: { name: 'app' }, workspace: { hostPath: src.path } }).catch((e: unknown) => e);
     expect(hasCode(err, 'E_INVALID_SPEC')).toBe(true);

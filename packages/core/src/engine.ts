@@ -148,6 +148,12 @@ export async function createEngine(options: EngineOptions = {}): Promise<Engine>
     if (spec.limits.memoryMb + spec.limits.swapMb > hostMemMb) {
       throw new WardenError('E_INVALID_SPEC', `Invalid sandbox spec: limits.memoryMb + limits.swapMb (${spec.limits.memoryMb + spec.limits.swapMb}) is more than this host's memory (${hostMemMb} MiB). Pass a smaller --memory-mb.`);
     }
+    if ((spec.codebase || spec.snapshot) && spec.limits.diskMb > spec.limits.memoryMb) {
+      throw new WardenError(
+        'E_INVALID_SPEC',
+        `Invalid sandbox spec: limits.diskMb (${spec.limits.diskMb}) is more than limits.memoryMb (${spec.limits.memoryMb}). A codebase sandbox's writable layer is held in memory, so it would run out of memory before the disk quota could say "no space left". Lower limits.diskMb or raise --memory-mb.`,
+      );
+    }
     if (sandboxes.size + starting >= config.maxSandboxes) {
       throw new WardenError('E_CAPACITY', `The engine already runs ${config.maxSandboxes} sandboxes (maxSandboxes). Kill one or raise maxSandboxes.`);
     }

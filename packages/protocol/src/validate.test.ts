@@ -29,7 +29,7 @@ const DEFAULT_LIMITS = {
   timeoutMs: 60_000,
   maxOutputBytes: 16_777_216,
   ttlMs: 3_600_000,
-  diskMb: 512,
+  diskMb: 256,
   diskInodes: 65_536,
 };
 
