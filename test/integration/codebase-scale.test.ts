@@ -41,12 +41,7 @@ async function hostMountsUnder(dir: string): Promise<string[]> {
 
 beforeAll(async () => {
   // A uid slice of our own, so that the process checks cannot see another test file's sandboxes.
-  t = await testEngine({
-    uidRange: {
-      start: 1_900_000_000 + randomInt(0, 900_000) * 256,
-      count: 256,
-    },
-  });
+  t = await testEngine({ uidRange: { start: 1_900_000_000 + randomInt(0, 900_000) * 256, count: 256 } });
   src = await tempDir('warden-scale-');
   const started = Date.now();
   for (let d = 0; d < DIRS; d++) {
@@ -80,13 +75,7 @@ describe('100 sandboxes on one 10k-file codebase', () => {
     try {
       let started = Date.now();
       await mapLimit(Array.from({ length: SANDBOXES }), PARALLEL, async () => {
-        sandboxes.push(
-          await engine.create({
-            codebase: { name: 'big' },
-            preset: 'agent-safe',
-            limits: LIMITS,
-          }),
-        );
+        sandboxes.push(await engine.create({ codebase: { name: 'big' }, preset: 'agent-safe', limits: LIMITS }));
       });
       console.info(`${SANDBOXES} sandboxes created in ${Date.now() - started} ms`);
       expect(engine.list()).toHaveLength(SANDBOXES);
@@ -111,28 +100,16 @@ describe('100 sandboxes on one 10k-file codebase', () => {
         s.exec(['sh', '-c', 'echo "$1" > "output/$1.txt" && cat shared.txt pkg/d42/f7.txt && test ! -e .env', 'sh', `w${i}`], { timeoutMs: 20_000 }),
       );
       writes.forEach((r, i) =>
-        expect(r, `sandbox ${sandboxes[i]!.id}: ${r.stderr}`).toMatchObject({
-          reason: 'exited',
-          exitCode: 0,
-          stdout: `${SHARED}d42 f7\n`,
-        }),
+        expect(r, `sandbox ${sandboxes[i]!.id}: ${r.stderr}`).toMatchObject({ reason: 'exited', exitCode: 0, stdout: `${SHARED}d42 f7\n` }),
       );
       // Round 2, after every write: each sees its own file and nobody else's; the shared file is unchanged.
-      const reads = await mapLimit(sandboxes, PARALLEL, (s) =>
-        s.exec(['sh', '-c', 'ls output; cat output/*.txt; cat shared.txt'], {
-          timeoutMs: 20_000,
-        }),
-      );
+      const reads = await mapLimit(sandboxes, PARALLEL, (s) => s.exec(['sh', '-c', 'ls output; cat output/*.txt; cat shared.txt'], { timeoutMs: 20_000 }));
       reads.forEach((r, i) => expect(r.stdout, `sandbox ${sandboxes[i]!.id}: ${r.stderr}`).toBe(`README\nw${i}.txt\nw${i}\n${SHARED}`));
       // The writes went to each sandbox's delta: the codebase, its view and the host's copy of output/ never changed.
       expect((await engine.codebases.show('big')).version).toBe(1);
       expect(await readdir(join(t.dataDir, 'views', views[0]!, 'tree', 'output'))).toEqual(['README']);
       const diff = await sandboxes[7]!.diff();
-      expect(diff).toEqual({
-        added: [{ path: 'output/w7.txt', type: 'file', size: 3 }],
-        modified: [],
-        deleted: [],
-      });
+      expect(diff).toEqual({ added: [{ path: 'output/w7.txt', type: 'file', size: 3 }], modified: [], deleted: [] });
       console.info(`2 rounds of ${SANDBOXES} execs in ${Date.now() - started} ms`);
 
       // Kill them all at once.

@@ -34,7 +34,7 @@ export const Limits = Type.Object(
     timeoutMs: int(1, 86_400_000, 60_000, 'Default wall-clock limit per command, in ms; the whole process tree is SIGKILLed.', 'Pass --timeout-ms or set limits.timeoutMs.'),
     maxOutputBytes: int(1, 1_073_741_824, 16_777_216, 'Default cap on stdout+stderr per command; the command is killed when it is reached.', 'Set limits.maxOutputBytes.'),
     ttlMs: int(1_000, 604_800_000, 3_600_000, 'Sandbox lifetime in ms; it is killed when this passes.', 'Set limits.ttlMs.'),
-    diskMb: int(1, 1_048_576, 256, "Size of a codebase sandbox's writable layer, in MiB. It is held in memory (tmpfs) and also counts toward memoryMb.", 'Set limits.diskMb.'),
+    diskMb: int(1, 1_048_576, 256, "Size of a codebase sandbox's writable layer, in MiB. It is held in memory (tmpfs) and also counts toward memoryMb.", 'Pass --disk-mb or set limits.diskMb.'),
     diskInodes: int(64, 10_000_000, 65_536, "Most files a codebase sandbox's writable layer can hold.", 'Set limits.diskInodes.'),
   },
   { additionalProperties: false, default: {}, hint: 'Set limits to an object such as { "memoryMb": 1024 }, or omit it for the defaults.' },

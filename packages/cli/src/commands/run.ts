@@ -7,7 +7,7 @@ import { constants } from 'node:os';
 import { printJson, UsageError } from '../output.js';
 
 export const RUN_USAGE = `usage: warden run [--runtime bwrap] [--memory-mb N] [--cpus N] [--pids N] [--timeout-ms N]
-                  [--workspace DIR | --codebase NAME [--version N] [--preset P | --policy FILE.json] | --snapshot ID]
+                  [--workspace DIR | --codebase NAME [--version N] [--preset P | --policy FILE.json] | --snapshot ID] [--disk-mb N]
                   [--diff] [--export FILE.tar|FILE.patch] [--commit] [--take-snapshot]
                   [--env K=V]... [--data-dir DIR] [--json] -- CMD [ARGS...]`;
 
@@ -35,6 +35,7 @@ export function parseRunArgs(args: string[]): { spec: SandboxSpecInput; argv: st
     options: {
       runtime: { type: 'string' },
       'memory-mb': { type: 'string' },
+      'disk-mb': { type: 'string' },
       cpus: { type: 'string' },
       pids: { type: 'string' },
       'timeout-ms': { type: 'string' },
@@ -66,6 +67,7 @@ export function parseRunArgs(args: string[]): { spec: SandboxSpecInput; argv: st
     if (v !== undefined) limits[key] = v;
   };
   set('memoryMb', intFlag('memory-mb', values['memory-mb']));
+  set('diskMb', intFlag('disk-mb', values['disk-mb']));
   set('cpus', intFlag('cpus', values.cpus));
   set('pids', intFlag('pids', values.pids));
   const timeoutMs = intFlag('timeout-ms', values['timeout-ms']);
