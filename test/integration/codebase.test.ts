@@ -154,7 +154,7 @@ describe('deltas', () => {
 
   it('a snapshot starts new sandboxes with the frozen changes, deletions included', async () => {
     await using s = await t.engine.create({ codebase: { name: 'app', version: 1 }, preset: 'full-write' });
-    await sh(s, 'echo snap > README.md; rm src/main.ts');
+    await sh(s, 'echo snap > README.md; rm src/main.ts; mkdir made && echo mine > made/f');
     const snap = await s.snapshot();
     await sh(s, 'echo after > README.md');
     await using child = await t.engine.create({ snapshot: snap.id });
@@ -162,6 +162,18 @@ describe('deltas', () => {
     const d = await child.diff();
     expect(d.modified.map((c) => c.path)).toEqual(['README.md']);
     expect(d.deleted.map((c) => c.path)).toEqual(['src/main.ts']);
+    // what the first sandbox created stays changeable for sandboxes started from the snapshot
+    expect((await sh(child, 'echo more >> made/f && cat made/f && rm -r made && echo removed')).stdout).toBe('mine\nmore\nremoved\n');
+  });
+
+  it('a directory replaced by a symlink is a deletion plus an addition, and commits', async () => {
+    await using s = await t.engine.create({ codebase: { name: 'app', version: 1 }, preset: 'full-write' });
+    await sh(s, 'rm -r docs && ln -s /etc docs');
+    const d = await s.diff();
+    expect(d.deleted).toEqual([{ path: 'docs', type: 'dir', size: 0 }]);
+    expect(d.added).toEqual([{ path: 'docs', type: 'symlink', size: 0 }]);
+    const v = await s.commit();
+    expect(v.entries.filter((e) => e.path === 'docs' || e.path.startsWith('docs/'))).toEqual([{ type: 'symlink', path: 'docs', target: '/etc' }]);
   });
 
   it('the writable layer has a quota; hitting it says so', async () => {

@@ -1,7 +1,7 @@
 /** What this host supports, per runtime, and how to fix what is missing. */
 import { agentBinaryPath, launcherBinaryPath } from '@warden/agent';
 import { isWardenError } from '@warden/protocol';
-import { readCgroupLayout } from './limits/layout.js';
+import { placesOf, readCgroupLayout } from './limits/layout.js';
 import { probeBwrap } from './runtimes/bwrap/probe.js';
 import type { ProbeCheck } from './runtimes/driver.js';
 
@@ -14,7 +14,7 @@ export async function doctor(options: { bwrapPath?: string } = {}): Promise<Doct
   const checks = await probeBwrap(options.bwrapPath ?? '/usr/bin/bwrap', agentBinaryPath, launcherBinaryPath);
   try {
     const layout = await readCgroupLayout();
-    for (const [c, p] of Object.entries(layout)) checks.push({ name: `cgroup ${c}`, ok: true, detail: `${p.hierarchy} at ${p.mount}` });
+    for (const [c, p] of placesOf(layout)) checks.push({ name: `cgroup ${c}`, ok: true, detail: `${p.hierarchy} at ${p.mount}` });
   } catch (err) {
     checks.push({ name: 'cgroups', ok: false, detail: isWardenError(err) ? err.message : String(err), fix: 'mount the memory, pids and cpu controllers (v1 or v2)' });
   }

@@ -182,7 +182,7 @@ export async function createEngine(options: EngineOptions = {}): Promise<Engine>
       undo.push([() => runtime.kill()]);
       if (source.codebase && runtime.delta) {
         const cb = source.codebase;
-        cb.attach(runtime.delta);
+        cb.attach(runtime.delta, (fn) => cgroup.frozen(fn));
         undo.push([() => Promise.resolve(cb.detach())]);
       }
       const agent = new AgentClient(runtime.agentIn, runtime.agentOut, (err) => {

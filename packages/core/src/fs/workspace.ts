@@ -29,9 +29,19 @@ export interface CodebaseWorkspaceInit {
   readonly snapshots: SnapshotStore;
 }
 
+/** Runs a function with every process of the sandbox stopped. */
+export type Freezer = <T>(fn: () => Promise<T>) => Promise<T>;
+
+/**
+ * Every operation reads sandbox-controlled paths as root on the host, so each
+ * one runs with the sandbox frozen (nothing can be swapped while it reads)
+ * and only touches paths whose every directory was checked to be a real
+ * directory (a symlink planted in the tree is never followed).
+ */
 export class CodebaseWorkspace {
   readonly #i: CodebaseWorkspaceInit;
   #paths: DeltaPaths | undefined;
+  #freeze: Freezer | undefined;
 
   constructor(init: CodebaseWorkspaceInit) {
     this.#i = init;
@@ -41,8 +51,9 @@ export class CodebaseWorkspace {
     return { name: this.#i.base.codebase, version: this.#i.base.version };
   }
 
-  attach(paths: DeltaPaths): void {
+  attach(paths: DeltaPaths, freeze: Freezer): void {
     this.#paths = paths;
+    this.#freeze = freeze;
   }
 
   #live(): DeltaPaths {
@@ -50,7 +61,16 @@ export class CodebaseWorkspace {
     return this.#paths;
   }
 
+  #frozen<T>(fn: () => Promise<T>): Promise<T> {
+    this.#live();
+    return (this.#freeze as Freezer)(fn);
+  }
+
   diff(): Promise<Diff> {
+    return this.#frozen(() => this.#diff());
+  }
+
+  #diff(): Promise<Diff> {
     const p = this.#live();
     return computeDiff({
       merged: p.merged,
@@ -60,35 +80,43 @@ export class CodebaseWorkspace {
     });
   }
 
-  async exportTar(outFile: string): Promise<Diff> {
-    const diff = await this.diff();
-    await exportTar(this.#live().merged, diff, outFile);
-    return diff;
+  exportTar(outFile: string): Promise<Diff> {
+    return this.#frozen(async () => {
+      const diff = await this.#diff();
+      await exportTar(this.#live().merged, diff, outFile);
+      return diff;
+    });
   }
 
-  async exportPatch(): Promise<string> {
-    const diff = await this.diff();
-    return exportPatch(this.#live().merged, diff, this.#i.base, (sha) => this.#i.store.blobPath(sha));
+  exportPatch(): Promise<string> {
+    return this.#frozen(async () => {
+      const diff = await this.#diff();
+      return exportPatch(this.#live().merged, diff, this.#i.base, (sha) => this.#i.store.blobPath(sha));
+    });
   }
 
-  async commit(): Promise<Manifest> {
-    const diff = await this.diff();
-    const plan = await planCommit({ merged: this.#live().merged, base: this.#i.base, levels: this.#i.levels, diff });
-    return this.#i.store.addVersion(this.#i.base.codebase, plan.entries, plan.blobsFrom);
+  commit(): Promise<Manifest> {
+    return this.#frozen(async () => {
+      const diff = await this.#diff();
+      const plan = await planCommit({ merged: this.#live().merged, base: this.#i.base, levels: this.#i.levels, diff });
+      return this.#i.store.addVersion(this.#i.base.codebase, plan.entries, plan.blobsFrom);
+    });
   }
 
   snapshot(): Promise<SnapshotMeta> {
-    return this.#i.snapshots.create(this.#live().upper, {
+    // cp -a copies symlinks as symlinks and the layer root is Warden's own path.
+    return this.#frozen(() => this.#i.snapshots.create(this.#live().upper, {
       codebase: this.#i.base.codebase,
       version: this.#i.base.version,
       policy: this.#i.policy,
       preset: this.#i.preset,
       parents: this.#i.snapshotLayers,
       sandboxId: this.#i.sandboxId,
-    });
+    }));
   }
 
   detach(): void {
     this.#paths = undefined;
+    this.#freeze = undefined;
   }
 }

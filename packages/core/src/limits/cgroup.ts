@@ -6,10 +6,15 @@
 import { existsSync, mkdirSync, rmdirSync, writeFileSync } from 'node:fs';
 import { mkdir, readFile, rmdir, writeFile } from 'node:fs/promises';
 import { WardenError } from '@warden/protocol';
-import type { CgroupLayout, Controller } from './layout.js';
+import { placesOf, type CgroupLayout, type Controller } from './layout.js';
 import { parseCounter, planCgroup, type CgroupLimits, type CgroupPlan } from './plan.js';
 
-const V2_ENABLE = (controllers: readonly Controller[]): string => controllers.map((c) => `+${c}`).join(' ');
+// `freezer` is not a v2 controller: cgroup.freeze exists in every non-root cgroup.
+const V2_ENABLE = (controllers: readonly Controller[]): string =>
+  controllers
+    .filter((c) => c !== 'freezer')
+    .map((c) => `+${c}`)
+    .join(' ');
 
 async function killAll(dir: string): Promise<number> {
   const text = await readFile(`${dir}/cgroup.procs`, 'utf8').catch(() => '');
@@ -63,18 +68,19 @@ export class EngineCgroups {
   static async create(layout: CgroupLayout, engineId: string): Promise<EngineCgroups> {
     const rel = `warden/${engineId}`;
     const mounts = new Map<string, { hierarchy: 'v1' | 'v2'; controllers: Controller[] }>();
-    for (const [c, p] of Object.entries(layout) as [Controller, CgroupLayout[Controller]][]) {
+    for (const [c, p] of placesOf(layout)) {
       const e = mounts.get(p.mount) ?? { hierarchy: p.hierarchy, controllers: [] };
       e.controllers.push(c);
       mounts.set(p.mount, e);
     }
     for (const [mount, { hierarchy, controllers }] of mounts) {
       try {
-        if (hierarchy === 'v2') await writeFile(`${mount}/cgroup.subtree_control`, V2_ENABLE(controllers));
+        const enable = hierarchy === 'v2' ? V2_ENABLE(controllers) : '';
+        if (enable) await writeFile(`${mount}/cgroup.subtree_control`, enable);
         await mkdir(`${mount}/warden`, { recursive: true });
-        if (hierarchy === 'v2') await writeFile(`${mount}/warden/cgroup.subtree_control`, V2_ENABLE(controllers));
+        if (enable) await writeFile(`${mount}/warden/cgroup.subtree_control`, enable);
         await mkdir(`${mount}/${rel}`);
-        if (hierarchy === 'v2') await writeFile(`${mount}/${rel}/cgroup.subtree_control`, V2_ENABLE(controllers));
+        if (enable) await writeFile(`${mount}/${rel}/cgroup.subtree_control`, enable);
       } catch (err) {
         throw new WardenError(
           'E_LIMIT_UNSUPPORTED',
@@ -96,12 +102,12 @@ export class EngineCgroups {
 
   /** Every engine-level directory, for leak checks. */
   dirs(): string[] {
-    return [...new Set(Object.values(this.#layout).map((p) => `${p.mount}/${this.#rel}`))];
+    return [...new Set(placesOf(this.#layout).map(([, p]) => `${p.mount}/${this.#rel}`))];
   }
 
   async destroy(): Promise<void> {
     for (const dir of this.dirs()) await removeDir(dir);
-    for (const mount of new Set(Object.values(this.#layout).map((p) => p.mount))) {
+    for (const mount of new Set(placesOf(this.#layout).map(([, p]) => p.mount))) {
       await rmdir(`${mount}/warden`).catch(() => undefined); // other engines may still use it
     }
   }
@@ -143,6 +149,32 @@ export class SandboxCgroup {
 
   get dirs(): string[] {
     return this.plan.dirs.map((d) => d.dir);
+  }
+
+  /**
+   * Runs `fn` with every process of the sandbox stopped, so that what the host
+   * reads of the sandbox's files cannot change underneath it (no races with
+   * symlink swaps). Refuses when the host has no freezer.
+   */
+  async frozen<T>(fn: () => Promise<T>): Promise<T> {
+    const f = this.plan.freezer;
+    if (!f) {
+      throw new WardenError('E_LIMIT_UNSUPPORTED', 'This host has no cgroup freezer (v1 freezer hierarchy or cgroup v2), which Warden needs to read a sandbox’s changes safely. Mount the freezer controller.');
+    }
+    await writeFile(f.file, f.hierarchy === 'v1' ? 'FROZEN' : '1');
+    try {
+      const until = Date.now() + 5000;
+      const stateFile = f.hierarchy === 'v1' ? f.file : f.file.replace(/cgroup\.freeze$/, 'cgroup.events');
+      for (;;) {
+        const state = await readFile(stateFile, 'utf8');
+        if (f.hierarchy === 'v1' ? state.trim() === 'FROZEN' : /^frozen 1$/m.test(state)) break;
+        if (Date.now() > until) throw new WardenError('E_INTERNAL', 'The sandbox did not freeze within 5 s; its changes were not read.');
+        await new Promise((r) => setTimeout(r, 2));
+      }
+      return await fn();
+    } finally {
+      await writeFile(f.file, f.hierarchy === 'v1' ? 'THAWED' : '0').catch(() => undefined);
+    }
   }
 
   /** How many processes the kernel's OOM killer has killed in this sandbox. */

@@ -85,7 +85,16 @@ describe('decideLayout', () => {
       memory: { hierarchy: 'v1', mount: '/sys/fs/cgroup/memory' },
       pids: { hierarchy: 'v1', mount: '/sys/fs/cgroup/pids' },
       cpu: { hierarchy: 'v1', mount: '/sys/fs/cgroup/cpu' },
+      // the fixture has no v1 freezer line: cgroup v2's cgroup.freeze serves
+      freezer: { hierarchy: 'v2', mount: '/sys/fs/cgroup/unified' },
     });
+  });
+
+  it('the freezer: the v1 hierarchy when mounted, else cgroup v2 (cgroup.freeze), else none', () => {
+    expect(decideLayout(parseMountinfo(V2_ONLY), V2_ALL).freezer).toEqual({ hierarchy: 'v2', mount: '/sys/fs/cgroup' });
+    expect(decideLayout(parseMountinfo(V1_ONLY), new Map()).freezer).toBeUndefined();
+    const withFreezer = `${V1_ONLY}\n40 30 0:40 / /sys/fs/cgroup/freezer rw,relatime shared:20 - cgroup cgroup rw,freezer`;
+    expect(decideLayout(parseMountinfo(withFreezer), new Map()).freezer).toEqual({ hierarchy: 'v1', mount: '/sys/fs/cgroup/freezer' });
   });
 
   it('v1 only: finds cpu on a co-mounted cpu,cpuacct hierarchy, and ignores name=systemd', () => {

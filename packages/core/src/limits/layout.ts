@@ -8,7 +8,8 @@ import { readFile } from 'node:fs/promises';
 import { WardenError } from '@warden/protocol';
 
 export const CONTROLLERS = ['memory', 'pids', 'cpu'] as const;
-export type Controller = (typeof CONTROLLERS)[number];
+/** `freezer` is optional: it lets the host stop a sandbox while it reads the sandbox's files. */
+export type Controller = (typeof CONTROLLERS)[number] | 'freezer';
 
 export interface ControllerPlace {
   readonly hierarchy: 'v1' | 'v2';
@@ -16,7 +17,12 @@ export interface ControllerPlace {
   readonly mount: string;
 }
 
-export type CgroupLayout = Readonly<Record<Controller, ControllerPlace>>;
+export type CgroupLayout = Readonly<Record<(typeof CONTROLLERS)[number], ControllerPlace> & { freezer?: ControllerPlace }>;
+
+/** Every controller with its place, the optional freezer included when the host has one. */
+export function placesOf(layout: CgroupLayout): Array<[Controller, ControllerPlace]> {
+  return (Object.entries(layout) as Array<[Controller, ControllerPlace | undefined]>).filter((e): e is [Controller, ControllerPlace] => e[1] !== undefined);
+}
 
 interface Mount {
   readonly point: string;
@@ -46,7 +52,7 @@ export function parseMountinfo(text: string): Mount[] {
  */
 export function decideLayout(mounts: readonly Mount[], v2Controllers: ReadonlyMap<string, readonly string[]>): CgroupLayout {
   const missing: Controller[] = [];
-  const place = {} as Record<Controller, ControllerPlace>;
+  const place = {} as Record<(typeof CONTROLLERS)[number], ControllerPlace> & { freezer?: ControllerPlace };
   for (const c of CONTROLLERS) {
     const v1 = mounts.find((m) => m.fstype === 'cgroup' && m.superOptions.includes(c));
     if (v1) {
@@ -67,6 +73,11 @@ export function decideLayout(mounts: readonly Mount[], v2Controllers: ReadonlyMa
       { details: { missing } },
     );
   }
+  // cgroup v2 freezes any non-root cgroup (cgroup.freeze); v1 needs the freezer hierarchy.
+  const freezerV1 = mounts.find((m) => m.fstype === 'cgroup' && m.superOptions.includes('freezer'));
+  const v2Any = mounts.find((m) => m.fstype === 'cgroup2');
+  if (freezerV1) place.freezer = { hierarchy: 'v1', mount: freezerV1.point };
+  else if (v2Any) place.freezer = { hierarchy: 'v2', mount: v2Any.point };
   return Object.freeze(place);
 }
 

@@ -2,7 +2,7 @@
  * Turns limits into the cgroup directories and control-file writes that
  * enforce them, for v1 and v2 alike. Pure: unit-tested for both layouts.
  */
-import type { CgroupLayout, Controller } from './layout.js';
+import { placesOf, type CgroupLayout, type Controller } from './layout.js';
 
 export interface CgroupLimits {
   readonly memoryMb: number;
@@ -25,6 +25,8 @@ export interface CgroupDirPlan {
 
 export interface CgroupPlan {
   readonly dirs: readonly CgroupDirPlan[];
+  /** How to stop and resume every process of the sandbox, when the host can. */
+  readonly freezer?: { readonly file: string; readonly hierarchy: 'v1' | 'v2' };
   /** Where to read the OOM-kill counter, and how. */
   readonly oom: { readonly file: string; readonly key: 'oom_kill' };
 }
@@ -35,7 +37,7 @@ export const CPU_PERIOD_US = 100_000;
 /** `relPath` is the sandbox's path under each hierarchy, e.g. warden/eng_x/sbx_y. */
 export function planCgroup(layout: CgroupLayout, relPath: string, limits: CgroupLimits): CgroupPlan {
   const byMount = new Map<string, { hierarchy: 'v1' | 'v2'; controllers: Controller[] }>();
-  for (const [c, place] of Object.entries(layout) as [Controller, CgroupLayout[Controller]][]) {
+  for (const [c, place] of placesOf(layout)) {
     const entry = byMount.get(place.mount) ?? { hierarchy: place.hierarchy, controllers: [] };
     entry.controllers.push(c);
     byMount.set(place.mount, entry);
@@ -44,11 +46,16 @@ export function planCgroup(layout: CgroupLayout, relPath: string, limits: Cgroup
   const quota = Math.max(1000, Math.round(limits.cpus * CPU_PERIOD_US));
   const dirs: CgroupDirPlan[] = [];
   let oomFile = '';
+  let freezer: CgroupPlan['freezer'];
   for (const [mount, { hierarchy, controllers }] of byMount) {
     const dir = `${mount}/${relPath}`;
     const writes: Array<readonly [string, string]> = [];
     const optionalWrites: Array<readonly [string, string]> = [];
     for (const c of controllers) {
+      if (c === 'freezer') {
+        freezer = { file: `${dir}/${hierarchy === 'v1' ? 'freezer.state' : 'cgroup.freeze'}`, hierarchy };
+        continue;
+      }
       if (hierarchy === 'v1') {
         if (c === 'memory') {
           writes.push(['memory.limit_in_bytes', String(memBytes)]);
@@ -72,7 +79,7 @@ export function planCgroup(layout: CgroupLayout, relPath: string, limits: Cgroup
     }
     dirs.push({ hierarchy, mount, dir, controllers, writes, optionalWrites });
   }
-  return { dirs, oom: { file: oomFile, key: 'oom_kill' } };
+  return { dirs, oom: { file: oomFile, key: 'oom_kill' }, ...(freezer ? { freezer } : {}) };
 }
 
 /** Reads `key N` out of memory.oom_control / memory.events text. */

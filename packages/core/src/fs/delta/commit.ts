@@ -31,6 +31,15 @@ export async function planCommit(c: CommitInput): Promise<CommitPlan> {
     );
   }
   const gone = c.diff.deleted.map((d) => d.path);
+  // Deleting a directory that looked empty to the sandbox must not delete what it could not see in it.
+  const lost = hidden.filter((h) => gone.some((g) => under(h, g)));
+  if (lost.length > 0) {
+    throw new WardenError(
+      'E_COMMIT_CONFLICT',
+      `The sandbox deleted ${gone.filter((g) => lost.some((h) => under(h, g))).slice(0, 5).join(', ')}, which holds entries hidden from it; committing would delete them too. Export the changes instead and merge them by hand.`,
+      { details: { paths: lost } },
+    );
+  }
   const changed = new Set([...c.diff.added, ...c.diff.modified].map((x) => x.path));
   const entries = new Map<string, ManifestEntry>();
   for (const e of c.base.entries) {

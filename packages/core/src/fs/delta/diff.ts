@@ -83,9 +83,25 @@ export async function computeDiff(src: DeltaSource): Promise<Diff> {
     if (e) deleted.set(path, { path, type: e.type, size: baseSize(e) });
   };
 
+  // The host reads these paths as root: never through a symlink the sandbox
+  // planted. A path is only looked at when every directory above it, in the
+  // merged view, is a real directory (the sandbox is frozen meanwhile).
+  const realDir = new Map<string, boolean>([['', true]]);
+  const reachable = async (path: string): Promise<boolean> => {
+    const parent = path.includes('/') ? path.slice(0, path.lastIndexOf('/')) : '';
+    let ok = realDir.get(parent);
+    if (ok === undefined) {
+      ok = (await reachable(parent)) && ((await lstat(`${src.merged}/${parent}`).catch(() => undefined))?.isDirectory() ?? false);
+      realDir.set(parent, ok);
+    }
+    return ok;
+  };
+
   // The root itself may have lost base entries too.
   const dirsToCheck = new Set<string>(['']);
   for (const path of [...touched].sort()) {
+    // Below something that is no longer a directory: that ancestor's change covers it.
+    if (!(await reachable(path))) continue;
     const st = await lstat(`${src.merged}/${path}`).catch(() => undefined);
     const was = visible.get(path);
     const type = st ? typeOf(st) : undefined;
@@ -97,14 +113,17 @@ export async function computeDiff(src: DeltaSource): Promise<Diff> {
       added.push({ path, type, size: type === 'file' ? st.size : 0 });
       continue;
     }
-    if (type === 'dir') {
-      if (was.type === 'dir') dirsToCheck.add(path);
-      else modified.push({ path, type, size: 0, oldSize: baseSize(was) });
+    if (was.type !== type) {
+      // Replaced by something of another kind: the old entry (and all under it) went, a new one came.
+      noteDeleted(path);
+      added.push({ path, type, size: type === 'file' ? st.size : 0 });
       continue;
     }
-    if (was.type !== type) {
-      modified.push({ path, type, size: type === 'file' ? st.size : 0, oldSize: baseSize(was) });
-    } else if (type === 'file' && was.type === 'file') {
+    if (type === 'dir') {
+      dirsToCheck.add(path);
+      continue;
+    }
+    if (type === 'file' && was.type === 'file') {
       if (st.size !== was.size || (await sha256File(`${src.merged}/${path}`)) !== was.sha256) {
         modified.push({ path, type, size: st.size, oldSize: was.size });
       }

@@ -5,7 +5,7 @@
  * (cp -a as root keeps device nodes and trusted.* xattrs).
  */
 import { execFile } from 'node:child_process';
-import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { chmod, lchown, lstat, mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import { WardenError } from '@warden/protocol';
 import { newId } from '../../host/ids.js';
@@ -23,6 +23,24 @@ export interface SnapshotMeta {
   readonly parents: readonly string[];
   readonly createdAt: string;
   readonly sandboxId: string;
+}
+
+/**
+ * What the snapshotted sandbox created belongs to its uid, which no other
+ * sandbox has: hand it to root with write-level modes, as the view does for
+ * writable files, so sandboxes started from the snapshot can change it.
+ * Root-owned entries (copied-up files, whiteouts) are left as they are.
+ */
+async function adoptLayer(dir: string): Promise<void> {
+  for (const name of await readdir(dir)) {
+    const p = `${dir}/${name}`;
+    const st = await lstat(p);
+    if (st.isDirectory()) await adoptLayer(p);
+    if (st.uid === 0) continue;
+    await lchown(p, 0, 0);
+    if (st.isDirectory()) await chmod(p, 0o777);
+    else if (st.isFile()) await chmod(p, (st.mode & 0o111) !== 0 ? 0o777 : 0o666);
+  }
 }
 
 export class SnapshotStore {
@@ -43,6 +61,7 @@ export class SnapshotStore {
     await mkdir(tmp, { recursive: true, mode: 0o700 });
     try {
       await run('cp', ['-a', '--', upper, `${tmp}/upper`]);
+      await adoptLayer(`${tmp}/upper`);
       await writeFile(`${tmp}/meta.json`, JSON.stringify(full, null, 2));
       await rename(tmp, `${this.#root}/${id}`);
     } catch (err) {
