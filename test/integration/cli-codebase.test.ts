@@ -1,26 +1,15 @@
 /** `warden codebase …` and `warden run --codebase …` as a user runs them. */
-import { spawn } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { runWarden, type CliRun } from '../helpers/cli.js';
 import { tempDir, type TempDir } from '../helpers/host.js';
 
-const BIN = fileURLToPath(new URL('../../node_modules/.bin/warden', import.meta.url));
 let data: TempDir;
 let src: TempDir;
 
-async function warden(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return await new Promise((resolve, reject) => {
-    const child = spawn(BIN, args, { env: { ...process.env, WARDEN_DATA_DIR: data.path }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (b: Buffer) => (stdout += b.toString()));
-    child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+/** All calls share one data dir: the codebase added first is used later. */
+const warden = (args: string[]): Promise<CliRun> => runWarden(args, { dataDir: data.path });
 
 beforeAll(async () => {
   data = await tempDir('warden-cli-data-');

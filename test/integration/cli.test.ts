@@ -1,29 +1,12 @@
 /** The `warden` command as a user runs it: the built binary, real sandboxes. */
-import { spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { runWarden, type CliRun } from '../helpers/cli.js';
 import { tempDir } from '../helpers/host.js';
 
-const BIN = fileURLToPath(new URL('../../node_modules/.bin/warden', import.meta.url));
-
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-async function warden(args: string[], opts: { stdin?: string; env?: Record<string, string> } = {}): Promise<Run> {
+/** Each call gets a fresh data dir. */
+async function warden(args: string[], opts: { stdin?: string } = {}): Promise<CliRun> {
   await using data = await tempDir('warden-cli-');
-  return await new Promise((resolve, reject) => {
-    const child = spawn(BIN, args, { env: { ...process.env, WARDEN_DATA_DIR: data.path, ...opts.env }, stdio: ['pipe', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (b: Buffer) => (stdout += b.toString()));
-    child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-    child.stdin.end(opts.stdin ?? '');
-  });
+  return await runWarden(args, { dataDir: data.path, ...opts });
 }
 
 describe('warden run', () => {
