@@ -16,7 +16,7 @@ import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { createEngine, type Engine, type Sandbox } from '../packages/core/src/index.js';
 import { bareProfile, type BareProfile } from './bare.js';
-import { FS_PLAN, fsBench, fsTargets, printFsReport } from './fs.js';
+import { FS_PLAN, fsBench, fsTargets, printFsReport, printFsTargets } from './fs.js';
 import { hostBusyPercent, hostShellLoops, hostSpawn, hostSpawnSync } from './host.js';
 import { cgroupMemoryBytes, memoryOfUids } from './memory.js';
 import { elapsedMs, now, summarize, throughput } from './stats.js';
@@ -275,9 +275,7 @@ async function main(): Promise<number> {
         out(`host CPU busy before the run: ${m.busyPercentAtStart.toFixed(0)}%`);
         out('');
         printFsReport(e, out);
-        out('');
-        out('Targets');
-        for (const t of targets) out(`  ${t.pass ? 'PASS' : 'MISS'}  ${t.name}  ${t.goal}  ${t.measured}`);
+        printFsTargets(targets, out);
       }
       return ac.signal.aborted ? 1 : 0;
     }
@@ -300,13 +298,16 @@ async function main(): Promise<number> {
     const e = await fsBench(engine, FS, ac.signal, log);
 
     const partial: Omit<Results, 'targets'> = { machine: m, cold: c, warm: w, throughput: t, density: d, aborted: ac.signal.aborted };
-    const results: Results = { ...partial, targets: [...targetsOf(partial), ...fsTargets(e)] };
+    const fsT = fsTargets(e);
+    const results: Results = { ...partial, targets: [...targetsOf(partial), ...fsT] };
     if (json) process.stdout.write(`${JSON.stringify({ ...results, fs: e }, null, 2)}\n`);
     else {
       const out = (line: string): void => void process.stdout.write(`${line}\n`);
-      printReport(results, out);
+      // printReport ends with the targets of (a)–(d); section (e) follows with its own.
+      printReport({ ...results, targets: targetsOf(partial) }, out);
       out('');
       printFsReport(e, out);
+      printFsTargets(fsT, out);
     }
     return ac.signal.aborted ? 1 : 0;
   } finally {
