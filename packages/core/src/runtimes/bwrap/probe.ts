@@ -45,12 +45,6 @@ export async function probeBwrap(bwrapPath: string, agentPath: string, launcherP
       ? { name: 'seccomp', ok: true, detail: 'kernel supports seccomp filters' }
       : { name: 'seccomp', ok: false, detail: 'kernel has no seccomp', fix: 'use a kernel built with CONFIG_SECCOMP_FILTER' },
   );
-  const filesystems = await readFile('/proc/filesystems', 'utf8').catch(() => '');
-  checks.push(
-    /\boverlay$/m.test(filesystems)
-      ? { name: 'overlayfs', ok: true, detail: 'available (codebase workspaces)' }
-      : { name: 'overlayfs', ok: false, detail: 'the kernel has no overlay filesystem', fix: 'load the overlay module (modprobe overlay)' },
-  );
   checks.push(
     process.getuid?.() === 0
       ? { name: 'root', ok: true, detail: 'running as root (needed for cgroups and per-sandbox uids)' }
