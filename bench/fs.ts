@@ -128,14 +128,14 @@ const READ_FILES = [
 
 const median = (xs: readonly number[]): number => summarize(xs).p50Ms;
 
-/** `files` small text files in dirs of 100; every content is different (one blob each). */
-function generateTree(root: string, files: number): void {
+/** `files` small text files in dirs of 100; every content is different, also across tags (one blob each). */
+function generateTree(root: string, files: number, tag: string): void {
   const dirs = Math.ceil(files / 100);
   const pad = 'x'.repeat(120);
   for (let d = 0; d < dirs; d++) {
     const dir = join(root, `d${String(d).padStart(4, '0')}`);
     mkdirSync(dir);
-    for (let f = 0; f < 100 && d * 100 + f < files; f++) writeFileSync(join(dir, `f${String(f).padStart(2, '0')}.txt`), `file ${d}/${f}\n${pad}\nend\n`);
+    for (let f = 0; f < 100 && d * 100 + f < files; f++) writeFileSync(join(dir, `f${String(f).padStart(2, '0')}.txt`), `${tag} file ${d}/${f}\n${pad}\nend\n`);
   }
 }
 
@@ -182,7 +182,7 @@ export async function fsBench(engine: Engine, plan: FsPlan, signal: AbortSignal,
     for (const c of [small, large]) {
       const t = now();
       mkdirSync(c.dir);
-      generateTree(c.dir, c.files);
+      generateTree(c.dir, c.files, c.name);
       log(`fs: generated ${c.files} files in ${elapsedMs(t).toFixed(0)} ms`);
     }
     mkdirSync(join(large.dir, 'bench'));
@@ -192,6 +192,8 @@ export async function fsBench(engine: Engine, plan: FsPlan, signal: AbortSignal,
     const builds: BuildResult[] = [];
     const addMs = new Map<string, number>();
     for (const c of [small, large]) {
+      // add ends with a syncfs of the store's filesystem: flush everything else first, so it waits for its own blobs only.
+      await run('sync', ['-f', engine.config.dataDir]);
       const t = now();
       await engine.codebases.add({ dir: c.dir }, { name: c.name });
       addMs.set(c.name, elapsedMs(t));
@@ -240,11 +242,11 @@ export async function fsBench(engine: Engine, plan: FsPlan, signal: AbortSignal,
       if (i > 0) show.push(elapsedMs(t));
     }
 
-    // 3. Reads: host (source file) vs sandbox through the overlay vs sandbox on a bind-mounted ext4 workspace.
+    // 3. Reads: host (the view's own file) vs sandbox through the overlay vs sandbox on a bind-mounted ext4 workspace.
     log('fs: reads…');
     const onOverlay = (await open({ ...SPEC, codebase: { name: large.name }, preset: 'agent-safe' })).sbx;
     const onBind = (await open(SPEC)).sbx;
-    // Written with one write(2), as the store writes its blobs, so page-cache folio sizes are alike.
+    // The same sizes on the plain workspace (host ext4, bind-mounted), each written with one write(2).
     await sh(onBind, [PY, '-c', `import os\nos.mkdir('bench')\n${READ_FILES.map((r) => `open('${r.file}', 'wb').write(os.urandom(${r.bytes}))`).join('\n')}`]);
     const viewsDir = join(engine.config.dataDir, 'views');
     const view = (await readdir(viewsDir)).find((n) => n.startsWith(`${large.name}@1~`));
