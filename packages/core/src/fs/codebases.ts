@@ -12,6 +12,7 @@ import { ViewBuilder } from './view/build.js';
 import { CodebaseWorkspace } from './workspace.js';
 
 const MiB = 1024 * 1024;
+const MANIFEST_CACHE = 16;
 
 export interface LayeredWorkspace {
   readonly mount: WorkspaceMount;
@@ -34,6 +35,8 @@ export class Codebases {
   readonly snapshots: SnapshotStore;
   readonly #views: ViewBuilder;
   readonly #inUse = new Map<string, number>();
+  /** Parsed manifests by "name@version" (versions never change), most recently used last. */
+  readonly #manifests = new Map<string, Manifest>();
 
   private constructor(store: CodebaseStore, views: ViewBuilder, snapshots: SnapshotStore) {
     this.store = store;
@@ -51,8 +54,28 @@ export class Codebases {
   }
 
   /** Deletes a codebase unless a running sandbox uses it. */
-  delete(name: string): Promise<void> {
-    return this.store.delete(name, { inUse: (n: string) => this.usersOf(n) });
+  async delete(name: string): Promise<void> {
+    await this.store.delete(name, { inUse: (n: string) => this.usersOf(n) });
+    for (const key of this.#manifests.keys()) if (key.startsWith(`${name}@`)) this.#manifests.delete(key);
+  }
+
+  /**
+   * A version's manifest, parsed once: a 100k-file manifest costs ~80 ms to
+   * read and parse, which would otherwise be paid on every sandbox create.
+   */
+  async #manifest(name: string, version: number | undefined): Promise<Manifest> {
+    const resolved = version ?? (await this.store.versions(name)).at(-1);
+    const key = `${name}@${resolved ?? 'latest'}`;
+    const hit = this.#manifests.get(key);
+    if (hit) {
+      this.#manifests.delete(key);
+      this.#manifests.set(key, hit);
+      return hit;
+    }
+    const m = await this.store.show(name, resolved);
+    this.#manifests.set(`${name}@${m.version}`, m);
+    while (this.#manifests.size > MANIFEST_CACHE) this.#manifests.delete(this.#manifests.keys().next().value as string);
+    return m;
   }
 
   async prepare(req: CodebaseRequest): Promise<LayeredWorkspace> {
@@ -62,11 +85,11 @@ export class Codebases {
     let preset = req.preset;
     if (req.snapshot !== undefined) {
       snapshot = await this.snapshots.get(req.snapshot);
-      manifest = await this.store.show(snapshot.codebase, snapshot.version);
+      manifest = await this.#manifest(snapshot.codebase, snapshot.version);
       policyInput = snapshot.policy as PolicyInput | undefined;
       preset = snapshot.preset;
     } else if (req.codebase) {
-      manifest = await this.store.show(req.codebase.name, req.codebase.version);
+      manifest = await this.#manifest(req.codebase.name, req.codebase.version);
     } else {
       throw new WardenError('E_INTERNAL', 'prepare() needs a codebase or a snapshot');
     }
