@@ -8,11 +8,13 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { promisify } from 'node:util';
 import { WardenError } from '@warden/protocol';
+import { forEachLimit } from '../store/concurrency.js';
 import type { Manifest } from '../types.js';
 import type { Diff } from './diff.js';
 
 const run = promisify(execFile);
 const MAX_PATCH_BYTES = 256 * 1024 * 1024;
+const PATCH_PARALLEL = 4;
 
 export const DELETED_LIST = '.warden-deleted';
 
@@ -48,21 +50,30 @@ async function unified(oldPath: string, newPath: string, label: string, oldLabel
 /** A unified patch (`a/` → `b/`) of every changed file; binary files get one line. */
 export async function exportPatch(merged: string, diff: Diff, base: Manifest, blobPath: (sha: string) => string): Promise<string> {
   const byPath = new Map(base.entries.map((e) => [e.path, e]));
-  const parts: string[] = [];
+  // Each job yields one file's section; jobs run a few at a time, output keeps this order.
+  const jobs: Array<() => Promise<string>> = [];
   for (const c of diff.modified) {
     const was = byPath.get(c.path);
     if (c.type !== 'file' || was?.type !== 'file') continue;
-    parts.push(await unified(blobPath(was.sha256), `${merged}/${c.path}`, c.path, `a/${c.path}`, `b/${c.path}`));
+    jobs.push(() => unified(blobPath(was.sha256), `${merged}/${c.path}`, c.path, `a/${c.path}`, `b/${c.path}`));
   }
   for (const c of diff.added) {
-    if (c.type === 'file') parts.push(await unified('/dev/null', `${merged}/${c.path}`, c.path, '/dev/null', `b/${c.path}`));
+    if (c.type === 'file') jobs.push(() => unified('/dev/null', `${merged}/${c.path}`, c.path, '/dev/null', `b/${c.path}`));
   }
   for (const c of diff.deleted) {
     const was = byPath.get(c.path);
     const files = was?.type === 'file' ? [was] : base.entries.filter((e) => e.type === 'file' && e.path.startsWith(`${c.path}/`));
     for (const f of files) {
-      if (f.type === 'file') parts.push(await unified(blobPath(f.sha256), '/dev/null', f.path, `a/${f.path}`, '/dev/null'));
+      if (f.type === 'file') jobs.push(() => unified(blobPath(f.sha256), '/dev/null', f.path, `a/${f.path}`, '/dev/null'));
     }
   }
+  const parts: string[] = new Array<string>(jobs.length).fill('');
+  await forEachLimit(
+    jobs.map((job, i) => ({ job, i })),
+    PATCH_PARALLEL,
+    async ({ job, i }) => {
+      parts[i] = await job();
+    },
+  );
   return parts.join('');
 }
