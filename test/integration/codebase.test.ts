@@ -135,8 +135,17 @@ describe('deltas', () => {
     expect(listing).toEqual(['.warden-deleted', 'README.md', 'out/', 'out/result.txt']);
     const patch = await s.exportChanges({ format: 'patch' });
     expect(patch).toContain('--- a/README.md\n+++ b/README.md\n@@ -1 +1 @@\n-hello\n+changed\n');
-    expect(patch).toContain('+++ b/out/result.txt');
-    expect(patch).toContain('--- a/src/tool.sh');
+    expect(patch).toContain('--- /dev/null\n+++ b/out/result.txt');
+    expect(patch).toContain('--- a/src/tool.sh\n+++ /dev/null');
+    // The patch really turns the original tree into the sandbox's (git apply, outside any repository).
+    await using copy = await tempDir();
+    execFileSync('cp', ['-a', `${src.path}/.`, copy.path]);
+    await writeFile(join(out.path, 'changes.patch'), patch);
+    execFileSync('git', ['apply', join(out.path, 'changes.patch')], { cwd: copy.path });
+    expect(await readFile(join(copy.path, 'README.md'), 'utf8')).toBe('changed\n');
+    expect(await readFile(join(copy.path, 'out/result.txt'), 'utf8')).toBe('data\n');
+    await expect(stat(join(copy.path, 'src/tool.sh'))).rejects.toMatchObject({ code: 'ENOENT' });
+    await expect(stat(join(copy.path, 'docs/guide.md'))).rejects.toMatchObject({ code: 'ENOENT' });
   });
 
   it('commit makes a new version; running sandboxes keep theirs', async () => {

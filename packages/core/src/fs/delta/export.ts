@@ -4,17 +4,15 @@
  * text changes. Runs GNU tar and diff with argv arrays, never a shell.
  */
 import { execFile } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { promisify } from 'node:util';
 import { WardenError } from '@warden/protocol';
-import { forEachLimit } from '../store/concurrency.js';
 import type { Manifest } from '../types.js';
 import type { Diff } from './diff.js';
 
 const run = promisify(execFile);
 const MAX_PATCH_BYTES = 256 * 1024 * 1024;
-const PATCH_PARALLEL = 4;
 
 export const DELETED_LIST = '.warden-deleted';
 
@@ -36,44 +34,69 @@ export async function exportTar(merged: string, diff: Diff, outFile: string): Pr
   }
 }
 
-async function unified(oldPath: string, newPath: string, label: string, oldLabel: string, newLabel: string): Promise<string> {
+/**
+ * A unified patch (`a/` → `b/`) of every changed file; binary files get one
+ * line. One `diff -ruN` over two trees of symlinks — old side to the stored
+ * content, new side to the (checked, frozen) workspace file — instead of one
+ * process per file.
+ */
+export async function exportPatch(merged: string, diff: Diff, base: Manifest, blobPath: (sha: string) => string): Promise<string> {
+  const byPath = new Map(base.entries.map((e) => [e.path, e]));
+  const oldSide = new Map<string, string>();
+  const newSide = new Map<string, string>();
+  for (const c of [...diff.modified, ...diff.added]) {
+    if (c.type === 'file') newSide.set(c.path, `${merged}/${c.path}`);
+  }
+  for (const c of [...diff.modified, ...diff.deleted]) {
+    const was = byPath.get(c.path);
+    const files = was?.type === 'file' ? [was] : c.type === 'file' ? [] : base.entries.filter((e) => e.path.startsWith(`${c.path}/`));
+    for (const f of files) if (f.type === 'file') oldSide.set(f.path, blobPath(f.sha256));
+  }
+  // A modified entry that changed kind (file ↔ dir/symlink) has only one side.
+  if (oldSide.size === 0 && newSide.size === 0) return '';
+  const work = await mkdtemp(`${tmpdir()}/warden-patch-`);
   try {
-    await run('diff', ['-u', '--label', oldLabel, '--label', newLabel, oldPath, newPath], { maxBuffer: MAX_PATCH_BYTES });
-    return '';
-  } catch (err) {
-    const e = err as { code?: number; stdout?: string; message: string };
-    if (e.code === 1 && typeof e.stdout === 'string') return e.stdout.startsWith('Binary files') ? `Binary file ${label} changed\n` : e.stdout;
-    throw new WardenError('E_INTERNAL', `diff failed for ${label}: ${e.message}`, { cause: err });
+    for (const [side, files] of [['a', oldSide], ['b', newSide]] as const) {
+      await mkdir(`${work}/${side}`);
+      for (const [path, target] of files) {
+        const link = `${work}/${side}/${path}`;
+        await mkdir(link.slice(0, link.lastIndexOf('/')), { recursive: true });
+        await symlink(target, link);
+      }
+    }
+    let out = '';
+    try {
+      await run('diff', ['-ruN', 'a', 'b'], { cwd: work, maxBuffer: MAX_PATCH_BYTES });
+    } catch (err) {
+      const e = err as { code?: number; stdout?: string; message: string };
+      if (e.code !== 1 || typeof e.stdout !== 'string') throw new WardenError('E_INTERNAL', `diff failed: ${e.message}`, { cause: err });
+      out = e.stdout;
+    }
+    return relabel(out, oldSide, newSide);
+  } finally {
+    await rm(work, { recursive: true, force: true });
   }
 }
 
-/** A unified patch (`a/` → `b/`) of every changed file; binary files get one line. */
-export async function exportPatch(merged: string, diff: Diff, base: Manifest, blobPath: (sha: string) => string): Promise<string> {
-  const byPath = new Map(base.entries.map((e) => [e.path, e]));
-  // Each job yields one file's section; jobs run a few at a time, output keeps this order.
-  const jobs: Array<() => Promise<string>> = [];
-  for (const c of diff.modified) {
-    const was = byPath.get(c.path);
-    if (c.type !== 'file' || was?.type !== 'file') continue;
-    jobs.push(() => unified(blobPath(was.sha256), `${merged}/${c.path}`, c.path, `a/${c.path}`, `b/${c.path}`));
-  }
-  for (const c of diff.added) {
-    if (c.type === 'file') jobs.push(() => unified('/dev/null', `${merged}/${c.path}`, c.path, '/dev/null', `b/${c.path}`));
-  }
-  for (const c of diff.deleted) {
-    const was = byPath.get(c.path);
-    const files = was?.type === 'file' ? [was] : base.entries.filter((e) => e.type === 'file' && e.path.startsWith(`${c.path}/`));
-    for (const f of files) {
-      if (f.type === 'file') jobs.push(() => unified(blobPath(f.sha256), '/dev/null', f.path, `a/${f.path}`, '/dev/null'));
+/** diff's headers carry timestamps and name both sides; patches name /dev/null for a missing side. */
+function relabel(out: string, oldSide: ReadonlyMap<string, string>, newSide: ReadonlyMap<string, string>): string {
+  const lines = out.split('\n');
+  const kept: string[] = [];
+  for (const line of lines) {
+    if (line.startsWith('diff -ruN ')) continue;
+    const binary = /^Binary files a\/(.*) and b\/(.*) differ$/.exec(line);
+    if (binary) {
+      kept.push(`Binary file ${binary[1] ?? ''} changed`);
+      continue;
     }
+    const header = /^(---|\+\+\+) ([ab])\/(.*?)\t.*$/.exec(line);
+    if (header) {
+      const [, mark, side, path = ''] = header;
+      const exists = side === 'a' ? oldSide.has(path) : newSide.has(path);
+      kept.push(`${mark} ${exists ? `${side}/${path}` : '/dev/null'}`);
+      continue;
+    }
+    kept.push(line);
   }
-  const parts: string[] = new Array<string>(jobs.length).fill('');
-  await forEachLimit(
-    jobs.map((job, i) => ({ job, i })),
-    PATCH_PARALLEL,
-    async ({ job, i }) => {
-      parts[i] = await job();
-    },
-  );
-  return parts.join('');
+  return kept.join('\n');
 }
