@@ -111,6 +111,21 @@ describe('levels, as the sandbox sees them', () => {
   });
 });
 
+describe('a policy with nothing writable', () => {
+  it('gets a read-only bind of the view (no overlay): same levels, empty diff, host-speed reads', async () => {
+    await using s = await t.engine.create({
+      codebase: { name: 'app', version: 1 },
+      policy: { default: 'read', rules: [{ pattern: 'secrets/', level: 'none' }, { pattern: 'metadata/', level: 'view' }] },
+    });
+    const r = await sh(s, 'grep " /workspace " /proc/self/mountinfo | grep -c overlay; cat README.md; ls secrets 2>&1; cat metadata/info.json 2>&1; echo x > README.md 2>/dev/null || echo refused; touch new 2>/dev/null || echo refused');
+    expect(r.stdout).toMatch(/^0\nhello\nls: cannot access 'secrets': No such file or directory\ncat: metadata\/info.json: Permission denied\nrefused\nrefused\n$/);
+    expect(await s.diff()).toEqual({ added: [], modified: [], deleted: [] });
+    // twin: the same probe sees the overlay of a writable policy
+    await using w = await t.engine.create({ codebase: { name: 'app', version: 1 }, preset: 'full-write' });
+    expect((await sh(w, 'grep " /workspace " /proc/self/mountinfo | grep -c overlay')).stdout).toBe('1\n');
+  });
+});
+
 describe('deltas', () => {
   it('two sandboxes writing the same path each see only their own change', async () => {
     await using a = await t.engine.create({ codebase: { name: 'app' }, preset: 'full-write' });

@@ -37,7 +37,9 @@ export type WorkspaceMount =
       readonly rootMode: number;
       readonly sizeBytes: number;
       readonly inodes: number;
-    };
+    }
+  /** A codebase view in which nothing is writable: a read-only bind, reads at host speed. */
+  | { readonly kind: 'readonly-view'; readonly path: string };
 
 /** Host paths (valid while the sandbox runs) of a layered workspace. */
 export interface DeltaPaths {

@@ -99,6 +99,8 @@ export interface LaunchPlanInput {
   readonly bwrapPath: string;
   /** A codebase workspace: overlay of `lowers` (topmost first) with a capped tmpfs delta, mounted on `target`. */
   readonly overlay?: OverlayPlan;
+  /** A codebase view with nothing writable: bound read-only on `target`, no overlay. */
+  readonly readOnlyView?: { readonly source: string; readonly target: string };
 }
 
 export interface OverlayPlan {
@@ -123,6 +125,7 @@ export function launcherArgs(l: LaunchPlanInput, bwrap: readonly string[]): stri
     for (const lower of o.lowers) a.push('--lower', lower);
     a.push('--delta', `${o.deltaDir}:${o.sizeBytes}:${o.inodes}:${o.rootMode.toString(8)}`, '--overlay', o.target);
   }
+  if (l.readOnlyView) a.push('--bind-ro', `${l.readOnlyView.source}:${l.readOnlyView.target}`);
   a.push(
     '--rlimit', `nofile:${l.nofile}:${l.nofile}`,
     '--rlimit', `fsize:${l.fileSizeBytes}:${l.fileSizeBytes}`,

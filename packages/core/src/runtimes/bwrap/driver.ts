@@ -48,6 +48,7 @@ export class BwrapDriver implements RuntimeDriver {
       etcDir: `${d}/etc`,
       seccomp: `${d}/seccomp.bpf`,
       agent: `${d}/bin/warden-agent`,
+      emptyDir: `${d}/empty`,
     };
   }
 
@@ -59,6 +60,7 @@ export class BwrapDriver implements RuntimeDriver {
       await mkdir(p.stageShm, { recursive: true, mode: 0o711 });
       await mkdir(p.stageDelta, { recursive: true, mode: 0o700 });
       await mkdir(p.stageWs, { recursive: true, mode: 0o711 });
+      await mkdir(p.emptyDir, { recursive: true, mode: 0o500 });
       await mkdir(p.etcDir, { recursive: true, mode: 0o755 });
       for (const [name, text] of Object.entries(etcFiles())) await writeFile(`${p.etcDir}/${name}`, text, { mode: 0o644 });
       await writeFile(p.seccomp, seccompBytes(), { mode: 0o600 });
@@ -111,6 +113,7 @@ export class BwrapDriver implements RuntimeDriver {
               },
             }
           : {}),
+        ...(req.workspace.kind === 'readonly-view' ? { readOnlyView: { source: req.workspace.path, target: p.stageWs } } : {}),
       },
       bwrap,
     );
@@ -149,6 +152,8 @@ export class BwrapDriver implements RuntimeDriver {
       exited,
       // The launcher's private mount namespace, as bwrap (our child) sees it.
       ...(req.workspace.kind === 'layers' ? { delta: { merged: `/proc/${pid}/root${p.stageWs}`, upper: `/proc/${pid}/root${p.stageDelta}/upper` } } : {}),
+      // Nothing can change: an empty directory stands in for the writable layer.
+      ...(req.workspace.kind === 'readonly-view' ? { delta: { merged: `/proc/${pid}/root${p.stageWs}`, upper: p.emptyDir } } : {}),
       diagnostics: () => tail.trim(),
       kill: async () => {
         if (child.exitCode !== null || child.signalCode !== null) return exited.then(() => undefined);
