@@ -107,6 +107,7 @@ export async function createEngine(options: EngineOptions = {}): Promise<Engine>
   await mkdir(`${config.dataDir}/run`, { recursive: true, mode: 0o711 });
   await chmod(config.dataDir, 0o711);
   await chmod(`${config.dataDir}/run`, 0o711);
+  const codebases = await Codebases.open(config.dataDir);
   await mkdir(stateDir, { mode: 0o711 });
   let cgroups: EngineCgroups;
   try {
@@ -119,7 +120,6 @@ export async function createEngine(options: EngineOptions = {}): Promise<Engine>
   await mkdir(`${stateDir}/ws`, { mode: 0o711 });
 
   const uids = new UidPool(config.uidLockDir, config.uidRange);
-  const codebases = await Codebases.open(config.dataDir);
   const sandboxes = new Map<string, Sandbox>();
   let starting = 0;
   let closing: Promise<void> | undefined;
