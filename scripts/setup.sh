@@ -13,6 +13,11 @@ command -v strip >/dev/null || need+=(binutils)
 [ -f /usr/lib/x86_64-linux-gnu/libc.a ] || need+=(libc6-dev)
 [ -x /usr/bin/python3 ] || need+=(python3)
 command -v setpriv >/dev/null || need+=(util-linux)
+# used by codebase deltas (tar, diff) and by the tests (ps, pkill, git apply)
+command -v tar >/dev/null || need+=(tar)
+command -v diff >/dev/null || need+=(diffutils)
+command -v pkill >/dev/null || need+=(procps)
+command -v git >/dev/null || need+=(git)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" != 0 ]; then
     log "missing packages: ${need[*]}; run as root (or: apt-get install -y ${need[*]})"
