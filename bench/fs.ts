@@ -246,7 +246,10 @@ export async function fsBench(engine: Engine, plan: FsPlan, signal: AbortSignal,
 
     // 3. Reads: host (the view's own file) vs sandbox through the overlay vs sandbox on a bind-mounted ext4 workspace.
     log('fs: reads…');
-    const onOverlay = (await open({ ...SPEC, codebase: { name: large.name }, preset: 'agent-safe' })).sbx;
+    // A policy that really makes something writable (d0000/ exists in the tree), so this sandbox gets the
+    // overlay; agent-safe on a tree without output/ or tmp/ makes nothing writable and gets a read-only bind.
+    const onOverlay = (await open({ ...SPEC, codebase: { name: large.name }, policy: { default: 'read', rules: [{ pattern: '/d0000/', level: 'write' }] } })).sbx;
+    if (!(await sh(onOverlay, ['sh', '-c', 'grep " /workspace " /proc/self/mountinfo'])).includes('overlay')) throw new Error('the overlay variant did not get an overlay');
     const onBind = (await open(SPEC)).sbx;
     const onRoView = (await open({ ...SPEC, codebase: { name: large.name }, preset: 'read-only' })).sbx;
     // The same sizes on the plain workspace (host ext4, bind-mounted), each written with one write(2).
