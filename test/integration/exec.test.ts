@@ -69,6 +69,9 @@ describe('exec results', () => {
       const err = await sbx.exec(['true'], opts).catch((e: unknown) => e);
       expect(hasCode(err, 'E_INVALID_ARGUMENT'), JSON.stringify(opts)).toBe(true);
     }
+    const huge = await sbx.exec(['echo', 'x'.repeat(17 * 1024 * 1024)]).catch((e: unknown) => e);
+    expect(hasCode(huge, 'E_INVALID_ARGUMENT')).toBe(true);
+    expect((huge as Error).message).toContain('16 MiB');
     // the sandbox is still fine afterwards
     expect((await sbx.exec(['true'])).exitCode).toBe(0);
   });

@@ -8,6 +8,8 @@ import { WardenError } from '@warden/protocol';
 import {
   AgentErrorCode,
   FrameDecoder,
+  HEADER_BYTES,
+  MAX_PAYLOAD_BYTES,
   FrameType,
   decodeError,
   decodeExit,
@@ -141,11 +143,16 @@ export class AgentClient {
 
   /** Starts a process; returns its channel id. */
   start(req: StartRequest, handlers: ProcessHandlers): number {
+    const frame = encodeStart(0, req);
+    if (frame.length - HEADER_BYTES > MAX_PAYLOAD_BYTES) {
+      throw new WardenError('E_INVALID_ARGUMENT', `argv, env and cwd together take ${frame.length - HEADER_BYTES} bytes; the most a command can take is ${MAX_PAYLOAD_BYTES} (16 MiB). Pass large data through stdin or a file instead.`);
+    }
     const id = this.#nextId++;
     if (this.#nextId > 0xffff_fff0) this.#nextId = 1;
     this.#procs.set(id, handlers);
     try {
-      this.#send(encodeStart(id, req));
+      frame.writeUInt32LE(id, 5);
+      this.#send(frame);
     } catch (err) {
       this.#procs.delete(id);
       throw err;

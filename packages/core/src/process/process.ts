@@ -4,7 +4,7 @@
  */
 import { WardenError, type ExecResult, type ExitReason } from '@warden/protocol';
 import type { AgentClient, ProcessHandlers } from '../agent-protocol/client.js';
-import { SignalScope, type ExitInfo } from '../agent-protocol/codec.js';
+import { AgentErrorCode, SignalScope, type ExitInfo } from '../agent-protocol/codec.js';
 import { signalName, signalNumber } from './signals.js';
 
 export interface ProcessOptions {
@@ -90,11 +90,14 @@ export class SandboxProcess {
       onStderr: (d) => this.#output(d, this.#err, opts.onStderr),
       onExit: (info) => void this.#exit(info),
       onAgentError: (code, message) => {
-        if (code === 2) {
+        if (code === AgentErrorCode.START_FAILED) {
           this.#finishWithError(new WardenError('E_EXEC_FAILED', `Could not start ${JSON.stringify(argv[0])} in the sandbox: ${message}. Check the command name and cwd.`, { details: { argv: [...argv], cwd } }));
-        } else if (!this.#done) {
+        } else if (code === AgentErrorCode.MALFORMED || code === AgentErrorCode.DUPLICATE_ID) {
+          // The START itself was refused: nothing runs.
           this.#finishWithError(new WardenError('E_AGENT_PROTOCOL', `The sandbox agent refused the command: ${message}`));
         }
+        // Anything else concerns a running process and does not end it: STDIN_OVERFLOW
+        // (the agent closed its stdin), UNKNOWN_ID (a signal that raced its exit).
       },
       onClosed: () => void this.#closed(),
     };
