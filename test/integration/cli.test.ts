@@ -63,3 +63,14 @@ describe('warden doctor', () => {
     expect(report.runtimes.bwrap.checks.map((c) => c.name)).toEqual(expect.arrayContaining(['bwrap', 'user namespaces', 'seccomp', 'cgroup memory']));
   });
 });
+
+describe('warden demo (what npm start runs)', () => {
+  it('runs a command, Python and a codebase sandbox, and reports what it changed', async () => {
+    const r = await warden(['demo', '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    const doc = JSON.parse(r.stdout) as { python: { stdout: string }; timeout: { reason: string }; codebaseDiff: { added: Array<{ path: string }> } };
+    expect(doc.python.stdout).toContain('2**100 = 1267650600228229401496703205376');
+    expect(doc.timeout.reason).toBe('timeout');
+    expect(doc.codebaseDiff.added.map((c) => c.path)).toEqual(['output/run.log']);
+  });
+});

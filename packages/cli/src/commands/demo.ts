@@ -1,4 +1,7 @@
 /** `warden demo`: what `npm start` runs — a sandbox, a command, Python, timings. */
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createEngine } from '@warden/core';
 import { printJson } from '../output.js';
 
@@ -48,7 +51,30 @@ export async function demoCommand(args: string[]): Promise<number> {
     await sbx.kill();
     out.killMs = performance.now() - t;
     say(`Sandbox killed in ${ms(t)}: processes, cgroup, workspace and uid released.`);
-    say('\nNext: `warden run -- CMD` runs one command in a fresh sandbox; `warden doctor` checks the host; `npm test` runs the test suite.');
+
+    // A codebase under the agent-safe preset: secrets hidden, output/ writable, changes kept aside.
+    const repo = mkdtempSync(join(tmpdir(), 'warden-demo-'));
+    try {
+      mkdirSync(join(repo, 'src'));
+      mkdirSync(join(repo, 'output'));
+      writeFileSync(join(repo, 'src', 'app.py'), 'print("hello from the repo")\n');
+      writeFileSync(join(repo, '.env'), 'API_KEY=sk-live-do-not-leak\n');
+      const name = `demo-${process.pid}`;
+      await engine.codebases.add({ dir: repo }, { name });
+      t = performance.now();
+      const cb = await engine.create({ codebase: { name }, preset: 'agent-safe', limits: { memoryMb: 256, diskMb: 64 } });
+      say(`\nCodebase sandbox ${cb.id} on ${name} v1 (agent-safe) started in ${ms(t)}`);
+      const r = await cb.exec(['sh', '-c', 'ls -a; python3 src/app.py > output/run.log; cat .env 2>&1; echo tamper >> src/app.py 2>&1 || true']);
+      say(`$ ls -a; python3 src/app.py > output/run.log; cat .env; echo tamper >> src/app.py\n${r.stdout}${r.stderr}`);
+      const d = await cb.diff();
+      out.codebaseDiff = d;
+      say(`diff: added ${d.added.map((c) => c.path).join(', ') || '-'}; modified ${d.modified.map((c) => c.path).join(', ') || '-'}; deleted ${d.deleted.map((c) => c.path).join(', ') || '-'}`);
+      await cb.kill();
+      await engine.codebases.delete(name);
+    } finally {
+      rmSync(repo, { recursive: true, force: true });
+    }
+    say('\nNext: `warden run -- CMD` runs one command in a fresh sandbox; `warden codebase add DIR` and `warden run --codebase NAME --preset agent-safe --diff -- CMD` work on a repository; `warden doctor` checks the host; `npm test` runs the test suite.');
   } finally {
     await engine.close();
   }
