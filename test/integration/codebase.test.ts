@@ -215,6 +215,14 @@ describe('bad input', () => {
     expect(t.engine.list()).toEqual([]);
   });
 
+  it('a bad pattern names the rule and leaves nothing behind', async () => {
+    const err = await t.engine.create({ codebase: { name: 'app' }, policy: { rules: [{ pattern: 'src/[a', level: 'read' }] } }).catch((e: unknown) => e);
+    expect(hasCode(err, 'E_INVALID_SPEC')).toBe(true);
+    expect((err as Error).message).toContain('rules[0].pattern "src/[a"');
+    expect(t.engine.list()).toEqual([]);
+    expect(await readdir(join(t.engine.stateDir, 'stage', 'ws'))).toEqual([]);
+  });
+
   it('diff on a plain sandbox, or after kill, says why not', async () => {
     await using plain = await t.engine.create();
     expect(hasCode(await plain.diff().catch((e: unknown) => e), 'E_NO_CODEBASE')).toBe(true);
