@@ -220,7 +220,7 @@ describe('bad input', () => {
     expect(hasCode(err, 'E_INVALID_SPEC')).toBe(true);
     expect((err as Error).message).toContain('rules[0].pattern "src/[a"');
     expect(t.engine.list()).toEqual([]);
-    expect(await readdir(join(t.engine.stateDir, 'stage', 'ws'))).toEqual([]);
+    expect(await readdir(join(t.engine.stateDir, 'stage', 'ws')).catch(() => [])).toEqual([]);
   });
 
   it('diff on a plain sandbox, or after kill, says why not', async () => {
