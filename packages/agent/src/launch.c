@@ -6,15 +6,16 @@
  * no sandboxed code ever runs outside its cgroup or with root's identity.
  *
  * usage: warden-launch [--cgroup PROCS_FILE]... [--tmpfs DIR:SIZE:INODES:MODE]...
- *                      [--lower DIR]... [--delta DIR:SIZE:INODES:ROOTMODE --overlay TARGET]
- *                      [--bind-ro SRC:TARGET]
+ *                      [--bind-ro SRC:TARGET] [--delta DIR:SIZE:INODES]
+ *                      [[--lower DIR]... --overlay TARGET:NAME:ROOTMODE]...
  *                      [--rlimit RESOURCE:SOFT:HARD]... [--uid N --gid N] -- PROGRAM ARGS...
  *
- * --lower/--delta/--overlay: mounts a size-capped tmpfs on DIR holding upper/
- * (its root owned by root with ROOTMODE, like the view's root) and work/, and
- * an overlay of the --lower layers (first is topmost) and that upper on
- * TARGET. All of it lives in the private mount namespace: it disappears with
- * the sandbox, and the host reads the delta through /proc/PID/root.
+ * --bind-ro/--delta/--lower/--overlay: a codebase workspace. An optional
+ * read-only bind of the view, one size-capped tmpfs for every writable layer,
+ * and overlays of --lower layers (first is topmost) with an upper in that
+ * tmpfs, mounted in order (an overlay may sit on a directory of the bind).
+ * All of it lives in the private mount namespace: it disappears with the
+ * sandbox, and the host reads the deltas through /proc/PID/root.
  * Exits 125 with a message on stderr when a step fails.
  */
 #define _GNU_SOURCE
@@ -98,32 +99,46 @@ static void mount_tmpfs(char *spec, long uid, long gid) {
 #define MAX_LOWERS 16
 static const char *lowers[MAX_LOWERS];
 static int nlowers = 0;
-static char *delta_spec = NULL;
+static const char *delta_dir = NULL;
 
 /* Rejects characters that would change the meaning of overlay mount options. */
 static void plain_path(const char *p, const char *what) {
   if (p[0] != '/' || strpbrk(p, ",:\\\n")) usage(what);
 }
 
-static void mount_overlay(const char *target) {
-  if (!delta_spec) usage("--overlay needs --delta first");
-  if (nlowers == 0) usage("--overlay needs at least one --lower");
-  plain_path(target, "--overlay target must be an absolute plain path");
-  char *dir = strtok(delta_spec, ":");
+/* --delta DIR:SIZE:INODES: one capped tmpfs holding every overlay's upper and work dirs. */
+static void mount_delta(char *spec) {
+  char *dir = strtok(spec, ":");
   char *size = strtok(NULL, ":");
   char *inodes = strtok(NULL, ":");
-  char *rootmode = strtok(NULL, ":");
-  if (!dir || !size || !inodes || !rootmode) usage("--delta needs DIR:SIZE:INODES:ROOTMODE");
+  if (!dir || !size || !inodes) usage("--delta needs DIR:SIZE:INODES");
   plain_path(dir, "--delta dir must be an absolute plain path");
   num(size, "--delta size must be a number");
   num(inodes, "--delta inodes must be a number");
   private_mount_ns();
-  char opts[8192];
+  char opts[256];
   snprintf(opts, sizeof opts, "size=%s,nr_inodes=%s,mode=0700", size, inodes);
   if (mount("tmpfs", dir, "tmpfs", MS_NOSUID | MS_NODEV, opts) != 0) fail("mount delta tmpfs on", dir);
-  char upper[4096], work[4096];
-  snprintf(upper, sizeof upper, "%s/upper", dir);
-  snprintf(work, sizeof work, "%s/work", dir);
+  delta_dir = dir;
+}
+
+/* --overlay TARGET:NAME:ROOTMODE: the --lower layers given since the last
+ * overlay, under DELTA/NAME/upper (root owned, ROOTMODE, like the view's
+ * directory it covers), on TARGET. */
+static void mount_overlay(char *spec) {
+  char *target = strtok(spec, ":");
+  char *name = strtok(NULL, ":");
+  char *rootmode = strtok(NULL, ":");
+  if (!target || !name || !rootmode) usage("--overlay needs TARGET:NAME:ROOTMODE");
+  if (!delta_dir) usage("--overlay needs --delta first");
+  if (nlowers == 0) usage("--overlay needs at least one --lower");
+  plain_path(target, "--overlay target must be an absolute plain path");
+  if (strchr(name, '/') || strchr(name, '.')) usage("--overlay name must be a plain name");
+  char base[3800], upper[4096], work[4096], opts[8192];
+  snprintf(base, sizeof base, "%s/%s", delta_dir, name);
+  snprintf(upper, sizeof upper, "%s/upper", base);
+  snprintf(work, sizeof work, "%s/work", base);
+  if (mkdir(base, 0700) != 0) fail("mkdir", base);
   if (mkdir(upper, 0700) != 0 || chmod(upper, (mode_t)strtoul(rootmode, NULL, 8)) != 0) fail("mkdir", upper);
   if (mkdir(work, 0700) != 0) fail("mkdir", work);
   int off = snprintf(opts, sizeof opts, "lowerdir=");
@@ -131,6 +146,7 @@ static void mount_overlay(const char *target) {
   off += snprintf(opts + off, sizeof opts - (size_t)off, ",upperdir=%s,workdir=%s,redirect_dir=off,index=off,metacopy=off,xino=off", upper, work);
   if ((size_t)off >= sizeof opts) usage("overlay options too long");
   if (mount("overlay", target, "overlay", MS_NOSUID | MS_NODEV, opts) != 0) fail("mount overlay on", target);
+  nlowers = 0;
 }
 
 /* A read-only bind (for a codebase view nothing in which is writable): no
@@ -168,7 +184,7 @@ int main(int argc, char **argv) {
       if (nlowers == MAX_LOWERS) usage("too many --lower layers");
       plain_path(v, "--lower must be an absolute plain path");
       lowers[nlowers++] = v;
-    } else if (!strcmp(a, "--delta")) delta_spec = v;
+    } else if (!strcmp(a, "--delta")) mount_delta(v);
     else if (!strcmp(a, "--overlay")) mount_overlay(v);
     else if (!strcmp(a, "--bind-ro")) bind_ro(v);
     else if (!strcmp(a, "--rlimit")) {

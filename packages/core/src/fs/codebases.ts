@@ -8,7 +8,7 @@ import { SnapshotStore, type SnapshotMeta } from './delta/snapshot.js';
 import { compilePolicy } from './policy/index.js';
 import { openCodebaseStore, type CodebaseStore } from './store/index.js';
 import type { Manifest } from './types.js';
-import { ViewBuilder } from './view/build.js';
+import { ViewBuilder, type BuiltView } from './view/build.js';
 import { CodebaseWorkspace } from './workspace.js';
 
 const MiB = 1024 * 1024;
@@ -28,6 +28,44 @@ export interface CodebaseRequest {
   readonly policy?: PolicyInput;
   readonly preset?: string;
   readonly limits: Readonly<Limits>;
+}
+
+/** Paths the launcher can pass in mount options (no separators of their own). */
+const PLAIN = /^[^,:\\\n]*$/;
+/** Beyond this many writable subtrees, one overlay of everything is simpler. */
+const MAX_SUBTREES = 8;
+
+/**
+ * How to mount a view. Overlayfs costs a few µs on every open, so only what
+ * can change goes through it: nothing writable → a read-only bind; writable
+ * only inside some directories → a read-only bind plus an overlay on each
+ * of them; otherwise (writable root, a writable file in a read-only
+ * directory, snapshot layers) → one overlay of everything.
+ */
+export function workspaceLayout(
+  view: BuiltView,
+  snapshotLayers: readonly string[],
+): { base?: string; overlays: Array<{ prefix: string; lowers: string[]; rootMode: number }> } {
+  const whole = { overlays: [{ prefix: '', lowers: [...snapshotLayers, view.dir], rootMode: view.rootMode }] };
+  if (snapshotLayers.length > 0 || (view.rootMode & 0o222) !== 0) return whole;
+  const dirModes = new Map<string, number>();
+  for (const n of view.plan.nodes) if (n.kind === 'dir') dirModes.set(n.path, n.mode);
+  const writableDir = (p: string): boolean => ((dirModes.get(p) ?? 0) & 0o222) !== 0;
+  const parentOf = (p: string): string => (p.includes('/') ? p.slice(0, p.lastIndexOf('/')) : '');
+  const roots = new Set<string>();
+  for (const [path, level] of view.plan.levels) {
+    if (level !== 'write' || path === '') continue;
+    // The top of the chain of writable directories holding this entry.
+    let top = dirModes.has(path) && writableDir(path) ? path : parentOf(path);
+    if (!writableDir(top)) return whole; // a writable file in a read-only directory
+    while (parentOf(top) !== '' && writableDir(parentOf(top))) top = parentOf(top);
+    roots.add(top);
+  }
+  if (roots.size > MAX_SUBTREES || [...roots].some((r) => !PLAIN.test(r))) return whole;
+  return {
+    base: view.dir,
+    overlays: [...roots].sort().map((r) => ({ prefix: r, lowers: [`${view.dir}/${r}`], rootMode: dirModes.get(r) ?? 0o555 })),
+  };
 }
 
 export class Codebases {
@@ -99,19 +137,12 @@ export class Codebases {
     const name = manifest.codebase;
     this.#inUse.set(name, this.usersOf(name) + 1);
     let released = false;
-    // Nothing writable and no snapshot layers: a read-only bind of the view
-    // reads at host speed (overlayfs costs a few µs per open).
-    const writable = (view.rootMode & 0o222) !== 0 || [...view.plan.levels.values()].includes('write');
-    const mount: WorkspaceMount =
-      !writable && layers.length === 0
-        ? { kind: 'readonly-view', path: view.dir }
-        : {
-            kind: 'layers',
-            lowers: [...layers.map((id) => this.snapshots.layerDir(id)), view.dir],
-            rootMode: view.rootMode,
-            sizeBytes: req.limits.diskMb * MiB,
-            inodes: req.limits.diskInodes,
-          };
+    const mount: WorkspaceMount = {
+      kind: 'codebase',
+      ...workspaceLayout(view, layers.map((id) => this.snapshots.layerDir(id))),
+      sizeBytes: req.limits.diskMb * MiB,
+      inodes: req.limits.diskInodes,
+    };
     return {
       mount,
       workspace: new CodebaseWorkspace({

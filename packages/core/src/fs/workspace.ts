@@ -74,7 +74,7 @@ export class CodebaseWorkspace {
     const p = this.#live();
     return computeDiff({
       merged: p.merged,
-      uppers: [p.upper, ...this.#i.snapshotLayers.map((id) => this.#i.snapshots.layerDir(id))],
+      uppers: [...p.uppers, ...this.#i.snapshotLayers.map((id) => ({ prefix: '', path: this.#i.snapshots.layerDir(id) }))],
       base: this.#i.base,
       levels: this.#i.levels,
     });
@@ -105,7 +105,7 @@ export class CodebaseWorkspace {
 
   snapshot(): Promise<SnapshotMeta> {
     // cp -a copies symlinks as symlinks and the layer root is Warden's own path.
-    return this.#frozen(() => this.#i.snapshots.create(this.#live().upper, {
+    return this.#frozen(() => this.#i.snapshots.create(this.#live().uppers, {
       codebase: this.#i.base.codebase,
       version: this.#i.base.version,
       policy: this.#i.policy,

@@ -31,22 +31,24 @@ export interface RuntimeStartRequest {
 export type WorkspaceMount =
   | { readonly kind: 'host'; readonly path: string }
   | {
-      readonly kind: 'layers';
-      /** Read-only layers, topmost first (snapshot layers, then the codebase view). */
-      readonly lowers: readonly string[];
-      readonly rootMode: number;
+      /**
+       * A codebase: an optional read-only bind of `base` (the view), then
+       * overlays (read-only `lowers`, topmost first, over a private delta) on
+       * the workspace root (`prefix` '') or on directories of it.
+       */
+      readonly kind: 'codebase';
+      readonly base?: string;
+      readonly overlays: ReadonlyArray<{ readonly prefix: string; readonly lowers: readonly string[]; readonly rootMode: number }>;
       readonly sizeBytes: number;
       readonly inodes: number;
-    }
-  /** A codebase view in which nothing is writable: a read-only bind, reads at host speed. */
-  | { readonly kind: 'readonly-view'; readonly path: string };
+    };
 
 /** Host paths (valid while the sandbox runs) of a layered workspace. */
 export interface DeltaPaths {
   /** The workspace as the sandbox sees it. */
   readonly merged: string;
-  /** The sandbox's own writable layer (overlayfs upper dir). */
-  readonly upper: string;
+  /** The sandbox's own writable layers (overlayfs upper dirs) and the workspace path each covers. */
+  readonly uppers: ReadonlyArray<{ readonly prefix: string; readonly path: string }>;
 }
 
 export interface RuntimeExit {

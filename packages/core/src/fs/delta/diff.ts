@@ -12,8 +12,8 @@ import type { Level, Manifest, ManifestEntry } from '../types.js';
 export interface DeltaSource {
   /** Host path of the sandbox's merged workspace (read as root through /proc). */
   readonly merged: string;
-  /** Host paths of the writable layers: the live upper dir, then snapshot layers. */
-  readonly uppers: readonly string[];
+  /** Host paths of the writable layers (live upper dirs, then snapshot layers) and the workspace path each covers. */
+  readonly uppers: ReadonlyArray<{ readonly prefix: string; readonly path: string }>;
   /** The codebase version the sandbox started from, and each path's level. */
   readonly base: Manifest;
   readonly levels: ReadonlyMap<string, Level>;
@@ -47,13 +47,14 @@ function typeOf(st: Stats): ChangeType | undefined {
   return undefined;
 }
 
-async function walk(root: string, rel: string, out: Set<string>): Promise<void> {
+/** Every path in a layer, as workspace paths (`prefix/...`); only real directories are entered. */
+async function walk(root: string, rel: string, prefix: string, out: Set<string>): Promise<void> {
   const names = await readdir(rel ? `${root}/${rel}` : root).catch(() => [] as string[]);
   for (const name of names) {
     const p = rel ? `${rel}/${name}` : name;
-    out.add(p);
+    out.add(prefix ? `${prefix}/${p}` : p);
     const st = await lstat(`${root}/${p}`);
-    if (st.isDirectory()) await walk(root, p, out);
+    if (st.isDirectory()) await walk(root, p, prefix, out);
   }
 }
 
@@ -73,7 +74,10 @@ export async function computeDiff(src: DeltaSource): Promise<Diff> {
     children.set(parent, list);
   }
   const touched = new Set<string>();
-  for (const upper of src.uppers) await walk(upper, '', touched);
+  for (const upper of src.uppers) {
+    await walk(upper.path, '', upper.prefix, touched);
+    if (upper.prefix) touched.add(upper.prefix);
+  }
 
   const added: Change[] = [];
   const modified: (Change & { oldSize: number })[] = [];

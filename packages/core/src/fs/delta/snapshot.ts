@@ -54,14 +54,24 @@ export class SnapshotStore {
     return `${this.#root}/${id}/upper`;
   }
 
-  async create(upper: string, meta: Omit<SnapshotMeta, 'id' | 'createdAt'>): Promise<SnapshotMeta> {
+  /** Freezes `uppers` (each at the workspace path it covers) into one layer. */
+  async create(uppers: ReadonlyArray<{ readonly prefix: string; readonly path: string }>, meta: Omit<SnapshotMeta, 'id' | 'createdAt'>): Promise<SnapshotMeta> {
     const id = newId('snap');
     const full: SnapshotMeta = { ...meta, id, createdAt: new Date().toISOString() };
     const tmp = `${this.#root}/.tmp-${id}`;
     await mkdir(tmp, { recursive: true, mode: 0o700 });
     try {
-      await run('cp', ['-a', '--', upper, `${tmp}/upper`]);
-      await adoptLayer(`${tmp}/upper`);
+      const layer = `${tmp}/upper`;
+      const whole = uppers.find((u) => u.prefix === '');
+      if (whole) await run('cp', ['-a', '--', whole.path, layer]);
+      else await mkdir(layer, { mode: 0o555 });
+      for (const u of uppers.filter((x) => x.prefix !== '')) {
+        // Directories above a writable subtree: read-only, like the view's.
+        const parts = u.prefix.split('/');
+        for (let i = 1; i < parts.length; i++) await mkdir(`${layer}/${parts.slice(0, i).join('/')}`, { mode: 0o555 }).catch(() => undefined);
+        await run('cp', ['-a', '--', u.path, `${layer}/${u.prefix}`]);
+      }
+      await adoptLayer(layer);
       await writeFile(`${tmp}/meta.json`, JSON.stringify(full, null, 2));
       await rename(tmp, `${this.#root}/${id}`);
     } catch (err) {

@@ -97,21 +97,17 @@ export interface LaunchPlanInput {
   readonly nofile: number;
   readonly fileSizeBytes: number;
   readonly bwrapPath: string;
-  /** A codebase workspace: overlay of `lowers` (topmost first) with a capped tmpfs delta, mounted on `target`. */
-  readonly overlay?: OverlayPlan;
-  /** A codebase view with nothing writable: bound read-only on `target`, no overlay. */
-  readonly readOnlyView?: { readonly source: string; readonly target: string };
+  /** A codebase workspace, mounted by the launcher in its private mount namespace. */
+  readonly codebase?: CodebaseLaunch;
 }
 
-export interface OverlayPlan {
-  readonly lowers: readonly string[];
-  /** Staging dir for the delta tmpfs (upper/ and work/). */
-  readonly deltaDir: string;
-  readonly target: string;
-  readonly sizeBytes: number;
-  readonly inodes: number;
-  /** Mode of the workspace root, as the view's root has it. */
-  readonly rootMode: number;
+export interface CodebaseLaunch {
+  /** Read-only bind of the view on `target` (when not everything is overlaid). */
+  readonly bindReadOnly?: { readonly source: string; readonly target: string };
+  /** The one capped tmpfs that holds every overlay's upper and work dirs. */
+  readonly delta?: { readonly dir: string; readonly sizeBytes: number; readonly inodes: number };
+  /** Mounted in order; `lowers` topmost first; `rootMode` as the view's directory it covers. */
+  readonly overlays: ReadonlyArray<{ readonly target: string; readonly lowers: readonly string[]; readonly rootMode: number }>;
 }
 
 /** argv for warden-launch, which then execs bwrap with `bwrapArgs`. */
@@ -120,12 +116,15 @@ export function launcherArgs(l: LaunchPlanInput, bwrap: readonly string[]): stri
   for (const f of l.cgroupProcsFiles) a.push('--cgroup', f);
   a.push('--uid', String(l.uid), '--gid', String(l.gid));
   for (const dir of [l.stageTmp, l.stageShm]) a.push('--tmpfs', `${dir}:${l.tmpBytes}:${l.tmpInodes}:1777`);
-  if (l.overlay) {
-    const o = l.overlay;
-    for (const lower of o.lowers) a.push('--lower', lower);
-    a.push('--delta', `${o.deltaDir}:${o.sizeBytes}:${o.inodes}:${o.rootMode.toString(8)}`, '--overlay', o.target);
+  if (l.codebase) {
+    const c = l.codebase;
+    if (c.bindReadOnly) a.push('--bind-ro', `${c.bindReadOnly.source}:${c.bindReadOnly.target}`);
+    if (c.delta && c.overlays.length > 0) a.push('--delta', `${c.delta.dir}:${c.delta.sizeBytes}:${c.delta.inodes}`);
+    c.overlays.forEach((o, i) => {
+      for (const lower of o.lowers) a.push('--lower', lower);
+      a.push('--overlay', `${o.target}:${i}:${o.rootMode.toString(8)}`);
+    });
   }
-  if (l.readOnlyView) a.push('--bind-ro', `${l.readOnlyView.source}:${l.readOnlyView.target}`);
   a.push(
     '--rlimit', `nofile:${l.nofile}:${l.nofile}`,
     '--rlimit', `fsize:${l.fileSizeBytes}:${l.fileSizeBytes}`,

@@ -48,7 +48,6 @@ export class BwrapDriver implements RuntimeDriver {
       etcDir: `${d}/etc`,
       seccomp: `${d}/seccomp.bpf`,
       agent: `${d}/bin/warden-agent`,
-      emptyDir: `${d}/empty`,
     };
   }
 
@@ -60,7 +59,6 @@ export class BwrapDriver implements RuntimeDriver {
       await mkdir(p.stageShm, { recursive: true, mode: 0o711 });
       await mkdir(p.stageDelta, { recursive: true, mode: 0o700 });
       await mkdir(p.stageWs, { recursive: true, mode: 0o711 });
-      await mkdir(p.emptyDir, { recursive: true, mode: 0o500 });
       await mkdir(p.etcDir, { recursive: true, mode: 0o755 });
       for (const [name, text] of Object.entries(etcFiles())) await writeFile(`${p.etcDir}/${name}`, text, { mode: 0o644 });
       await writeFile(p.seccomp, seccompBytes(), { mode: 0o600 });
@@ -101,19 +99,15 @@ export class BwrapDriver implements RuntimeDriver {
         nofile: req.limits.nofile,
         fileSizeBytes: req.limits.fileSizeMb * MiB,
         bwrapPath: this.#o.bwrapPath,
-        ...(req.workspace.kind === 'layers'
+        ...(req.workspace.kind === 'codebase'
           ? {
-              overlay: {
-                lowers: req.workspace.lowers,
-                deltaDir: p.stageDelta,
-                target: p.stageWs,
-                sizeBytes: req.workspace.sizeBytes,
-                inodes: req.workspace.inodes,
-                rootMode: req.workspace.rootMode,
+              codebase: {
+                ...(req.workspace.base === undefined ? {} : { bindReadOnly: { source: req.workspace.base, target: p.stageWs } }),
+                delta: { dir: p.stageDelta, sizeBytes: req.workspace.sizeBytes, inodes: req.workspace.inodes },
+                overlays: req.workspace.overlays.map((o) => ({ target: o.prefix ? `${p.stageWs}/${o.prefix}` : p.stageWs, lowers: o.lowers, rootMode: o.rootMode })),
               },
             }
           : {}),
-        ...(req.workspace.kind === 'readonly-view' ? { readOnlyView: { source: req.workspace.path, target: p.stageWs } } : {}),
       },
       bwrap,
     );
@@ -151,9 +145,14 @@ export class BwrapDriver implements RuntimeDriver {
       agentOut: stdout,
       exited,
       // The launcher's private mount namespace, as bwrap (our child) sees it.
-      ...(req.workspace.kind === 'layers' ? { delta: { merged: `/proc/${pid}/root${p.stageWs}`, upper: `/proc/${pid}/root${p.stageDelta}/upper` } } : {}),
-      // Nothing can change: an empty directory stands in for the writable layer.
-      ...(req.workspace.kind === 'readonly-view' ? { delta: { merged: `/proc/${pid}/root${p.stageWs}`, upper: p.emptyDir } } : {}),
+      ...(req.workspace.kind === 'codebase'
+        ? {
+            delta: {
+              merged: `/proc/${pid}/root${p.stageWs}`,
+              uppers: req.workspace.overlays.map((o, i) => ({ prefix: o.prefix, path: `/proc/${pid}/root${p.stageDelta}/${i}/upper` })),
+            },
+          }
+        : {}),
       diagnostics: () => tail.trim(),
       kill: async () => {
         if (child.exitCode !== null || child.signalCode !== null) return exited.then(() => undefined);
