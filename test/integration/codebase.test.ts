@@ -123,6 +123,9 @@ describe('a policy with nothing writable', () => {
     // twin: the same probe sees the overlay of a writable policy
     await using w = await t.engine.create({ codebase: { name: 'app', version: 1 }, preset: 'full-write' });
     expect((await sh(w, 'grep " /workspace " /proc/self/mountinfo | grep -c overlay')).stdout).toBe('1\n');
+    // and a policy writable only in docs/ overlays just docs/: the rest is read at host speed
+    await using d = await t.engine.create({ codebase: { name: 'app', version: 1 }, policy: POLICY });
+    expect((await sh(d, 'grep overlay /proc/self/mountinfo | cut -d" " -f5')).stdout).toBe('/workspace/docs\n');
   });
 });
 
