@@ -24,6 +24,7 @@ import { promisify } from 'node:util';
 import type { Engine, Sandbox } from '../packages/core/src/index.js';
 import { elapsedMs, now, summarize, type Summary } from './stats.js';
 import type { Target } from './report.js';
+import { LAT_HEAD, f1, latencyRow, table } from './format.js';
 
 const run = promisify(execFile);
 
@@ -344,7 +345,6 @@ export async function fsBench(engine: Engine, plan: FsPlan, signal: AbortSignal,
   }
 }
 
-const f1 = (x: number): string => (Number.isFinite(x) ? x.toFixed(x >= 100 ? 0 : x >= 10 ? 1 : 2) : '-');
 const kb = (b: number): string => (b >= 1 << 20 ? `${(b / (1 << 20)).toFixed(1)} MiB` : `${(b / 1024).toFixed(0)} KiB`);
 
 export function fsTargets(r: FsResults): Target[] {
@@ -368,13 +368,7 @@ export function fsTargets(r: FsResults): Target[] {
   });
 }
 
-function table(rows: readonly (readonly string[])[], leftCols = 1): string[] {
-  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
-  return rows.map((r) => r.map((c, i) => (i < leftCols ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ').trimEnd());
-}
 
-const latencyRow = (name: string, s: Summary): string[] => [name, String(s.n), f1(s.meanMs), f1(s.p50Ms), f1(s.p95Ms), f1(s.p99Ms)];
-const LAT_HEAD = ['', 'n', 'mean', 'p50', 'p95', 'p99'];
 
 export function printFsReport(r: FsResults, out: (line: string) => void): void {
   if (r.aborted) out('WARNING: the fs section was cut short; numbers are partial.');

@@ -1,5 +1,6 @@
 /** The results' shape, the targets they are judged against, and the text report. */
 import type { Summary } from './stats.js';
+import { LAT_HEAD, f1, latencyRow, table } from './format.js';
 
 export interface ThroughputResult {
   readonly label: string;
@@ -60,7 +61,6 @@ export interface Results {
   readonly targets: readonly Target[];
 }
 
-const f1 = (x: number): string => (Number.isFinite(x) ? x.toFixed(x >= 100 ? 0 : x >= 10 ? 1 : 2) : '-');
 
 export function targetsOf(r: Omit<Results, 'targets'>): Target[] {
   const warmRatio = r.warm.warden.p50Ms / r.warm.hostSpawn.p50Ms;
@@ -99,14 +99,7 @@ export function targetsOf(r: Omit<Results, 'targets'>): Target[] {
   ];
 }
 
-/** Aligns columns: the first `leftCols` to the left, the rest (numbers) to the right. */
-function table(rows: readonly (readonly string[])[], leftCols = 1): string[] {
-  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
-  return rows.map((r) => r.map((c, i) => (i < leftCols ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ').trimEnd());
-}
 
-const latencyRow = (name: string, s: Summary): string[] => [name, String(s.n), f1(s.meanMs), f1(s.p50Ms), f1(s.p95Ms), f1(s.p99Ms)];
-const LAT_HEAD = ['', 'n', 'mean', 'p50', 'p95', 'p99'];
 
 export function printReport(r: Results, out: (line: string) => void): void {
   const m = r.machine;

@@ -1,0 +1,14 @@
+/** Number and table formatting shared by every bench section. */
+import type { Summary } from './stats.js';
+
+/** Milliseconds with 2, 1 or 0 decimals by size. */
+export const f1 = (x: number): string => (Number.isFinite(x) ? x.toFixed(x >= 100 ? 0 : x >= 10 ? 1 : 2) : '-');
+
+/** Aligns columns: the first `leftCols` to the left, the rest (numbers) to the right. */
+export function table(rows: readonly (readonly string[])[], leftCols = 1): string[] {
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
+  return rows.map((r) => r.map((c, i) => (i < leftCols ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ').trimEnd());
+}
+
+export const latencyRow = (name: string, s: Summary): string[] => [name, String(s.n), f1(s.meanMs), f1(s.p50Ms), f1(s.p95Ms), f1(s.p99Ms)];
+export const LAT_HEAD = ['', 'n', 'mean', 'p50', 'p95', 'p99'];
