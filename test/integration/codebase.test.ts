@@ -234,6 +234,18 @@ describe('bad input', () => {
     expect(hasCode(await s.commit().catch((e: unknown) => e), 'E_SANDBOX_CLOSED')).toBe(true);
   });
 
+  it('deleting a codebase also removes its views, giving the disk space back', async () => {
+    await t.engine.codebases.add({ dir: src.path }, { name: 'short-lived' });
+    const s = await t.engine.create({ codebase: { name: 'short-lived' }, preset: 'full-write' });
+    const views = join(t.dataDir, 'views');
+    expect((await readdir(views)).filter((v) => v.startsWith('short-lived@'))).toHaveLength(1);
+    await s.kill();
+    await t.engine.codebases.delete('short-lived');
+    expect((await readdir(views)).filter((v) => v.startsWith('short-lived@'))).toEqual([]);
+    // views of other codebases are untouched
+    expect((await readdir(views)).some((v) => v.startsWith('app@'))).toBe(true);
+  });
+
   it('a codebase in use cannot be deleted', async () => {
     await using _s = await t.engine.create({ codebase: { name: 'app' } });
     const err = await t.engine.codebases.delete('app').catch((e: unknown) => e);

@@ -94,6 +94,7 @@ export class Codebases {
   /** Deletes a codebase unless a running sandbox uses it. */
   async delete(name: string): Promise<void> {
     await this.store.delete(name, { inUse: (n: string) => this.usersOf(n) });
+    await this.#views.removeCodebase(name);
     for (const key of this.#manifests.keys()) if (key.startsWith(`${name}@`)) this.#manifests.delete(key);
   }
 

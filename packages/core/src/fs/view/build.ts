@@ -5,7 +5,7 @@
  * place, so a half-built view is never used.
  */
 import { mkdirSync } from 'node:fs';
-import { access, chmod, copyFile, link, mkdir, open, rename, rm, symlink, writeFile } from 'node:fs/promises';
+import { access, chmod, copyFile, link, lstat, mkdir, open, readdir, rename, rm, symlink, writeFile } from 'node:fs/promises';
 import { WardenError } from '@warden/protocol';
 import { newId } from '../../host/ids.js';
 import type { Manifest, Policy } from '../types.js';
@@ -24,6 +24,8 @@ export class ViewBuilder {
   readonly #root: string;
   readonly #blobPath: (sha256: string) => string;
   readonly #building = new Map<string, Promise<BuiltView>>();
+  /** Builds in progress: a variant they just made may not be linked yet. */
+  #inProgress = 0;
 
   /** `root` must be on the same filesystem as the blobs (views hard-link them). */
   constructor(root: string, blobPath: (sha256: string) => string) {
@@ -45,6 +47,15 @@ export class ViewBuilder {
   }
 
   async #build(key: string, manifest: Manifest, policy: Policy): Promise<BuiltView> {
+    this.#inProgress++;
+    try {
+      return await this.#buildNow(key, manifest, policy);
+    } finally {
+      this.#inProgress--;
+    }
+  }
+
+  async #buildNow(key: string, manifest: Manifest, policy: Policy): Promise<BuiltView> {
     const plan = planView(manifest, policy);
     const dir = `${this.#root}/${key}`;
     if (await access(`${dir}/.complete`).then(() => true, () => false)) {
@@ -66,6 +77,22 @@ export class ViewBuilder {
       throw new WardenError('E_SANDBOX_START_FAILED', `Could not build the view of ${manifest.codebase} v${manifest.version}: ${(err as Error).message}`, { cause: err });
     }
     return { dir: `${dir}/tree`, rootMode: plan.rootMode, plan };
+  }
+
+  /**
+   * Removes every view of a deleted codebase, then the mode variants no view
+   * links any more, so the disk space of the codebase is given back.
+   */
+  async removeCodebase(name: string): Promise<void> {
+    for (const key of [...this.#building.keys()]) if (key.startsWith(`${name}@`)) this.#building.delete(key);
+    for (const entry of await readdir(this.#root)) {
+      if (entry.startsWith(`${name}@`)) await rm(`${this.#root}/${entry}`, { recursive: true, force: true });
+    }
+    if (this.#inProgress > 0) return; // swept by the next delete
+    for (const v of await readdir(`${this.#root}/variants`)) {
+      const path = `${this.#root}/variants/${v}`;
+      if ((await lstat(path)).nlink === 1) await rm(path, { force: true });
+    }
   }
 
   async #materialize(tree: string, plan: ViewPlan): Promise<void> {
