@@ -159,7 +159,9 @@ describe('bad input leaves nothing behind', () => {
       const err = await t.engine.create({ workspace: { hostPath } }).catch((e: unknown) => e);
       expect(hasCode(err, 'E_INVALID_SPEC'), hostPath).toBe(true);
     }
-    expect(await readdir('/run/warden/uids').then((l) => l.length)).toBeGreaterThanOrEqual(0);
+    // refused before anything was made
+    expect(t.engine.list()).toEqual([]);
+    expect(await readdir(join(t.engine.stateDir, 'ws'))).toEqual([]);
   });
 
   it('a closed engine refuses new sandboxes', async () => {

@@ -5,7 +5,7 @@
  */
 import { WardenError, type ExecResult, type SandboxSpec } from '@warden/protocol';
 import type { AgentClient } from './agent-protocol/client.js';
-import { SANDBOX_WORKSPACE } from './runtimes/bwrap/argv.js';
+import { SANDBOX_WORKSPACE } from './runtimes/driver.js';
 import { SandboxProcess, type ProcessOptions } from './process/process.js';
 import type { Diff } from './fs/delta/diff.js';
 import type { SnapshotMeta } from './fs/delta/snapshot.js';

@@ -7,6 +7,7 @@ import type { WorkspaceMount } from '../runtimes/driver.js';
 import { SnapshotStore, type SnapshotMeta } from './delta/snapshot.js';
 import { compilePolicy } from './policy/index.js';
 import { openCodebaseStore, type CodebaseStore } from './store/index.js';
+import { parentOf } from './paths.js';
 import type { Manifest } from './types.js';
 import { ViewBuilder, type BuiltView } from './view/build.js';
 import { CodebaseWorkspace } from './workspace.js';
@@ -51,7 +52,6 @@ export function workspaceLayout(
   const dirModes = new Map<string, number>();
   for (const n of view.plan.nodes) if (n.kind === 'dir') dirModes.set(n.path, n.mode);
   const writableDir = (p: string): boolean => ((dirModes.get(p) ?? 0) & 0o222) !== 0;
-  const parentOf = (p: string): string => (p.includes('/') ? p.slice(0, p.lastIndexOf('/')) : '');
   const roots = new Set<string>();
   for (const [path, level] of view.plan.levels) {
     if (level !== 'write' || path === '') continue;

@@ -7,6 +7,9 @@
 import type { Readable, Writable } from 'node:stream';
 import type { Limits, RuntimeName } from '@warden/protocol';
 
+/** Where every runtime mounts the workspace inside the sandbox (part of the contract, not of one driver). */
+export const SANDBOX_WORKSPACE = '/workspace';
+
 export interface ProbeCheck {
   readonly name: string;
   readonly ok: boolean;

@@ -7,6 +7,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { lstat, readdir, readlink } from 'node:fs/promises';
 import type { Stats } from 'node:fs';
+import { isWithin, parentOf } from '../paths.js';
 import type { Level, Manifest, ManifestEntry } from '../types.js';
 
 export interface DeltaSource {
@@ -68,7 +69,7 @@ export async function computeDiff(src: DeltaSource): Promise<Diff> {
   for (const e of src.base.entries) {
     if (src.levels.get(e.path) === 'none') continue;
     visible.set(e.path, e);
-    const parent = e.path.includes('/') ? e.path.slice(0, e.path.lastIndexOf('/')) : '';
+    const parent = parentOf(e.path);
     const list = children.get(parent) ?? [];
     list.push(e.path);
     children.set(parent, list);
@@ -92,7 +93,7 @@ export async function computeDiff(src: DeltaSource): Promise<Diff> {
   // merged view, is a real directory (the sandbox is frozen meanwhile).
   const realDir = new Map<string, boolean>([['', true]]);
   const reachable = async (path: string): Promise<boolean> => {
-    const parent = path.includes('/') ? path.slice(0, path.lastIndexOf('/')) : '';
+    const parent = parentOf(path);
     let ok = realDir.get(parent);
     if (ok === undefined) {
       ok = (await reachable(parent)) && ((await lstat(`${src.merged}/${parent}`).catch(() => undefined))?.isDirectory() ?? false);
@@ -143,7 +144,8 @@ export async function computeDiff(src: DeltaSource): Promise<Diff> {
     }
   }
   // Report a deleted directory once, not every file under it.
-  const deletedList = [...deleted.values()].filter((c) => ![...deleted.keys()].some((d) => d !== c.path && c.path.startsWith(`${d}/`)));
+  const deletedDirs = new Set(deleted.keys());
+  const deletedList = [...deleted.values()].filter((c) => !isWithin(parentOf(c.path), deletedDirs));
   return {
     added: added.sort((a, b) => a.path.localeCompare(b.path)),
     modified: modified.sort((a, b) => a.path.localeCompare(b.path)),

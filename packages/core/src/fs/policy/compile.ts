@@ -29,6 +29,7 @@
 import { createHash } from 'node:crypto';
 import type { Level, Policy } from '../types.js';
 import { normalizePolicy, type NormalizedPolicy, type NormalizedRule, type PolicyInput } from './schema.js';
+import { ancestorsAndSelf } from '../paths.js';
 
 /** Why a path has its level: the winning rule, or none (the default applied). */
 export interface Decision {
@@ -117,14 +118,6 @@ export function compilePolicy(input: PolicyInput | undefined, preset?: string): 
     explain,
     levelOf: (path: string, isDir: boolean): Level => explain(path, isDir).level,
   });
-}
-
-/** `a/b/c` → [`a`, `a/b`, `a/b/c`]. */
-function ancestorsAndSelf(path: string): string[] {
-  const out: string[] = [];
-  for (let i = path.indexOf('/'); i >= 0; i = path.indexOf('/', i + 1)) out.push(path.slice(0, i));
-  out.push(path);
-  return out;
 }
 
 /** Depth (1 = top level) of the deepest of `nodes` the rule names itself. */

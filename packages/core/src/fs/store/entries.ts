@@ -4,6 +4,7 @@
  */
 import { WardenError } from '@warden/protocol';
 import type { FileEntry, ManifestEntry } from '../types.js';
+import { parentOf } from '../paths.js';
 
 /**
  * Mode bits a manifest keeps: permissions only. setuid, setgid and sticky
@@ -49,11 +50,6 @@ export function pathProblem(path: unknown): string | undefined {
     if (Buffer.byteLength(part) > MAX_NAME_BYTES) return `path has a component longer than ${MAX_NAME_BYTES} bytes`;
   }
   return undefined;
-}
-
-function parentOf(path: string): string {
-  const i = path.lastIndexOf('/');
-  return i < 0 ? '' : path.slice(0, i);
 }
 
 function isMode(mode: unknown): mode is number {

@@ -16,6 +16,7 @@
  * entry in it.
  */
 import type { Level, Manifest, ManifestEntry, Policy } from '../types.js';
+import { parentOf } from '../paths.js';
 
 export type ViewNode =
   | { readonly kind: 'dir'; readonly path: string; readonly mode: number }
@@ -33,11 +34,6 @@ export interface ViewPlan {
 }
 
 const isExec = (mode: number): boolean => (mode & 0o111) !== 0;
-
-function parentOf(path: string): string {
-  const i = path.lastIndexOf('/');
-  return i < 0 ? '' : path.slice(0, i);
-}
 
 export function planView(manifest: Manifest, policy: Policy): ViewPlan {
   const levels = new Map<string, Level>();

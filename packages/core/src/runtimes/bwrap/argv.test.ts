@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
+import { SANDBOX_WORKSPACE } from '../driver.js';
 import {
   ETC_PASSTHROUGH,
   SANDBOX_AGENT_PATH,
   SANDBOX_INNER_ID,
-  SANDBOX_WORKSPACE,
   SECCOMP_FD,
   bwrapArgs,
   etcFiles,

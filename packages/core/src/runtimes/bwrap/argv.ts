@@ -5,9 +5,10 @@
  * capped /tmp and /dev/shm, the workspace, the agent, and a seccomp filter.
  */
 
-/** Paths inside every sandbox. */
+import { SANDBOX_WORKSPACE } from '../driver.js';
+
+/** Paths inside every bwrap sandbox. */
 export const SANDBOX_AGENT_PATH = '/.warden/agent';
-export const SANDBOX_WORKSPACE = '/workspace';
 /** uid/gid the sandbox user has inside its user namespace (host uid differs). */
 export const SANDBOX_INNER_ID = 1000;
 /** Descriptor the seccomp program is passed on. */
