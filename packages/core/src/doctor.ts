@@ -1,9 +1,9 @@
 /** What this host supports, per runtime, and how to fix what is missing. */
 import { readFile } from 'node:fs/promises';
-import { agentBinaryPath, launcherBinaryPath } from '@warden/agent';
 import { isWardenError } from '@warden/protocol';
 import { placesOf, readCgroupLayout } from './limits/layout.js';
-import { probeBwrap } from './runtimes/bwrap/probe.js';
+import { parseEngineConfig } from './config.js';
+import { createDriver } from './runtimes/index.js';
 import type { ProbeCheck } from './runtimes/driver.js';
 
 export interface DoctorReport {
@@ -12,7 +12,8 @@ export interface DoctorReport {
 }
 
 export async function doctor(options: { bwrapPath?: string } = {}): Promise<DoctorReport> {
-  const checks = await probeBwrap(options.bwrapPath ?? '/usr/bin/bwrap', agentBinaryPath, launcherBinaryPath);
+  const { bwrapPath } = parseEngineConfig(options.bwrapPath === undefined ? {} : { bwrapPath: options.bwrapPath });
+  const checks = await createDriver('bwrap', { bwrapPath, stateDir: '' }).probe();
   try {
     const layout = await readCgroupLayout();
     for (const [c, p] of placesOf(layout)) checks.push({ name: `cgroup ${c}`, ok: true, detail: `${p.hierarchy} at ${p.mount}` });

@@ -5,7 +5,6 @@
  */
 import { chmod, mkdir, rm } from 'node:fs/promises';
 import { totalmem } from 'node:os';
-import { agentBinaryPath, launcherBinaryPath } from '@warden/agent';
 import { WardenError, parseSandboxSpec, type SandboxSpec, type SandboxSpecInput } from '@warden/protocol';
 import { AgentClient } from './agent-protocol/client.js';
 import { parseEngineConfig, type EngineConfig, type EngineOptions } from './config.js';
@@ -16,7 +15,7 @@ import { freshWorkspace, lendWorkspace, type Workspace } from './host/workspace.
 import { EngineCgroups, SandboxCgroup } from './limits/cgroup.js';
 import { readCgroupLayout } from './limits/layout.js';
 import { silentLogger, type Logger } from './logger.js';
-import { BwrapDriver } from './runtimes/bwrap/driver.js';
+import { createDriver } from './runtimes/index.js';
 import type { ProbeCheck, RuntimeDriver, RuntimeInstance, WorkspaceMount } from './runtimes/driver.js';
 import { Sandbox, type SandboxInfo } from './sandbox.js';
 import { Codebases } from './fs/codebases.js';
@@ -83,12 +82,12 @@ async function together<A, B>(undo: UndoStage[], a: Promise<A>, undoA: (v: A) =>
   return [ra.value, rb.value];
 }
 
-function failClosed(checks: ProbeCheck[]): void {
+function failClosed(runtime: string, checks: ProbeCheck[]): void {
   const bad = checks.filter((c) => !c.ok);
   if (bad.length > 0) {
     throw new WardenError(
       'E_RUNTIME_UNAVAILABLE',
-      `The bwrap runtime cannot run on this host: ${bad.map((c) => `${c.name}: ${c.detail} (fix: ${c.fix ?? 'see warden doctor'})`).join('; ')}.`,
+      `The ${runtime} runtime cannot run on this host: ${bad.map((c) => `${c.name}: ${c.detail} (fix: ${c.fix ?? 'see warden doctor'})`).join('; ')}.`,
       { details: { checks: bad } },
     );
   }
@@ -99,8 +98,8 @@ export async function createEngine(options: EngineOptions = {}): Promise<Engine>
   const log = options.logger ?? silentLogger;
   const id = newId('eng');
   const stateDir = `${config.dataDir}/run/${id}`;
-  const driver: RuntimeDriver = new BwrapDriver({ bwrapPath: config.bwrapPath, agentPath: agentBinaryPath, launcherPath: launcherBinaryPath, stateDir });
-  failClosed(await driver.probe());
+  const driver: RuntimeDriver = createDriver('bwrap', { bwrapPath: config.bwrapPath, stateDir });
+  failClosed(driver.name, await driver.probe());
   const layout = await readCgroupLayout();
 
   // Sandbox uids traverse these directories to reach bind-mount sources.

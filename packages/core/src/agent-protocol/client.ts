@@ -108,12 +108,10 @@ export class AgentClient {
     const h = this.#procs.get(f.id);
     if (f.type === FrameType.ERROR) {
       const { code, message } = decodeError(f.payload);
-      if (h && (code === AgentErrorCode.START_FAILED || code === AgentErrorCode.MALFORMED || code === AgentErrorCode.DUPLICATE_ID)) {
-        this.#procs.delete(f.id);
-        h.onAgentError(code, message);
-      } else if (h) {
-        h.onAgentError(code, message);
-      }
+      if (!h) return;
+      // These mean the process never started: forget the id.
+      if (code === AgentErrorCode.START_FAILED || code === AgentErrorCode.MALFORMED || code === AgentErrorCode.DUPLICATE_ID) this.#procs.delete(f.id);
+      h.onAgentError(code, message);
       return;
     }
     if (!h) return; // late output for a process we already gave up on

@@ -75,6 +75,8 @@ export class Codebases {
   readonly #inUse = new Map<string, number>();
   /** Parsed manifests by "name@version" (versions never change), most recently used last. */
   readonly #manifests = new Map<string, Manifest>();
+  /** A view's mount layout depends on the view alone: worked out once, not on every create. */
+  readonly #layouts = new WeakMap<BuiltView, ReturnType<typeof workspaceLayout>>();
 
   private constructor(store: CodebaseStore, views: ViewBuilder, snapshots: SnapshotStore) {
     this.store = store;
@@ -104,7 +106,7 @@ export class Codebases {
    */
   async #manifest(name: string, version: number | undefined): Promise<Manifest> {
     const resolved = version ?? (await this.store.versions(name)).at(-1);
-    const key = `${name}@${resolved ?? 'latest'}`;
+    const key = `${name}@${resolved}`;
     const hit = this.#manifests.get(key);
     if (hit) {
       this.#manifests.delete(key);
@@ -115,6 +117,12 @@ export class Codebases {
     this.#manifests.set(`${name}@${m.version}`, m);
     while (this.#manifests.size > MANIFEST_CACHE) this.#manifests.delete(this.#manifests.keys().next().value as string);
     return m;
+  }
+
+  #layoutOf(view: BuiltView): ReturnType<typeof workspaceLayout> {
+    let l = this.#layouts.get(view);
+    if (!l) this.#layouts.set(view, (l = workspaceLayout(view, [])));
+    return l;
   }
 
   async prepare(req: CodebaseRequest): Promise<LayeredWorkspace> {
@@ -140,7 +148,7 @@ export class Codebases {
     let released = false;
     const mount: WorkspaceMount = {
       kind: 'codebase',
-      ...workspaceLayout(view, layers.map((id) => this.snapshots.layerDir(id))),
+      ...(layers.length > 0 ? workspaceLayout(view, layers.map((id) => this.snapshots.layerDir(id))) : this.#layoutOf(view)),
       sizeBytes: req.limits.diskMb * MiB,
       inodes: req.limits.diskInodes,
     };

@@ -91,7 +91,7 @@ export class CodebaseWorkspace {
   exportPatch(): Promise<string> {
     return this.#frozen(async () => {
       const diff = await this.#diff();
-      return exportPatch(this.#live().merged, diff, this.#i.base, (sha) => this.#i.store.blobPath(sha));
+      return exportPatch(this.#live().merged, diff, this.#i.base, this.#i.levels, (sha) => this.#i.store.blobPath(sha));
     });
   }
 

@@ -92,10 +92,6 @@ export class EngineCgroups {
     return new EngineCgroups(layout, rel);
   }
 
-  get layout(): CgroupLayout {
-    return this.#layout;
-  }
-
   plan(sandboxId: string, limits: CgroupLimits): CgroupPlan {
     return planCgroup(this.#layout, `${this.#rel}/${sandboxId}`, limits);
   }
@@ -145,10 +141,6 @@ export class SandboxCgroup {
 
   get procsFiles(): string[] {
     return this.plan.dirs.map((d) => `${d.dir}/cgroup.procs`);
-  }
-
-  get dirs(): string[] {
-    return this.plan.dirs.map((d) => d.dir);
   }
 
   /**

@@ -62,6 +62,6 @@ export async function planCommit(c: CommitInput): Promise<CommitPlan> {
       entries.set(path, { type: 'file', path, mode, size: st.size, sha256 });
     }
   }
-  const sorted = [...entries.values()].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
-  return { entries: sorted, blobsFrom };
+  // addVersion puts entries in manifest order itself.
+  return { entries: [...entries.values()], blobsFrom };
 }

@@ -8,6 +8,7 @@ import { createReadStream } from 'node:fs';
 import { lstat, readdir, readlink } from 'node:fs/promises';
 import type { Stats } from 'node:fs';
 import { isWithin, parentOf } from '../paths.js';
+import { comparePaths } from '../store/entries.js';
 import type { Level, Manifest, ManifestEntry } from '../types.js';
 
 export interface DeltaSource {
@@ -50,18 +51,21 @@ function typeOf(st: Stats): ChangeType | undefined {
 
 /** Every path in a layer, as workspace paths (`prefix/...`); only real directories are entered. */
 async function walk(root: string, rel: string, prefix: string, out: Set<string>): Promise<void> {
-  const names = await readdir(rel ? `${root}/${rel}` : root).catch(() => [] as string[]);
-  for (const name of names) {
-    const p = rel ? `${rel}/${name}` : name;
+  const entries = await readdir(rel ? `${root}/${rel}` : root, { withFileTypes: true }).catch(() => []);
+  for (const d of entries) {
+    const p = rel ? `${rel}/${d.name}` : d.name;
     out.add(prefix ? `${prefix}/${p}` : p);
-    const st = await lstat(`${root}/${p}`);
-    if (st.isDirectory()) await walk(root, p, prefix, out);
+    // d_type from getdents: a symlink is never a directory here, so it is never entered.
+    if (d.isDirectory()) await walk(root, p, prefix, out);
   }
 }
 
 function baseSize(e: ManifestEntry): number {
   return e.type === 'file' ? e.size : 0;
 }
+
+/** The manifest's own order (component by component), not the locale's. */
+const byPathOrder = (a: Change, b: Change): number => comparePaths(a.path, b.path);
 
 export async function computeDiff(src: DeltaSource): Promise<Diff> {
   const visible = new Map<string, ManifestEntry>();
@@ -110,6 +114,7 @@ export async function computeDiff(src: DeltaSource): Promise<Diff> {
     const st = await lstat(`${src.merged}/${path}`).catch(() => undefined);
     const was = visible.get(path);
     const type = st ? typeOf(st) : undefined;
+    realDir.set(path, type === 'dir'); // sorted: its children, checked next, hit this
     if (!st || !type) {
       if (was) noteDeleted(path);
       continue;
@@ -147,8 +152,8 @@ export async function computeDiff(src: DeltaSource): Promise<Diff> {
   const deletedDirs = new Set(deleted.keys());
   const deletedList = [...deleted.values()].filter((c) => !isWithin(parentOf(c.path), deletedDirs));
   return {
-    added: added.sort((a, b) => a.path.localeCompare(b.path)),
-    modified: modified.sort((a, b) => a.path.localeCompare(b.path)),
-    deleted: deletedList.sort((a, b) => a.path.localeCompare(b.path)),
+    added: added.sort(byPathOrder),
+    modified: modified.sort(byPathOrder),
+    deleted: deletedList.sort(byPathOrder),
   };
 }

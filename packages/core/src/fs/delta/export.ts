@@ -9,7 +9,8 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { promisify } from 'node:util';
 import { WardenError } from '@warden/protocol';
-import type { Manifest } from '../types.js';
+import { isWithin, parentOf } from '../paths.js';
+import type { Level, Manifest } from '../types.js';
 import type { Diff } from './diff.js';
 
 const run = promisify(execFile);
@@ -25,8 +26,8 @@ export async function exportTar(merged: string, diff: Diff, outFile: string): Pr
     await writeFile(`${work}/files`, list.map((p) => `${p}\0`).join(''));
     await writeFile(`${work}/${DELETED_LIST}`, diff.deleted.map((c) => `${c.path}\n`).join(''));
     // --no-recursion: exactly the changed entries; added directories are listed themselves.
-    await run('tar', ['-c', '-f', outFile, '--no-recursion', '--numeric-owner', '-C', merged, '--null', '-T', `${work}/files`]);
-    await run('tar', ['-r', '-f', outFile, '-C', work, DELETED_LIST]);
+    // One tar: -C applies in order, so the list comes from the workspace and the deletions file from `work`.
+    await run('tar', ['-c', '-f', outFile, '--no-recursion', '--numeric-owner', '-C', merged, '--null', '-T', `${work}/files`, '-C', work, '--no-null', DELETED_LIST]);
   } catch (err) {
     await rm(outFile, { force: true });
     throw new WardenError('E_INTERNAL', `Could not export the sandbox's changes: ${(err as Error).message}`, { cause: err });
@@ -41,7 +42,13 @@ export async function exportTar(merged: string, diff: Diff, outFile: string): Pr
  * content, new side to the (checked, frozen) workspace file — instead of one
  * process per file.
  */
-export async function exportPatch(merged: string, diff: Diff, base: Manifest, blobPath: (sha: string) => string): Promise<string> {
+export async function exportPatch(
+  merged: string,
+  diff: Diff,
+  base: Manifest,
+  levels: ReadonlyMap<string, Level>,
+  blobPath: (sha: string) => string,
+): Promise<string> {
   const byPath = new Map(base.entries.map((e) => [e.path, e]));
   const oldSide = new Map<string, string>();
   const newSide = new Map<string, string>();
@@ -50,10 +57,15 @@ export async function exportPatch(merged: string, diff: Diff, base: Manifest, bl
   }
   for (const c of [...diff.modified, ...diff.deleted]) {
     const was = byPath.get(c.path);
-    const files = was?.type === 'file' ? [was] : c.type === 'file' ? [] : base.entries.filter((e) => e.path.startsWith(`${c.path}/`));
-    for (const f of files) if (f.type === 'file') oldSide.set(f.path, blobPath(f.sha256));
+    if (was?.type === 'file') oldSide.set(c.path, blobPath(was.sha256));
   }
-  // A modified entry that changed kind (file ↔ dir/symlink) has only one side.
+  // Files under a deleted directory, in one pass; never those hidden from the sandbox (it did not delete them).
+  const deletedDirs = new Set(diff.deleted.filter((c) => c.type === 'dir').map((c) => c.path));
+  if (deletedDirs.size > 0) {
+    for (const e of base.entries) {
+      if (e.type === 'file' && levels.get(e.path) !== 'none' && isWithin(parentOf(e.path), deletedDirs)) oldSide.set(e.path, blobPath(e.sha256));
+    }
+  }
   if (oldSide.size === 0 && newSide.size === 0) return '';
   const work = await mkdtemp(`${tmpdir()}/warden-patch-`);
   try {

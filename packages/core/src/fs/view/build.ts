@@ -8,6 +8,7 @@ import { mkdirSync } from 'node:fs';
 import { access, chmod, copyFile, link, lstat, mkdir, open, readdir, rename, rm, symlink, writeFile } from 'node:fs/promises';
 import { WardenError } from '@warden/protocol';
 import { newId } from '../../host/ids.js';
+import { forEachLimit } from '../store/concurrency.js';
 import type { Manifest, Policy } from '../types.js';
 import { planView, type ViewNode, type ViewPlan } from './plan.js';
 
@@ -98,10 +99,11 @@ export class ViewBuilder {
   async #materialize(tree: string, plan: ViewPlan): Promise<void> {
     // Directories first, in order (parents before children), then the rest in parallel batches.
     for (const n of plan.nodes) if (n.kind === 'dir') await mkdir(`${tree}/${n.path}`, { mode: 0o700 });
-    const others = plan.nodes.filter((n) => n.kind !== 'dir');
-    for (let i = 0; i < others.length; i += PARALLEL) {
-      await Promise.all(others.slice(i, i + PARALLEL).map((n) => this.#place(tree, n)));
-    }
+    await forEachLimit(
+      plan.nodes.filter((n) => n.kind !== 'dir'),
+      PARALLEL,
+      (n) => this.#place(tree, n),
+    );
     // Modes last: 0555 directories would not matter to root, but the intent is clearer.
     for (const n of plan.nodes) if (n.kind === 'dir') await chmod(`${tree}/${n.path}`, n.mode);
   }
@@ -119,7 +121,6 @@ export class ViewBuilder {
         const fh = await open(dest, 'wx', 0o000);
         await fh.truncate(n.size);
         await fh.close();
-        await chmod(dest, 0o000);
         return;
       }
       case 'file': {
