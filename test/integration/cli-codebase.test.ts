@@ -42,6 +42,7 @@ it('runs on a codebase under a preset, shows the diff and commits it', async () 
   expect(doc.diff.modified.map((c) => c.path)).toEqual(['docs/a.md']);
   expect(doc.committed.version).toBe(2);
   const safe = await warden(['run', '--codebase', 'proj', '--preset', 'agent-safe', '--', 'sh', '-c', 'cat docs/a.md; ls -a']);
+  expect(safe.code, safe.stderr).toBe(0);
   expect(safe.stdout).toContain('one\ntwo\n');
   expect(safe.stdout).not.toContain('.env');
 });

@@ -7,7 +7,7 @@
  * sandbox is gone. Twin: ordinary files the sandbox made are handed back,
  * with their content and permission bits.
  */
-import { lstat, readFile, readlink, stat } from 'node:fs/promises';
+import { chmod, chown, lstat, readFile, readlink, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { exists, tempDir } from '../helpers/host.js';
@@ -34,21 +34,26 @@ describe('handing a lent workspace back gives the host nothing dangerous', () =>
     expect(st.mode & 0o777).toBe(0o755);
   });
 
-  it('a symlink to /etc/shadow planted inside does not make the hand-back touch /etc/shadow', async () => {
+  it('a symlink to a host file planted inside does not make the hand-back chown or chmod that file', async () => {
     await using host = await tempDir('warden-handback-');
-    const before = await stat('/etc/shadow');
+    // The victim is owned by nobody with an odd mode, so a hand-back that followed the link (chown to the
+    // workspace owner, root) would visibly change it; /etc/shadow, already root's, could not show that.
+    await using elsewhere = await tempDir('warden-victim-');
+    const victim = join(elsewhere.path, 'victim');
+    await writeFile(victim, 'host data\n');
+    await chown(victim, 65534, 65534);
+    await chmod(victim, 0o604);
     {
       await using sbx = await h.create({ workspace: { hostPath: host.path } });
-      const r = await sbx.exec(['sh', '-c', 'ln -s /etc/shadow /workspace/shadow && ln -s /etc /workspace/etc'], { timeoutMs: 10_000 });
+      const r = await sbx.exec(['sh', '-c', `ln -s ${victim} /workspace/victim && ln -s ${elsewhere.path} /workspace/dir`], { timeoutMs: 10_000 });
       expect(r.reason).toBe('exited');
       expect(r.exitCode, r.stderr).toBe(0);
     }
-
-    const after = await stat('/etc/shadow');
-    expect({ uid: after.uid, gid: after.gid, mode: after.mode }).toEqual({ uid: before.uid, gid: before.gid, mode: before.mode });
-    expect(await readlink(join(host.path, 'shadow'))).toBe('/etc/shadow');
-    expect((await lstat(join(host.path, 'shadow'))).uid).toBe(0);
-    expect((await stat('/etc/passwd')).uid).toBe(0);
+    const after = await stat(victim);
+    expect({ uid: after.uid, gid: after.gid, mode: after.mode & 0o7777 }).toEqual({ uid: 65534, gid: 65534, mode: 0o604 });
+    expect((await stat(elsewhere.path)).uid).toBe(0);
+    expect(await readlink(join(host.path, 'victim'))).toBe(victim);
+    expect((await lstat(join(host.path, 'victim'))).uid).toBe(0); // the link itself was handed back
   });
 
   it('cannot create a device node in the workspace', async () => {

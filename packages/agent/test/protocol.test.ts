@@ -621,11 +621,10 @@ describe('warden-agent protocol (real binary, no sandbox)', () => {
     expect(r.stdout.length).toBeGreaterThan(0);
     expect(r.stderr.toString()).toMatch(/^\d+\n$/);
     const bg = hostProc(Number(r.stderr.toString()));
-    if (bg) {
-      agent.track(bg.pid);
-      // After EXIT the agent closes the pipes: the writer gets EPIPE/SIGPIPE.
-      await eventually(() => !isAlive(bg), 'the background writer to die of EPIPE');
-    }
+    expect(bg, 'the background writer is still running right after EXIT').toBeDefined();
+    agent.track(bg!.pid);
+    // After EXIT the agent closes the pipes: the writer gets EPIPE/SIGPIPE.
+    await eventually(() => !isAlive(bg!), 'the background writer to die of EPIPE');
     // EXIT is the last frame for the id, and the agent is still responsive.
     await agent.sendThenPing([]);
     const exitAt = agent.frames.findIndex((f) => f.id === 1 && f.type === FrameType.EXIT);
