@@ -21,6 +21,15 @@ describe('teardown', () => {
     expect(await leftovers(t.engine, uids)).toEqual([]);
   });
 
+  it('close() during in-flight creates waits for them, then tears them down too', async () => {
+    await using t = await testEngine();
+    const creating = [t.engine.create(), t.engine.create(), t.engine.create()];
+    await t.engine.close();
+    const made = await Promise.all(creating);
+    expect(made.map((s) => s.info().state)).toEqual(['closed', 'closed', 'closed']);
+    expect(await leftovers(t.engine, made.map((s) => s.info().hostUid))).toEqual([]);
+  });
+
   it('kill() is idempotent, frees everything, and later calls say the sandbox is closed', async () => {
     await using t = await testEngine();
     const s = await t.engine.create();

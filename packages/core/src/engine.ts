@@ -120,7 +120,8 @@ export async function createEngine(options: EngineOptions = {}): Promise<Engine>
 
   const uids = new UidPool(config.uidLockDir, config.uidRange);
   const sandboxes = new Map<string, Sandbox>();
-  let starting = 0;
+  /** Creates in flight: counted against maxSandboxes, and awaited by close() so none escapes teardown. */
+  const starting = new Set<Promise<unknown>>();
   let closing: Promise<void> | undefined;
   const hostMemMb = Math.floor(totalmem() / 1024 / 1024);
 
@@ -141,7 +142,15 @@ export async function createEngine(options: EngineOptions = {}): Promise<Engine>
     return { mount: { kind: 'host', path: ws.hostPath }, release: () => ws.release() };
   }
 
-  async function create(input?: SandboxSpecInput): Promise<Sandbox> {
+  function create(input?: SandboxSpecInput): Promise<Sandbox> {
+    const p = createNow(input);
+    starting.add(p);
+    const forget = (): void => void starting.delete(p);
+    p.then(forget, forget);
+    return p;
+  }
+
+  async function createNow(input?: SandboxSpecInput): Promise<Sandbox> {
     if (closing) throw new WardenError('E_ENGINE_CLOSED', 'The engine is closed; create a new engine.');
     const spec = parseSandboxSpec(input);
     if (spec.limits.memoryMb + spec.limits.swapMb > hostMemMb) {
@@ -153,10 +162,10 @@ export async function createEngine(options: EngineOptions = {}): Promise<Engine>
         `Invalid sandbox spec: limits.diskMb (${spec.limits.diskMb}) is more than limits.memoryMb (${spec.limits.memoryMb}). A codebase sandbox's writable layer is held in memory, so it would run out of memory before the disk quota could say "no space left". Lower limits.diskMb or raise --memory-mb.`,
       );
     }
-    if (sandboxes.size + starting >= config.maxSandboxes) {
+    // Runs before this create joins `starting` (no await above), so it counts the others.
+    if (sandboxes.size + starting.size >= config.maxSandboxes) {
       throw new WardenError('E_CAPACITY', `The engine already runs ${config.maxSandboxes} sandboxes (maxSandboxes). Kill one or raise maxSandboxes.`);
     }
-    starting++;
     const sandboxId = newId('sbx');
     const undo: UndoStage[] = [];
     try {
@@ -217,15 +226,13 @@ export async function createEngine(options: EngineOptions = {}): Promise<Engine>
     } catch (err) {
       await undoAll(undo, log).catch(() => undefined);
       throw err;
-    } finally {
-      starting--;
     }
   }
 
   async function close(): Promise<void> {
     closing ??= (async () => {
       // Wait for in-flight creates, so none escapes teardown.
-      for (let i = 0; starting > 0 && i < 1000; i++) await new Promise((r) => setTimeout(r, 10));
+      await Promise.allSettled([...starting]);
       const results = await Promise.allSettled([...sandboxes.values()].map((s) => s.kill()));
       await cgroups.destroy();
       await uids.close();
