@@ -3,19 +3,25 @@
 import { CODEBASE_USAGE, codebaseCommand } from './commands/codebase.js';
 import { demoCommand } from './commands/demo.js';
 import { doctorCommand } from './commands/doctor.js';
+import { KEYS_USAGE, keysCommand } from './commands/keys.js';
 import { RUN_USAGE, runCommand } from './commands/run.js';
+import { SERVE_USAGE, serveCommand } from './commands/serve.js';
 import { reportError, UsageError } from './output.js';
 
 const USAGE = `usage: warden <command> [options]
 
 commands:
   run       run one command in a fresh sandbox      (warden run --help)
+  serve     start the HTTP API server
+  keys      create, list and revoke API keys
   codebase  add, list, show and delete codebases
   doctor    check what this host supports and how to fix what is missing
   demo      start a sandbox, run a command and Python, print timings
 
 every command takes --json for machine-readable output.
 ${RUN_USAGE}
+${SERVE_USAGE}
+${KEYS_USAGE}
 ${CODEBASE_USAGE}`;
 
 async function main(argv: string[]): Promise<number> {
@@ -29,6 +35,10 @@ async function main(argv: string[]): Promise<number> {
           return 0;
         }
         return await runCommand(rest);
+      case 'serve':
+        return await serveCommand(rest);
+      case 'keys':
+        return await keysCommand(rest);
       case 'codebase':
         return await codebaseCommand(rest);
       case 'doctor':

@@ -27,8 +27,8 @@ export class WardenError extends Error {
 
   /** The wire form: never a stack, a cause or host-only details. */
   toJSON(): { code: ErrorCode; message: string; details: ErrorDetails } {
-    const entry = ERROR_CATALOGUE[this.code];
-    return entry.expose
+    const entry = ERROR_CATALOGUE[this.code] as (typeof ERROR_CATALOGUE)[ErrorCode] | undefined; // a newer server may send a code this build lacks
+    return !entry || entry.expose
       ? { code: this.code, message: this.message, details: this.details }
       : { code: this.code, message: entry.description, details: {} };
   }

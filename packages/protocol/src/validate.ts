@@ -55,22 +55,22 @@ function describeSchema(s: Annotated): string {
   }
 }
 
-function fieldName(path: string): string {
-  return path.replace(/^\//, '').replaceAll('/', '.') || 'the spec';
+function fieldName(path: string, what: string): string {
+  return path.replace(/^\//, '').replaceAll('/', '.') || `the ${what}`;
 }
 
-function formatError(e: ValueError, root: string): string {
-  const field = fieldName(`${root}${e.path}`);
+function formatError(e: ValueError, what: string): string {
+  const field = fieldName(e.path, what);
   const schema = e.schema as Annotated;
   if (e.type === ValueErrorType.ObjectAdditionalProperties) {
     const parent = e.path.slice(0, e.path.lastIndexOf('/'));
     const known = Object.keys((schema as Annotated & { properties?: object }).properties ?? {});
     const key = e.path.slice(e.path.lastIndexOf('/') + 1);
     if (known.length > 0) {
-      return `${fieldName(`${root}${parent}`) } has an unknown option ${JSON.stringify(key)}; known options are ${known.join(', ')}.`;
+      return `${fieldName(parent, what)} has an unknown option ${JSON.stringify(key)}; known options are ${known.join(', ')}.`;
     }
     const hint = schema.hint ? ` ${schema.hint}` : '';
-    return `${fieldName(`${root}${parent}`)} has an invalid key ${JSON.stringify(key)}: expected ${describeSchema(schema)}.${hint}`;
+    return `${fieldName(parent, what)} has an invalid key ${JSON.stringify(key)}: expected ${describeSchema(schema)}.${hint}`;
   }
   const hint = schema.hint ? ` ${schema.hint}` : '';
   return `${field} must be ${describeSchema(schema)}, got ${describeValue(e.value)}.${hint}`;
@@ -78,14 +78,14 @@ function formatError(e: ValueError, root: string): string {
 
 /**
  * Checks `input` against `schema`; throws E_INVALID_SPEC listing every
- * problem (one per field). `root` prefixes field names (e.g. "spec").
+ * problem (one per field), with `code` (E_INVALID_SPEC unless told).
  */
-export function parseWith<T extends TSchema>(schema: T, input: unknown, what: string): Readonly<Static<T>> {
+export function parseWith<T extends TSchema>(schema: T, input: unknown, what: string, code: 'E_INVALID_SPEC' | 'E_INVALID_REQUEST' = 'E_INVALID_SPEC'): Readonly<Static<T>> {
   let copy: unknown;
   try {
     copy = structuredClone(input ?? {});
   } catch (err) {
-    throw new WardenError('E_INVALID_SPEC', `Invalid ${what}: it contains a function, symbol or other value that cannot be copied. Pass plain data only: objects, arrays, strings, numbers and booleans.`, { cause: err });
+    throw new WardenError(code, `Invalid ${what}: it contains a function, symbol or other value that cannot be copied. Pass plain data only: objects, arrays, strings, numbers and booleans.`, { cause: err });
   }
   const seen = new Set<string>();
   const problems: string[] = [];
@@ -93,7 +93,7 @@ export function parseWith<T extends TSchema>(schema: T, input: unknown, what: st
     // Unions report every branch, a bad object every child: the first error per field is enough.
     if ([...seen].some((p) => p === e.path || (p !== '' && e.path.startsWith(`${p}/`)))) return;
     seen.add(e.path);
-    problems.push(formatError(e, ''));
+    problems.push(formatError(e, what === 'sandbox spec' ? 'spec' : what));
   };
   // Value.Default merges any object, arrays included, into an object default:
   // `limits: []` would silently become the defaults. Catch those before it runs.
@@ -103,7 +103,7 @@ export function parseWith<T extends TSchema>(schema: T, input: unknown, what: st
   if (problems.length > 0) {
     const first = problems[0] ?? '';
     const message = problems.length === 1 ? `Invalid ${what}: ${first}` : `Invalid ${what} (${problems.length} problems): ${problems.join(' ')}`;
-    throw new WardenError('E_INVALID_SPEC', message, { details: { problems } });
+    throw new WardenError(code, message, { details: { problems } });
   }
   return deepFreeze(withDefaults) as Readonly<Static<T>>;
 }

@@ -1,0 +1,40 @@
+/** `warden serve`: the HTTP API with an embedded SQLite store and the bubblewrap runtime. */
+import { parseArgs } from 'node:util';
+import { serve } from '@warden/server';
+import { printJson, UsageError } from '../output.js';
+
+export const SERVE_USAGE = `usage: warden serve [--port P (8765)] [--host H (127.0.0.1)] [--data-dir DIR] [--log-level info|debug|warn|silent] [--json]`;
+
+export async function serveCommand(args: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    options: { port: { type: 'string' }, host: { type: 'string' }, 'data-dir': { type: 'string' }, 'log-level': { type: 'string' }, json: { type: 'boolean' } },
+  });
+  const port = values.port === undefined ? 8765 : Number(values.port);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--port must be a port number from 0 to 65535, got ${JSON.stringify(values.port)}.\n${SERVE_USAGE}`);
+  const server = await serve({
+    port,
+    ...(values.host === undefined ? {} : { host: values.host }),
+    ...(values['data-dir'] === undefined ? {} : { dataDir: values['data-dir'] }),
+    logLevel: values['log-level'] ?? 'info',
+  });
+  const key = server.createdAdminKey;
+  if (values.json) {
+    printJson({ url: server.url, engineId: server.engine.id, adminKey: key ?? null, recovered: server.recovered });
+  } else {
+    process.stdout.write(`Warden is listening on ${server.url}  (OpenAPI: ${server.url}/openapi.json)\n`);
+    if (key) process.stdout.write(`First admin API key (shown once; keep it safe):\n  ${key}\n`);
+    process.stdout.write(`Next:\n  export WARDEN_URL=${server.url} WARDEN_API_KEY=<your key>\n  npx warden run --server $WARDEN_URL -- echo hello\nStop with Ctrl-C.\n`);
+  }
+  await new Promise<void>((resolve) => {
+    const stop = (): void => {
+      process.off('SIGINT', stop);
+      process.off('SIGTERM', stop);
+      resolve();
+    };
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
+  });
+  await server.close();
+  return 0;
+}

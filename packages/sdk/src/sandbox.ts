@@ -1,0 +1,94 @@
+/**
+ * A sandbox on a Warden server.
+ * @example
+ * await using sbx = await Sandbox.create({ limits: { memoryMb: 512 } });
+ * const r = await sbx.commands.run('python3 -c "print(6*7)"');
+ * r.stdout; // "42\n"
+ */
+import { WardenError, type CreateSandboxBody, type SandboxPage, type SandboxView } from '@warden/protocol';
+import { Commands } from './commands.js';
+import { Files } from './files.js';
+import { Http, type ConnectionOptions } from './http.js';
+import { Pty } from './pty.js';
+import { Sessions } from './sessions.js';
+
+export type SandboxOptions = CreateSandboxBody & ConnectionOptions & {
+  /** Lifetime in ms (same as limits.ttlMs). */
+  readonly timeoutMs?: number;
+};
+
+export interface ListOptions extends ConnectionOptions {
+  readonly state?: 'running' | 'closed' | 'all';
+  /** Only sandboxes whose metadata has all of these key/values. */
+  readonly metadata?: Record<string, string>;
+  readonly limit?: number;
+  readonly cursor?: string;
+}
+
+export class Sandbox implements AsyncDisposable {
+  readonly id: string;
+  readonly commands: Commands;
+  readonly files: Files;
+  readonly sessions: Sessions;
+  readonly pty: Pty;
+  readonly #http: Http;
+
+  private constructor(http: Http, id: string) {
+    this.#http = http;
+    this.id = id;
+    this.commands = new Commands(http, id);
+    this.files = new Files(http, id);
+    this.sessions = new Sessions(http, id);
+    this.pty = new Pty(http, id);
+  }
+
+  /** Creates a sandbox. Connection from opts.url/apiKey or WARDEN_URL/WARDEN_API_KEY. */
+  static async create(opts: SandboxOptions = {}): Promise<Sandbox> {
+    const { url, apiKey, requestTimeoutMs, fetch, timeoutMs, ...spec } = opts;
+    const http = new Http({ url, apiKey, requestTimeoutMs, fetch } as ConnectionOptions);
+    const body: CreateSandboxBody = timeoutMs === undefined ? spec : { ...spec, limits: { ...spec.limits, ttlMs: timeoutMs } };
+    const v = await http.json<SandboxView>('POST', '/v1/sandboxes', { json: body, unbounded: true });
+    return new Sandbox(http, v.id);
+  }
+
+  /** A handle on an existing sandbox of yours (checks that it exists and runs). */
+  static async connect(id: string, opts: ConnectionOptions = {}): Promise<Sandbox> {
+    const http = new Http(opts);
+    const v = await http.json<SandboxView>('GET', `/v1/sandboxes/${encodeURIComponent(id)}`);
+    if (v.state !== 'running') {
+      throw new WardenError('E_SANDBOX_CLOSED', `Sandbox ${id} has ended (${v.closedReason ?? 'killed'}). Create a new sandbox.`, { details: { sandboxId: id } });
+    }
+    return new Sandbox(http, v.id);
+  }
+
+  /** Your sandboxes, a page at a time (pass nextCursor back as cursor). */
+  static async list(opts: ListOptions = {}): Promise<SandboxPage> {
+    const http = new Http(opts);
+    return http.json<SandboxPage>('GET', '/v1/sandboxes', {
+      query: {
+        state: opts.state,
+        limit: opts.limit,
+        cursor: opts.cursor,
+        metadata: opts.metadata ? new URLSearchParams(opts.metadata).toString() : undefined,
+      },
+    });
+  }
+
+  async getInfo(): Promise<SandboxView> {
+    return this.#http.json<SandboxView>('GET', `/v1/sandboxes/${this.id}`);
+  }
+
+  /** Sets the remaining lifetime to `ms` from now. */
+  async setTimeout(ms: number): Promise<SandboxView> {
+    return this.#http.json<SandboxView>('POST', `/v1/sandboxes/${this.id}/timeout`, { json: { ttlMs: ms } });
+  }
+
+  /** Kills the sandbox and everything in it. Idempotent. */
+  async kill(): Promise<void> {
+    await this.#http.request('DELETE', `/v1/sandboxes/${this.id}`);
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.kill();
+  }
+}

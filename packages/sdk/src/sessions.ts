@@ -1,0 +1,84 @@
+/** `sandbox.sessions`: long-lived shells whose cwd, env and variables persist between commands. */
+import type { CommandEvent, ExecResult, SessionView } from '@warden/protocol';
+import { WardenError } from '@warden/protocol';
+import { fromBase64 } from './bytes.js';
+import type { Http } from './http.js';
+
+export type SessionResult = Omit<ExecResult, 'signal' | 'cpuUserMs' | 'cpuSystemMs' | 'maxRssKb'> & { readonly reason: string; readonly sessionRestarted?: boolean };
+
+export class Session {
+  readonly id: string;
+  readonly #http: Http;
+  readonly #base: string;
+
+  /** @internal */
+  constructor(http: Http, sandboxId: string, id: string) {
+    this.#http = http;
+    this.id = id;
+    this.#base = `/v1/sandboxes/${sandboxId}/sessions/${id}`;
+  }
+
+  /**
+   * Runs a command line in the session's shell. Calls on one session run one at a time, in order.
+   * @example await s.run('cd /tmp && export X=1'); (await s.run('echo $X $PWD')).stdout // "1 /tmp\n"
+   */
+  async run(command: string, opts: { timeoutMs?: number; maxOutputBytes?: number; onStdout?: (s: string) => void; onStderr?: (s: string) => void } = {}): Promise<SessionResult> {
+    const body = { command, ...(opts.timeoutMs !== undefined ? { timeoutMs: opts.timeoutMs } : {}), ...(opts.maxOutputBytes !== undefined ? { maxOutputBytes: opts.maxOutputBytes } : {}) };
+    if (!opts.onStdout && !opts.onStderr) return this.#http.json<SessionResult>('POST', `${this.#base}/run`, { json: body, unbounded: true });
+    const out = new TextDecoder();
+    const err = new TextDecoder();
+    let stdout = '';
+    let stderr = '';
+    for await (const e of this.#http.ndjson<CommandEvent | { type: 'end'; result: SessionResult }>('POST', `${this.#base}/run`, { json: { ...body, stream: true } })) {
+      if (e.type === 'stdout') {
+        const s = out.decode(fromBase64(e.data), { stream: true });
+        stdout += s;
+        if (s) opts.onStdout?.(s);
+      } else if (e.type === 'stderr') {
+        const s = err.decode(fromBase64(e.data), { stream: true });
+        stderr += s;
+        if (s) opts.onStderr?.(s);
+      } else if (e.type === 'error') {
+        throw new WardenError(e.code as 'E_INTERNAL', e.message);
+      } else if (e.type === 'end') {
+        return { ...(e.result as SessionResult), stdout: stdout + out.decode(), stderr: stderr + err.decode() };
+      }
+    }
+    throw new WardenError('E_CONNECTION', 'The session stream ended before the command did (the server went away?).');
+  }
+
+  async close(): Promise<void> {
+    await this.#http.request('DELETE', this.#base);
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+}
+
+export class Sessions {
+  readonly #http: Http;
+  readonly #sandboxId: string;
+
+  /** @internal */
+  constructor(http: Http, sandboxId: string) {
+    this.#http = http;
+    this.#sandboxId = sandboxId;
+  }
+
+  async create(opts: { cwd?: string; envs?: Record<string, string> } = {}): Promise<Session> {
+    const v = await this.#http.json<SessionView>('POST', `/v1/sandboxes/${this.#sandboxId}/sessions`, {
+      json: { ...(opts.cwd !== undefined ? { cwd: opts.cwd } : {}), ...(opts.envs !== undefined ? { env: opts.envs } : {}) },
+    });
+    return new Session(this.#http, this.#sandboxId, v.id);
+  }
+
+  /** A handle on an existing session. */
+  get(id: string): Session {
+    return new Session(this.#http, this.#sandboxId, id);
+  }
+
+  async list(): Promise<SessionView[]> {
+    return (await this.#http.json<{ sessions: SessionView[] }>('GET', `/v1/sandboxes/${this.#sandboxId}/sessions`)).sessions;
+  }
+}

@@ -1,0 +1,103 @@
+/**
+ * Builds the HTTP API without listening, so tests can `inject` requests and
+ * the server can add a socket. Thin: validation, auth, and mapping to core calls.
+ */
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import swagger from '@fastify/swagger';
+import { WardenError } from '@warden/protocol';
+import type { Engine } from '@warden/core';
+import { newId } from '@warden/core';
+import { registerAuth } from './auth/authenticate.js';
+import { toErrorResponse } from './errors.js';
+import { commandRoutes } from './routes/commands.js';
+import { healthRoutes } from './routes/health.js';
+import { keyRoutes } from './routes/keys.js';
+import { sandboxRoutes } from './routes/sandboxes.js';
+import { CommandRegistry } from './services/commands.js';
+import { SandboxService } from './services/sandboxes.js';
+import type { Db } from './store/db.js';
+import { KeyStore } from './store/keys.js';
+import { SandboxStore } from './store/sandboxes.js';
+import { validatorCompiler } from './validation.js';
+import { coreLogger } from './logging.js';
+
+export const VERSION = '0.1.0';
+
+export interface AppOptions {
+  readonly engine: Engine;
+  readonly db: Db;
+  /** A pino logger (fastify's); default: silent. */
+  readonly logger?: FastifyBaseLogger | boolean;
+  /** Largest JSON body, in bytes. Default 1 MiB. File uploads stream and are not bound by it. */
+  readonly bodyLimitBytes?: number;
+}
+
+export interface App {
+  readonly fastify: FastifyInstance;
+  readonly keys: KeyStore;
+  readonly sandboxes: SandboxService;
+  readonly store: SandboxStore;
+  /** Refuse new requests (503 E_SHUTTING_DOWN) while in-flight ones finish. */
+  drain(): void;
+}
+
+export async function buildApp(opts: AppOptions): Promise<App> {
+  const fastify = Fastify({
+    ...(typeof opts.logger === 'object' ? { loggerInstance: opts.logger } : { logger: opts.logger ?? false }),
+    bodyLimit: opts.bodyLimitBytes ?? 1_048_576,
+    genReqId: () => newId('req'),
+    requestIdHeader: false,
+    return503OnClosing: false,
+    ajv: { customOptions: { removeAdditional: false } },
+  });
+  fastify.setValidatorCompiler(validatorCompiler);
+  // Uploads arrive as a raw stream; the file route pipes them into the sandbox.
+  fastify.addContentTypeParser('application/octet-stream', (_req, payload, done) => done(null, payload));
+
+  const keys = new KeyStore(opts.db);
+  const store = new SandboxStore(opts.db);
+  const sandboxes = new SandboxService(opts.engine, store, coreLogger(fastify.log));
+  const commands = new CommandRegistry();
+  sandboxes.onEnded((id) => commands.drop(id));
+  let draining = false;
+
+  fastify.addHook('onRequest', async (req, reply) => {
+    void reply.header('x-request-id', req.id);
+    if (draining) throw new WardenError('E_SHUTTING_DOWN', 'The server is shutting down and takes no new requests. Retry once it has restarted.');
+  });
+  fastify.setErrorHandler((err, req, reply) => {
+    const { status, body, internal } = toErrorResponse(err, req.id);
+    if (internal) req.log.error({ err }, 'request failed');
+    else req.log.info({ code: body.code }, 'request refused');
+    return reply.code(status).send(body);
+  });
+  fastify.setNotFoundHandler((req) => {
+    throw new WardenError('E_ROUTE_NOT_FOUND', `No route ${req.method} ${req.url.split('?')[0] ?? ''}. See GET /openapi.json for the routes.`);
+  });
+
+  await fastify.register(swagger, {
+    openapi: {
+      openapi: '3.0.3',
+      info: { title: 'Warden API', version: VERSION, description: 'Run untrusted code in isolated sandboxes. Authenticate with `Authorization: Bearer <API key>`.' },
+      components: { securitySchemes: { apiKey: { type: 'http', scheme: 'bearer' } } },
+      security: [{ apiKey: [] }],
+    },
+  });
+  registerAuth(fastify, keys);
+  healthRoutes(fastify, { version: VERSION, engineId: opts.engine.id });
+  fastify.get('/openapi.json', { config: { scope: null }, schema: { hide: true } }, async () => fastify.swagger());
+  keyRoutes(fastify, keys);
+  sandboxRoutes(fastify, sandboxes);
+  commandRoutes(fastify, sandboxes, commands);
+
+  await fastify.ready();
+  return {
+    fastify,
+    keys,
+    sandboxes,
+    store,
+    drain: () => {
+      draining = true;
+    },
+  };
+}

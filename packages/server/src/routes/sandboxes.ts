@@ -1,0 +1,40 @@
+/** Sandboxes: create, get, list, extend, kill. */
+import type { FastifyInstance } from 'fastify';
+import type { Static } from '@sinclair/typebox';
+import { CreateSandboxBody, ExtendTimeoutBody, ListSandboxesQuery, SandboxIdParams, SandboxPage, SandboxView } from '@warden/protocol';
+import { principalOf } from '../auth/authenticate.js';
+import type { SandboxService } from '../services/sandboxes.js';
+
+type Id = { Params: Static<typeof SandboxIdParams> };
+
+export function sandboxRoutes(app: FastifyInstance, sandboxes: SandboxService): void {
+  const tags = ['sandboxes'];
+  app.post<{ Body: CreateSandboxBody }>(
+    '/v1/sandboxes',
+    { config: { scope: 'sandboxes:write' }, schema: { tags, summary: 'Create a sandbox', body: CreateSandboxBody, response: { 201: SandboxView } } },
+    async (req, reply) => reply.code(201).send(await sandboxes.create(principalOf(req).tenant, req.body)),
+  );
+  app.get<{ Querystring: ListSandboxesQuery }>(
+    '/v1/sandboxes',
+    { config: { scope: 'sandboxes:read' }, schema: { tags, summary: 'List your sandboxes (running by default), oldest first', querystring: ListSandboxesQuery, response: { 200: SandboxPage } } },
+    async (req) => sandboxes.list(principalOf(req).tenant, req.query),
+  );
+  app.get<Id>(
+    '/v1/sandboxes/:id',
+    { config: { scope: 'sandboxes:read' }, schema: { tags, summary: 'Get a sandbox', params: SandboxIdParams, response: { 200: SandboxView } } },
+    async (req) => sandboxes.get(principalOf(req).tenant, req.params.id),
+  );
+  app.post<Id & { Body: Static<typeof ExtendTimeoutBody> }>(
+    '/v1/sandboxes/:id/timeout',
+    {
+      config: { scope: 'sandboxes:write' },
+      schema: { tags, summary: "Set a sandbox's remaining lifetime (from now)", params: SandboxIdParams, body: ExtendTimeoutBody, response: { 200: SandboxView } },
+    },
+    async (req) => sandboxes.setTtl(principalOf(req).tenant, req.params.id, req.body.ttlMs),
+  );
+  app.delete<Id>(
+    '/v1/sandboxes/:id',
+    { config: { scope: 'sandboxes:write' }, schema: { tags, summary: 'Kill a sandbox (idempotent)', params: SandboxIdParams, response: { 200: SandboxView } } },
+    async (req) => sandboxes.kill(principalOf(req).tenant, req.params.id),
+  );
+}

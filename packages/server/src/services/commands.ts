@@ -1,0 +1,145 @@
+/**
+ * Commands the API started, kept so that a client can stream their output,
+ * detach, reattach from any point (`after=seq`), send stdin and signals.
+ * Each command's events are held until it has been finished for a while;
+ * the core's output cap bounds how many bytes that can be.
+ */
+import { newId, type Sandbox, type SandboxProcess } from '@warden/core';
+import { WardenError, type CommandEvent, type CommandView, type ExecResult, type RunCommandBody } from '@warden/protocol';
+
+/** Finished commands stay reattachable this long, and at most this many per sandbox. */
+const KEEP_FINISHED_MS = 10 * 60_000;
+const KEEP_FINISHED_MAX = 100;
+
+type Listener = (e: CommandEvent) => void;
+
+export class Command {
+  readonly id = newId('cmd');
+  readonly sandboxId: string;
+  readonly argv: readonly string[];
+  readonly pty: boolean;
+  readonly startedAt = new Date();
+  readonly process: SandboxProcess;
+  readonly #events: CommandEvent[] = [];
+  readonly #listeners = new Set<Listener>();
+  #result: ExecResult | null = null;
+  #pid: number | null = null;
+  finishedAt: number | undefined;
+
+  constructor(sbx: Sandbox, argv: readonly string[], body: RunCommandBody) {
+    this.sandboxId = sbx.id;
+    this.argv = argv;
+    this.pty = body.pty !== undefined;
+    const stdin = body.stdin === true ? 'pipe' : typeof body.stdin === 'string' ? Buffer.from(body.stdin, 'base64') : undefined;
+    this.process = sbx.spawn(argv, {
+      ...(body.cwd !== undefined ? { cwd: body.cwd } : {}),
+      ...(body.env !== undefined ? { env: body.env } : {}),
+      ...(body.timeoutMs !== undefined ? { timeoutMs: body.timeoutMs } : {}),
+      ...(body.maxOutputBytes !== undefined ? { maxOutputBytes: body.maxOutputBytes } : {}),
+      ...(stdin !== undefined ? { stdin } : {}),
+      ...(body.pty !== undefined ? { pty: body.pty } : {}),
+      onStdout: (d) => this.#emit({ type: 'stdout', seq: 0, data: d.toString('base64') }),
+      onStderr: (d) => this.#emit({ type: 'stderr', seq: 0, data: d.toString('base64') }),
+    });
+    this.#emit({ type: 'start', seq: 0, id: this.id, pid: null });
+    void this.process.started().then(
+      (pid) => (this.#pid = pid),
+      () => undefined,
+    );
+    void this.process.wait().then(
+      (r) => this.#finish(r),
+      (err: unknown) => {
+        const e = err as { code?: string; message?: string };
+        this.#emit({ type: 'error', seq: 0, code: e.code ?? 'E_INTERNAL', message: e.message ?? String(err) });
+        this.finishedAt = Date.now();
+        this.#listeners.clear();
+      },
+    );
+  }
+
+  get running(): boolean {
+    return this.finishedAt === undefined;
+  }
+
+  /** The full result (with output) once finished. */
+  async result(): Promise<ExecResult> {
+    return this.process.wait();
+  }
+
+  view(): CommandView {
+    return { id: this.id, sandboxId: this.sandboxId, argv: [...this.argv], pid: this.#pid, pty: this.pty, startedAt: this.startedAt.toISOString(), running: this.running, result: this.#result };
+  }
+
+  /**
+   * Replays events with seq > `after`, then calls `listener` with new ones.
+   * Returns an unsubscribe function; the listener is dropped after the last event.
+   */
+  subscribe(after: number, listener: Listener): () => void {
+    for (const e of this.#events) if (e.seq > after) listener(e);
+    if (!this.running) return () => undefined;
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  #emit(e: CommandEvent): void {
+    const event = { ...e, seq: this.#events.length } as CommandEvent;
+    this.#events.push(event);
+    for (const l of this.#listeners) l(event);
+  }
+
+  #finish(r: ExecResult): void {
+    // The output went out as events; the end event carries the rest of the result.
+    this.#result = { ...r, stdout: '', stderr: '' };
+    this.#emit({ type: 'end', seq: 0, result: this.#result });
+    this.finishedAt = Date.now();
+    this.#listeners.clear();
+  }
+}
+
+/** Commands per sandbox. */
+export class CommandRegistry {
+  readonly #bySandbox = new Map<string, Map<string, Command>>();
+
+  start(sbx: Sandbox, body: RunCommandBody): Command {
+    const argv = body.argv ?? (body.cmd !== undefined ? ['/bin/bash', '-c', body.cmd] : undefined);
+    if (!argv || (body.argv && body.cmd !== undefined)) {
+      throw new WardenError('E_INVALID_REQUEST', 'Pass exactly one of cmd (a shell command line) or argv (an exact argument vector).');
+    }
+    const cmd = new Command(sbx, argv, body);
+    const map = this.#bySandbox.get(sbx.id) ?? new Map<string, Command>();
+    this.#bySandbox.set(sbx.id, map);
+    this.#prune(map);
+    map.set(cmd.id, cmd);
+    return cmd;
+  }
+
+  get(sandboxId: string, id: string): Command {
+    const cmd = this.#bySandbox.get(sandboxId)?.get(id);
+    if (!cmd) {
+      throw new WardenError('E_COMMAND_NOT_FOUND', `Sandbox ${sandboxId} has no command ${id}. List its commands with GET /v1/sandboxes/${sandboxId}/commands.`, {
+        details: { sandboxId, commandId: id },
+      });
+    }
+    return cmd;
+  }
+
+  list(sandboxId: string): Command[] {
+    const map = this.#bySandbox.get(sandboxId);
+    if (!map) return [];
+    this.#prune(map);
+    return [...map.values()];
+  }
+
+  /** Forgets a sandbox's commands (it has ended). */
+  drop(sandboxId: string): void {
+    this.#bySandbox.delete(sandboxId);
+  }
+
+  #prune(map: Map<string, Command>): void {
+    const now = Date.now();
+    const finished = [...map.values()].filter((c) => c.finishedAt !== undefined);
+    for (const [i, c] of finished.entries()) {
+      if ((c.finishedAt ?? now) < now - KEEP_FINISHED_MS || finished.length - i > KEEP_FINISHED_MAX) map.delete(c.id);
+    }
+  }
+}

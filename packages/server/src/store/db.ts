@@ -1,0 +1,58 @@
+/**
+ * The embedded store: one SQLite file in WAL mode. Schema changes are
+ * numbered migrations applied in one transaction each, so a crash mid-upgrade
+ * leaves the previous version intact.
+ */
+import Database from 'better-sqlite3';
+import { chmodSync } from 'node:fs';
+
+export type Db = Database.Database;
+
+const MIGRATIONS: readonly string[] = [
+  `CREATE TABLE api_keys (
+     id TEXT PRIMARY KEY,
+     name TEXT NOT NULL,
+     tenant TEXT NOT NULL,
+     scopes TEXT NOT NULL,
+     hash TEXT NOT NULL UNIQUE,
+     created_at INTEGER NOT NULL,
+     expires_at INTEGER,
+     revoked_at INTEGER,
+     last_used_at INTEGER
+   );
+   CREATE INDEX api_keys_tenant ON api_keys (tenant, created_at, id);
+   CREATE TABLE sandboxes (
+     id TEXT PRIMARY KEY,
+     tenant TEXT NOT NULL,
+     engine_id TEXT NOT NULL,
+     runtime TEXT NOT NULL,
+     state TEXT NOT NULL CHECK (state IN ('running', 'closed')),
+     limits TEXT NOT NULL,
+     codebase TEXT,
+     metadata TEXT NOT NULL,
+     created_at INTEGER NOT NULL,
+     expires_at INTEGER NOT NULL,
+     ended_at INTEGER,
+     closed_reason TEXT
+   );
+   CREATE INDEX sandboxes_tenant ON sandboxes (tenant, state, created_at, id);
+   CREATE INDEX sandboxes_running ON sandboxes (state, expires_at);`,
+];
+
+/** Opens (creating if needed) the store at `file` and brings its schema up to date. */
+export function openDb(file: string): Db {
+  const db = new Database(file);
+  if (file !== ':memory:') chmodSync(file, 0o600); // holds key hashes and tenant metadata
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = NORMAL');
+  db.pragma('busy_timeout = 5000');
+  db.pragma('foreign_keys = ON');
+  const version = db.pragma('user_version', { simple: true }) as number;
+  for (let v = version; v < MIGRATIONS.length; v++) {
+    db.transaction(() => {
+      db.exec(MIGRATIONS[v] ?? '');
+      db.pragma(`user_version = ${v + 1}`);
+    })();
+  }
+  return db;
+}
