@@ -2,7 +2,7 @@ import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
 
 const src = (p: string): string => fileURLToPath(new URL(`./packages/${p}/src/index.ts`, import.meta.url));
-const alias = { '@warden/protocol': src('protocol'), '@warden/core': src('core') };
+const alias = { '@warden/protocol': src('protocol'), '@warden/core': src('core'), '@warden/server': src('server'), '@warden/sdk': src('sdk') };
 
 export default defineConfig({
   resolve: { alias },

@@ -18,6 +18,9 @@ command -v tar >/dev/null || need+=(tar)
 command -v diff >/dev/null || need+=(diffutils)
 command -v pkill >/dev/null || need+=(procps)
 command -v git >/dev/null || need+=(git)
+# better-sqlite3 (the embedded store) is compiled from source by node-gyp when npm installs it
+command -v make >/dev/null || need+=(make)
+command -v g++ >/dev/null || need+=(g++)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" != 0 ]; then
     log "missing packages: ${need[*]}; run as root (or: apt-get install -y ${need[*]})"

@@ -11,8 +11,10 @@ import { registerAuth } from './auth/authenticate.js';
 import { toErrorResponse } from './errors.js';
 import { commandRoutes } from './routes/commands.js';
 import { healthRoutes } from './routes/health.js';
+import { fileRoutes } from './routes/files.js';
 import { keyRoutes } from './routes/keys.js';
 import { sandboxRoutes } from './routes/sandboxes.js';
+import { sessionRoutes } from './routes/sessions.js';
 import { CommandRegistry } from './services/commands.js';
 import { SandboxService } from './services/sandboxes.js';
 import type { Db } from './store/db.js';
@@ -89,6 +91,8 @@ export async function buildApp(opts: AppOptions): Promise<App> {
   keyRoutes(fastify, keys);
   sandboxRoutes(fastify, sandboxes);
   commandRoutes(fastify, sandboxes, commands);
+  sessionRoutes(fastify, sandboxes);
+  fileRoutes(fastify, sandboxes);
 
   await fastify.ready();
   return {

@@ -4,12 +4,14 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { createEngine, type Sandbox } from '@warden/core';
 import type { ExecResult, PolicyInput, SandboxSpecInput } from '@warden/protocol';
 import { constants } from 'node:os';
+import { Sandbox as RemoteSandbox } from '@warden/sdk';
 import { printJson, UsageError } from '../output.js';
 
 export const RUN_USAGE = `usage: warden run [--runtime bwrap] [--memory-mb N] [--cpus N] [--pids N] [--timeout-ms N]
                   [--workspace DIR | --codebase NAME [--version N] [--preset P | --policy FILE.json] | --snapshot ID] [--disk-mb N]
                   [--diff] [--export FILE.tar|FILE.patch] [--commit] [--take-snapshot]
-                  [--env K=V]... [--data-dir DIR] [--json] -- CMD [ARGS...]`;
+                  [--env K=V]... [--data-dir DIR | --server URL] [--json] -- CMD [ARGS...]
+(with --server, the API key comes from WARDEN_API_KEY)`;
 
 function intFlag(name: string, v: string | undefined): number | undefined {
   if (v === undefined) return undefined;
@@ -25,7 +27,18 @@ export interface AfterRun {
   readonly snapshot: boolean;
 }
 
-export function parseRunArgs(args: string[]): { spec: SandboxSpecInput; argv: string[]; json: boolean; dataDir: string | undefined; timeoutMs: number | undefined; after: AfterRun } {
+export interface RunArgs {
+  readonly spec: SandboxSpecInput;
+  readonly argv: string[];
+  readonly json: boolean;
+  readonly dataDir: string | undefined;
+  readonly timeoutMs: number | undefined;
+  readonly after: AfterRun;
+  /** Run through this Warden server (with WARDEN_API_KEY) instead of a local engine. */
+  readonly server: string | undefined;
+}
+
+export function parseRunArgs(args: string[]): RunArgs {
   const dash = args.indexOf('--');
   const flags = dash >= 0 ? args.slice(0, dash) : args;
   const argv = dash >= 0 ? args.slice(dash + 1) : [];
@@ -52,6 +65,7 @@ export function parseRunArgs(args: string[]): { spec: SandboxSpecInput; argv: st
       export: { type: 'string' },
       commit: { type: 'boolean' },
       'take-snapshot': { type: 'boolean' },
+      server: { type: 'string' },
     },
   });
   const command = [...positionals, ...argv];
@@ -83,7 +97,10 @@ export function parseRunArgs(args: string[]): { spec: SandboxSpecInput; argv: st
     ...(values.snapshot === undefined ? {} : { snapshot: values.snapshot }),
   };
   const after: AfterRun = { diff: values.diff ?? false, export: values.export, commit: values.commit ?? false, snapshot: values['take-snapshot'] ?? false };
-  return { spec, argv: command, json: values.json ?? false, dataDir: values['data-dir'], timeoutMs, after };
+  if (values.server !== undefined && (values.workspace !== undefined || after.diff || after.export !== undefined || after.commit || after.snapshot)) {
+    throw new UsageError('--workspace, --diff, --export, --commit and --take-snapshot work only without --server (a remote server cannot mount or write your local files).');
+  }
+  return { spec, argv: command, json: values.json ?? false, dataDir: values['data-dir'], timeoutMs, after, server: values.server };
 }
 
 function readPolicy(file: string): PolicyInput {
@@ -146,8 +163,44 @@ async function afterRun(sandbox: Sandbox, after: AfterRun, json: boolean): Promi
   return out;
 }
 
+async function readAll(stream: NodeJS.ReadableStream): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const c of stream) chunks.push(Buffer.from(c as Uint8Array));
+  return Buffer.concat(chunks);
+}
+
+/** `warden run --server URL`: the same through the API and the SDK. */
+async function runRemote(opts: RunArgs): Promise<number> {
+  const { workspace: _local, ...spec } = opts.spec;
+  const sandbox = await RemoteSandbox.create({ url: opts.server, ...(spec as Omit<SandboxSpecInput, 'workspace' | 'runtime'>) });
+  try {
+    const stdin = process.stdin.isTTY ? undefined : await readAll(process.stdin);
+    const ctl = new AbortController();
+    const onSignal = (): void => ctl.abort();
+    process.once('SIGINT', onSignal);
+    process.once('SIGTERM', onSignal);
+    const result = await sandbox.commands
+      .run('', {
+        argv: opts.argv,
+        signal: ctl.signal,
+        ...(stdin && stdin.length > 0 ? { stdin: new Uint8Array(stdin) } : {}),
+        ...(opts.json ? {} : { onStdout: (s: string) => process.stdout.write(s), onStderr: (s: string) => process.stderr.write(s) }),
+      })
+      .finally(() => {
+        process.off('SIGINT', onSignal);
+        process.off('SIGTERM', onSignal);
+      });
+    if (opts.json) printJson({ sandboxId: sandbox.id, ...result });
+    else if (result.reason !== 'exited' && result.reason !== 'signaled') process.stderr.write(`warden: command ended: ${result.reason}\n`);
+    return exitStatus(result);
+  } finally {
+    await sandbox.kill();
+  }
+}
+
 export async function runCommand(args: string[]): Promise<number> {
   const opts = parseRunArgs(args);
+  if (opts.server !== undefined) return runRemote(opts);
   const engine = await createEngine(opts.dataDir === undefined ? {} : { dataDir: opts.dataDir });
   try {
     const sandbox = await engine.create(opts.spec);

@@ -1,0 +1,135 @@
+/**
+ * Files inside a sandbox. Every operation runs in the sandbox as the
+ * sandbox's user, so the kernel applies the same permissions the code inside
+ * has; content streams both ways without being held in memory.
+ */
+import { Readable } from 'node:stream';
+import type { FastifyInstance } from 'fastify';
+import { Type, type Static } from '@sinclair/typebox';
+import { ExistsView, FileEntry, FileList, ListQuery, MkdirBody, MoveBody, PathQuery, SandboxIdParams, WardenError, WatchQuery } from '@warden/protocol';
+import type { FileEntry as CoreEntry } from '@warden/core';
+import { principalOf } from '../auth/authenticate.js';
+import { ndjson } from '../ndjson.js';
+import type { SandboxService } from '../services/sandboxes.js';
+
+type P<Q> = { Params: Static<typeof SandboxIdParams>; Querystring: Q };
+const entry = (e: CoreEntry): FileEntry => ({ ...e, mtime: e.mtime.toISOString() });
+
+export function fileRoutes(app: FastifyInstance, sandboxes: SandboxService): void {
+  const tags = ['files'];
+  const read = { scope: 'sandboxes:read' as const };
+  const write = { scope: 'sandboxes:write' as const };
+
+  app.get<P<Static<typeof PathQuery>>>(
+    '/v1/sandboxes/:id/files',
+    { config: read, schema: { tags, summary: 'Download a file (application/octet-stream, streamed)', params: SandboxIdParams, querystring: PathQuery } },
+    async (req, reply) => {
+      const sbx = sandboxes.live(principalOf(req).tenant, req.params.id);
+      const abort = new AbortController();
+      const it = sbx.files.read(req.query.path, { signal: abort.signal })[Symbol.asyncIterator]();
+      // Pull the first chunk before answering, so a missing file is a 404 rather than a broken 200.
+      const first = await it.next();
+      async function* rest(): AsyncGenerator<Uint8Array> {
+        if (first.done) return;
+        yield first.value;
+        for (let r = await it.next(); !r.done; r = await it.next()) yield r.value;
+      }
+      reply.raw.on('close', () => abort.abort());
+      return reply.header('content-type', 'application/octet-stream').send(Readable.from(rest()));
+    },
+  );
+
+  app.put<P<Static<typeof PathQuery>>>(
+    '/v1/sandboxes/:id/files',
+    {
+      config: write,
+      schema: { tags, summary: 'Upload a file (application/octet-stream body, streamed; replaces it atomically, makes parents)', params: SandboxIdParams, querystring: PathQuery, response: { 200: FileEntry } },
+    },
+    async (req) => {
+      const sbx = sandboxes.live(principalOf(req).tenant, req.params.id);
+      const body = req.body as unknown;
+      if (!(body instanceof Readable)) {
+        throw new WardenError('E_UNSUPPORTED_MEDIA_TYPE', 'Send the file content as the request body with Content-Type: application/octet-stream.');
+      }
+      await sbx.files.write(req.query.path, body as AsyncIterable<Uint8Array>);
+      return entry(await sbx.files.stat(req.query.path));
+    },
+  );
+
+  app.get<P<Static<typeof ListQuery>>>(
+    '/v1/sandboxes/:id/files/list',
+    { config: read, schema: { tags, summary: 'List a directory, depth levels deep', params: SandboxIdParams, querystring: ListQuery, response: { 200: FileList } } },
+    async (req) => {
+      const sbx = sandboxes.live(principalOf(req).tenant, req.params.id);
+      return { entries: (await sbx.files.list(req.query.path, { depth: req.query.depth ?? 1 })).map(entry) };
+    },
+  );
+
+  app.get<P<Static<typeof PathQuery>>>(
+    '/v1/sandboxes/:id/files/stat',
+    { config: read, schema: { tags, summary: 'Stat a path (symlinks are not followed)', params: SandboxIdParams, querystring: PathQuery, response: { 200: FileEntry } } },
+    async (req) => entry(await sandboxes.live(principalOf(req).tenant, req.params.id).files.stat(req.query.path)),
+  );
+
+  app.get<P<Static<typeof PathQuery>>>(
+    '/v1/sandboxes/:id/files/exists',
+    { config: read, schema: { tags, summary: 'Whether a path exists', params: SandboxIdParams, querystring: PathQuery, response: { 200: ExistsView } } },
+    async (req) => ({ exists: await sandboxes.live(principalOf(req).tenant, req.params.id).files.exists(req.query.path) }),
+  );
+
+  app.post<{ Params: Static<typeof SandboxIdParams>; Body: Static<typeof MkdirBody> }>(
+    '/v1/sandboxes/:id/files/mkdir',
+    { config: write, schema: { tags, summary: 'Make a directory and its parents', params: SandboxIdParams, body: MkdirBody, response: { 200: FileEntry } } },
+    async (req) => {
+      const sbx = sandboxes.live(principalOf(req).tenant, req.params.id);
+      await sbx.files.mkdir(req.body.path);
+      return entry(await sbx.files.stat(req.body.path));
+    },
+  );
+
+  app.post<{ Params: Static<typeof SandboxIdParams>; Body: Static<typeof MoveBody> }>(
+    '/v1/sandboxes/:id/files/move',
+    { config: write, schema: { tags, summary: 'Rename or move (refuses to replace)', params: SandboxIdParams, body: MoveBody, response: { 200: FileEntry } } },
+    async (req) => {
+      const sbx = sandboxes.live(principalOf(req).tenant, req.params.id);
+      await sbx.files.move(req.body.from, req.body.to);
+      return entry(await sbx.files.stat(req.body.to));
+    },
+  );
+
+  app.delete<P<Static<typeof PathQuery>>>(
+    '/v1/sandboxes/:id/files',
+    { config: write, schema: { tags, summary: 'Remove a file or directory tree (symlinks are never followed)', params: SandboxIdParams, querystring: PathQuery, response: { 200: Type.Object({ ok: Type.Boolean() }) } } },
+    async (req) => {
+      await sandboxes.live(principalOf(req).tenant, req.params.id).files.remove(req.query.path);
+      return { ok: true };
+    },
+  );
+
+  app.get<P<Static<typeof WatchQuery>>>(
+    '/v1/sandboxes/:id/files/watch',
+    { config: read, schema: { tags, summary: 'Watch a directory: NDJSON lines {type, path}; the first line is {"type":"ready"}', params: SandboxIdParams, querystring: WatchQuery } },
+    async (req, reply) => {
+      const sbx = sandboxes.live(principalOf(req).tenant, req.params.id);
+      const abort = new AbortController();
+      const buffered: unknown[] = [];
+      let out: ReturnType<typeof ndjson> | undefined;
+      const send = (v: unknown): void => (out ? out.write(v) : void buffered.push(v));
+      const handle = await sbx.files.watch(req.query.path, {
+        recursive: req.query.recursive ?? false,
+        signal: abort.signal,
+        onEvent: (e) => send(e),
+        onError: (err) => {
+          const e = err as { code?: string; message?: string };
+          send({ type: 'error', code: e.code ?? 'E_INTERNAL', message: e.code ? e.message : 'the watch failed' });
+          out?.end();
+        },
+      });
+      out = ndjson(req, reply);
+      out.onAbort(() => void handle.close());
+      out.write({ type: 'ready' });
+      for (const v of buffered) out.write(v);
+      return reply;
+    },
+  );
+}
