@@ -47,6 +47,41 @@ export default tseslint.config(
     },
   },
   {
+    files: ['packages/sdk/src/**/*.ts'],
+    ignores: ['**/*.test.ts'],
+    rules: {
+      'no-console': 'error',
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            { group: ['node:*'], message: 'The SDK runs in browsers too: fetch and web streams only, no Node built-ins.' },
+            { group: ['@warden/core', '@warden/server', '@warden/cli'], message: 'The SDK talks to the API, never to the layers behind it.' },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    files: ['packages/server/src/**/*.ts'],
+    ignores: ['**/*.test.ts'],
+    rules: {
+      'no-console': 'error',
+      'no-restricted-imports': ['error', { patterns: [{ group: ['@warden/cli', '@warden/sdk'], message: 'The server sits on the core; it never imports its clients.' }] }],
+      'no-restricted-syntax': [
+        'error',
+        { selector: "CallExpression[callee.name=/^(exec|execSync)$/]", message: 'Use argv arrays (execFile/spawn), never a shell.' },
+        { selector: "Property[key.name='shell'][value.value=true]", message: 'shell: true is banned in the server.' },
+      ],
+    },
+  },
+  {
+    // Route handlers and hooks are async whether or not they await, so fastify treats every
+    // return value and every throw the same way.
+    files: ['packages/server/src/routes/**/*.ts', 'packages/server/src/auth/**/*.ts'],
+    rules: { '@typescript-eslint/require-await': 'off' },
+  },
+  {
     files: ['**/*.test.ts', 'test/**/*.ts', 'bench/**/*.ts'],
     rules: {
       '@typescript-eslint/no-non-null-assertion': 'off',

@@ -106,7 +106,7 @@ describe('commands over the API', () => {
   });
 
   it('feeds stdin to a background command piece by piece and closes it', async () => {
-    const h = await sbx.commands.run('tr a-z A-Z', { background: true, stdin: 'pipe' });
+    const h = await sbx.commands.run('tr a-z A-Z', { background: true, stdin: { pipe: true } });
     await h.sendStdin('abc\n');
     await h.sendStdin('def\n');
     await h.closeStdin();

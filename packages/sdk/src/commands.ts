@@ -9,8 +9,8 @@ export interface RunOptions {
   readonly onStderr?: (data: string) => void;
   /** Answer at once with a handle; the command keeps running. */
   readonly background?: boolean;
-  /** Bytes or text written to stdin, which is then closed; 'pipe' keeps it open for handle.sendStdin. Default: empty. */
-  readonly stdin?: string | Uint8Array | 'pipe';
+  /** Bytes or text written to stdin, which is then closed; `{ pipe: true }` keeps it open for handle.sendStdin (background only). Default: empty. */
+  readonly stdin?: string | Uint8Array | { readonly pipe: true };
   /** Wall-clock limit; the whole process tree is killed. Default: the sandbox's limits.timeoutMs. */
   readonly timeoutMs?: number;
   readonly maxOutputBytes?: number;
@@ -165,7 +165,7 @@ export class Commands {
       ...(opts.envs !== undefined ? { env: opts.envs } : {}),
       ...(opts.timeoutMs !== undefined ? { timeoutMs: opts.timeoutMs } : {}),
       ...(opts.maxOutputBytes !== undefined ? { maxOutputBytes: opts.maxOutputBytes } : {}),
-      ...(opts.stdin === 'pipe' ? { stdin: true } : opts.stdin !== undefined ? { stdin: toBase64(toBytes(opts.stdin)) } : {}),
+      ...(opts.stdin === undefined ? {} : typeof opts.stdin === 'string' || opts.stdin instanceof Uint8Array ? { stdin: toBase64(toBytes(opts.stdin)) } : { stdin: true }),
     };
   }
 }

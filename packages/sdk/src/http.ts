@@ -71,7 +71,7 @@ export class Http {
         ...(signals.length > 0 ? { signal: signals.length === 1 ? signals[0] : AbortSignal.any(signals) } : {}),
         // Streamed request bodies need half-duplex in fetch implementations that support them.
         ...(body instanceof ReadableStream ? { duplex: 'half' } : {}),
-      } as RequestInit);
+      });
     } catch (err) {
       if ((err as Error).name === 'AbortError' || (err as Error).name === 'TimeoutError') throw err;
       throw new WardenError('E_CONNECTION', `Cannot reach the Warden server at ${this.url}: ${(err as Error).message}. Check WARDEN_URL and that \`warden serve\` is running.`, { cause: err });

@@ -45,7 +45,7 @@ export class Sandbox implements AsyncDisposable {
   /** Creates a sandbox. Connection from opts.url/apiKey or WARDEN_URL/WARDEN_API_KEY. */
   static async create(opts: SandboxOptions = {}): Promise<Sandbox> {
     const { url, apiKey, requestTimeoutMs, fetch, timeoutMs, ...spec } = opts;
-    const http = new Http({ url, apiKey, requestTimeoutMs, fetch } as ConnectionOptions);
+    const http = new Http({ url, apiKey, requestTimeoutMs, fetch });
     const body: CreateSandboxBody = timeoutMs === undefined ? spec : { ...spec, limits: { ...spec.limits, ttlMs: timeoutMs } };
     const v = await http.json<SandboxView>('POST', '/v1/sandboxes', { json: body, unbounded: true });
     return new Sandbox(http, v.id);

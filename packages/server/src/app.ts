@@ -87,7 +87,7 @@ export async function buildApp(opts: AppOptions): Promise<App> {
   });
   registerAuth(fastify, keys);
   healthRoutes(fastify, { version: VERSION, engineId: opts.engine.id });
-  fastify.get('/openapi.json', { config: { scope: null }, schema: { hide: true } }, async () => fastify.swagger());
+  fastify.get('/openapi.json', { config: { scope: null }, schema: { hide: true } }, () => fastify.swagger());
   keyRoutes(fastify, keys);
   sandboxRoutes(fastify, sandboxes);
   commandRoutes(fastify, sandboxes, commands);

@@ -6,7 +6,7 @@
 import { ERROR_CATALOGUE, WardenError, isWardenError, type ErrorBody } from '@warden/protocol';
 
 /** Fastify's own errors that are the caller's fault, as Warden codes. */
-function fromFastify(err: { code?: string; message: string; statusCode?: number }): WardenError | undefined {
+function fromFastify(err: Error & { code?: string; statusCode?: number }): WardenError | undefined {
   switch (err.code) {
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
       return new WardenError('E_BODY_TOO_LARGE', `The request body is too large: ${err.message}. Send file content with PUT /v1/sandboxes/{id}/files (streamed), or split the request.`);
@@ -16,6 +16,7 @@ function fromFastify(err: { code?: string; message: string; statusCode?: number 
       return new WardenError('E_INVALID_REQUEST', 'The body is empty but the Content-Type is application/json. Send a JSON object ({} for no options) or drop the Content-Type header.');
     case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
       return new WardenError('E_INVALID_REQUEST', 'The Content-Length header does not match the body. Send the body your client says it sends.');
+    case undefined:
     default:
       break;
   }
@@ -30,7 +31,7 @@ function fromFastify(err: { code?: string; message: string; statusCode?: number 
 
 /** Turns anything thrown by a handler into a status and a safe body. */
 export function toErrorResponse(err: unknown, requestId: string): { status: number; body: ErrorBody; internal: boolean } {
-  const e = isWardenError(err) ? err : (err instanceof Error && fromFastify(err as Error & { code?: string; statusCode?: number })) || undefined;
+  const e = isWardenError(err) ? err : (err instanceof Error && fromFastify(err)) || undefined;
   if (!e) {
     return { status: 500, internal: true, body: { code: 'E_INTERNAL', message: ERROR_CATALOGUE.E_INTERNAL.description, details: {}, requestId } };
   }

@@ -26,12 +26,11 @@ function localBackend(dataDir: string): KeyBackend {
   const db = openDb(join(dataDir, 'warden.db'));
   const keys = new KeyStore(db);
   return {
-    create: async (o) => keys.create(o),
-    list: async (tenant) => keys.list(tenant),
-    revoke: async (id) => {
+    create: (o) => Promise.resolve(keys.create(o)),
+    list: (tenant) => Promise.resolve(keys.list(tenant)),
+    revoke: (id) => {
       const v = keys.revoke(id) ? keys.get(id) : undefined;
-      if (!v) throw new UsageError(`no API key ${id}; see \`warden keys list\`.`);
-      return v;
+      return v ? Promise.resolve(v) : Promise.reject(new UsageError(`no API key ${id}; see \`warden keys list\`.`));
     },
     close: () => db.close(),
   };
@@ -91,6 +90,7 @@ export async function keysCommand(args: string[]): Promise<number> {
         else process.stdout.write(`revoked ${v.id} (${v.name})\n`);
         return 0;
       }
+      case undefined:
       default:
         throw new UsageError(KEYS_USAGE);
     }

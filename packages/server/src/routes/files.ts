@@ -9,7 +9,7 @@ import { Type, type Static } from '@sinclair/typebox';
 import { ExistsView, FileEntry, FileList, ListQuery, MkdirBody, MoveBody, PathQuery, SandboxIdParams, WardenError, WatchQuery } from '@warden/protocol';
 import type { FileEntry as CoreEntry } from '@warden/core';
 import { principalOf } from '../auth/authenticate.js';
-import { ndjson } from '../ndjson.js';
+import { ndjson, type NdjsonStream } from '../ndjson.js';
 import type { SandboxService } from '../services/sandboxes.js';
 
 type P<Q> = { Params: Static<typeof SandboxIdParams>; Querystring: Q };
@@ -47,7 +47,7 @@ export function fileRoutes(app: FastifyInstance, sandboxes: SandboxService): voi
     },
     async (req) => {
       const sbx = sandboxes.live(principalOf(req).tenant, req.params.id);
-      const body = req.body as unknown;
+      const body: unknown = req.body;
       if (!(body instanceof Readable)) {
         throw new WardenError('E_UNSUPPORTED_MEDIA_TYPE', 'Send the file content as the request body with Content-Type: application/octet-stream.');
       }
@@ -113,8 +113,9 @@ export function fileRoutes(app: FastifyInstance, sandboxes: SandboxService): voi
       const sbx = sandboxes.live(principalOf(req).tenant, req.params.id);
       const abort = new AbortController();
       const buffered: unknown[] = [];
-      let out: ReturnType<typeof ndjson> | undefined;
-      const send = (v: unknown): void => (out ? out.write(v) : void buffered.push(v));
+      // The stream opens once the watch is in place, so a failure to start is a plain error response.
+      const sink: { out?: NdjsonStream } = {};
+      const send = (v: unknown): void => (sink.out ? sink.out.write(v) : void buffered.push(v));
       const handle = await sbx.files.watch(req.query.path, {
         recursive: req.query.recursive ?? false,
         signal: abort.signal,
@@ -122,10 +123,10 @@ export function fileRoutes(app: FastifyInstance, sandboxes: SandboxService): voi
         onError: (err) => {
           const e = err as { code?: string; message?: string };
           send({ type: 'error', code: e.code ?? 'E_INTERNAL', message: e.code ? e.message : 'the watch failed' });
-          out?.end();
+          sink.out?.end();
         },
       });
-      out = ndjson(req, reply);
+      const out = (sink.out = ndjson(req, reply));
       out.onAbort(() => void handle.close());
       out.write({ type: 'ready' });
       for (const v of buffered) out.write(v);

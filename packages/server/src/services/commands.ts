@@ -82,7 +82,7 @@ export class Command {
   }
 
   #emit(e: CommandEvent): void {
-    const event = { ...e, seq: this.#events.length } as CommandEvent;
+    const event: CommandEvent = { ...e, seq: this.#events.length };
     this.#events.push(event);
     for (const l of this.#listeners) l(event);
   }
