@@ -6,7 +6,7 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { FastifyBaseLogger } from 'fastify';
 import pino from 'pino';
-import { createEngine, type Engine } from '@warden/core';
+import { createEngine, recoverDataDir, type Engine, type RecoveryReport } from '@warden/core';
 import { buildApp, type App } from './app.js';
 import { openDb, type Db } from './store/db.js';
 import { coreLogger } from './logging.js';
@@ -29,8 +29,8 @@ export interface RunningServer extends AsyncDisposable {
   readonly engine: Engine;
   /** The first admin key when this start created it (shown once), else undefined. */
   readonly createdAdminKey: string | undefined;
-  /** What start-up cleaned after a previous run. */
-  readonly recovered: { orphanedSandboxes: string[] };
+  /** What start-up cleaned after a previous run: engines of dead server processes, and the sandbox records they left running. */
+  readonly recovered: { readonly engines: RecoveryReport['engines']; readonly orphanedSandboxes: string[] };
   close(): Promise<void>;
 }
 
@@ -41,6 +41,14 @@ export async function serve(opts: ServeOptions = {}): Promise<RunningServer> {
   const db: Db = openDb(join(dataDir, 'warden.db'));
   let engine: Engine | undefined;
   try {
+    // Before anything new starts: end what a previous run left behind (its sandboxes died with it).
+    const report = await recoverDataDir(dataDir, { logger: coreLogger(log) });
+    for (const e of report.engines) {
+      log.warn(
+        { engineId: e.engineId, reason: e.reason, processesKilled: e.processesKilled.length, cgroups: e.cgroupsRemoved.length, mounts: e.mountsUnmounted, uidLocks: e.uidLocksReleased.length },
+        'cleaned up after a previous server run',
+      );
+    }
     engine = await createEngine({ dataDir, logger: coreLogger(log) });
     const app = await buildApp({ engine, db, logger: log });
     const orphanedSandboxes = app.store.closeOrphans(engine.id, 'server-restart');
@@ -67,7 +75,7 @@ export async function serve(opts: ServeOptions = {}): Promise<RunningServer> {
         await app.sandboxes.settled();
         db.close();
       })());
-    return { url, app, engine, createdAdminKey, recovered: { orphanedSandboxes }, close, [Symbol.asyncDispose]: close };
+    return { url, app, engine, createdAdminKey, recovered: { engines: report.engines, orphanedSandboxes }, close, [Symbol.asyncDispose]: close };
   } catch (err) {
     await engine?.close();
     db.close();

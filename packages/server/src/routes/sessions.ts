@@ -54,7 +54,8 @@ export function sessionRoutes(app: FastifyInstance, sandboxes: SandboxService): 
       const limits = { ...(req.body.timeoutMs !== undefined ? { timeoutMs: req.body.timeoutMs } : {}), ...(req.body.maxOutputBytes !== undefined ? { maxOutputBytes: req.body.maxOutputBytes } : {}) };
       // The caller hanging up aborts the command (it could not see the result anyway).
       const abort = new AbortController();
-      req.raw.on('close', () => {
+      // (The request's own 'close' fires once its body is read; the response's fires on hang-up.)
+      reply.raw.on('close', () => {
         if (!reply.raw.writableFinished) abort.abort();
       });
       if (!req.body.stream) return session.run(req.body.command, { ...limits, signal: abort.signal });
