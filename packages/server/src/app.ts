@@ -53,8 +53,9 @@ export async function buildApp(opts: AppOptions): Promise<App> {
     ajv: { customOptions: { removeAdditional: false } },
   });
   fastify.setValidatorCompiler(validatorCompiler);
-  // JSON routes take JSON only (text/plain would reach validation as a string); uploads arrive as a raw stream
-  fastify.removeContentTypeParser('text/plain');; the file route pipes them into the sandbox.
+  // JSON routes take JSON only (text/plain would reach validation as a string); uploads
+  // arrive as a raw stream that the file route pipes into the sandbox.
+  fastify.removeContentTypeParser('text/plain');
   fastify.addContentTypeParser('application/octet-stream', (_req, payload, done) => done(null, payload));
 
   const keys = new KeyStore(opts.db);
