@@ -31,7 +31,8 @@ export class CommandHandle {
   readonly id: string;
   readonly #http: Http;
   readonly #base: string;
-  readonly #done: Promise<CommandResult>;
+  readonly #follow: () => Promise<CommandResult>;
+  #done: Promise<CommandResult> | undefined;
   #pid: number | null;
 
   /** @internal */
@@ -40,7 +41,12 @@ export class CommandHandle {
     this.id = view.id;
     this.#pid = view.pid;
     this.#base = `/v1/sandboxes/${sandboxId}/commands/${view.id}`;
-    this.#done = follow(http, `${this.#base}/events`, after, opts);
+    this.#follow = () => follow(http, `${this.#base}/events`, after, opts);
+    // With callbacks, output is followed from now on; without, only once someone waits.
+    if (opts.onStdout || opts.onStderr || opts.onData) {
+      this.#done = this.#follow();
+      this.#done.catch(() => undefined); // a handle nobody waits on must not raise an unhandled rejection
+    }
   }
 
   get pid(): number | null {
@@ -49,7 +55,7 @@ export class CommandHandle {
 
   /** Resolves with the result when the command ends (output collected from the stream). */
   wait(): Promise<CommandResult> {
-    return this.#done;
+    return (this.#done ??= this.#follow());
   }
 
   async sendStdin(data: string | Uint8Array): Promise<void> {

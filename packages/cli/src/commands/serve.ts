@@ -1,7 +1,7 @@
 /** `warden serve`: the HTTP API with an embedded SQLite store and the bubblewrap runtime. */
 import { parseArgs } from 'node:util';
 import { serve } from '@warden/server';
-import { printJson, UsageError } from '../output.js';
+import { UsageError } from '../output.js';
 
 export const SERVE_USAGE = `usage: warden serve [--port P (8765)] [--host H (127.0.0.1)] [--data-dir DIR] [--log-level info|debug|warn|silent] [--json]`;
 
@@ -20,7 +20,8 @@ export async function serveCommand(args: string[]): Promise<number> {
   });
   const key = server.createdAdminKey;
   if (values.json) {
-    printJson({ url: server.url, engineId: server.engine.id, adminKey: key ?? null, recovered: server.recovered });
+    // One line, printed once the server listens: a supervisor can read it as a ready signal.
+    process.stdout.write(`${JSON.stringify({ url: server.url, engineId: server.engine.id, adminKey: key ?? null, recovered: server.recovered })}\n`);
   } else {
     process.stdout.write(`Warden is listening on ${server.url}  (OpenAPI: ${server.url}/openapi.json)\n`);
     if (key) process.stdout.write(`First admin API key (shown once; keep it safe):\n  ${key}\n`);
