@@ -32,7 +32,7 @@ async function startServer(dataDir: string, adminKey: string): Promise<Started> 
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   children.push(child);
-  const lines = createInterface({ input: child.stdout! });
+  const lines = createInterface({ input: child.stdout });
   const [line] = (await Promise.race([once(lines, 'line'), once(child, 'exit').then(() => [''])])) as [string];
   if (!line) throw new Error('warden serve exited before it printed its address');
   return { child, ...(JSON.parse(line) as Omit<Started, 'child'>) };
