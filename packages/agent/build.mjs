@@ -20,10 +20,16 @@ const mtime = (p) => {
   }
 };
 
-for (const name of ['agent', 'launch']) {
-  const src = join(here, 'src', `${name}.c`);
+// Each binary and the files it is built from (headers included, for the staleness check).
+const binaries = {
+  agent: ['agent.c', 'fsops.c', 'fsops.h'],
+  launch: ['launch.c'],
+};
+
+for (const [name, files] of Object.entries(binaries)) {
+  const srcs = files.map((f) => join(here, 'src', f));
   const bin = join(out, `warden-${name}`);
-  if (!force && mtime(bin) > mtime(src)) continue;
-  execFileSync(cc, [...flags, '-o', bin, src], { stdio: 'inherit' });
+  if (!force && srcs.every((s) => mtime(bin) > mtime(s))) continue;
+  execFileSync(cc, [...flags, '-o', bin, ...srcs.filter((s) => s.endsWith('.c'))], { stdio: 'inherit' });
   execFileSync('strip', [bin]);
 }

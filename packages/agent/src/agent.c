@@ -2,9 +2,10 @@
  * warden-agent: the first process of every Warden sandbox.
  *
  * Speaks the length-prefixed protocol documented in ../PROTOCOL.md over
- * stdin/stdout, starts processes with posix_spawn, streams their output and
- * reports how they ended. Single-threaded, epoll driven, no allocations on the
- * hot path beyond the frame buffers. Build: see ../build.mjs.
+ * stdin/stdout, starts processes with posix_spawn (fork on a pseudo-terminal),
+ * streams their output and reports how they ended. Single-threaded, epoll
+ * driven, no allocations on the hot path beyond the frame buffers. Build: see
+ * ../build.mjs.
  */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -17,31 +18,40 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
+#include <termios.h>
 #include <unistd.h>
 
-#define AGENT_VERSION "1.0.0"
+#include "fsops.h"
+
+#define AGENT_VERSION "1.1.0"
 #define PROTOCOL_VERSION 1
 #define HEADER_LEN 9
 #define MAX_PAYLOAD (16u * 1024u * 1024u)
 #define MAX_STDIN_QUEUE (64u * 1024u * 1024u)
 #define READ_CHUNK 65536
 #define MAX_ARGS 65536
+#define DEFAULT_TERM "TERM=xterm-256color"
 
-enum { T_START = 0x01, T_STDIN = 0x02, T_SIGNAL = 0x03, T_PING = 0x04 };
+/* START flags */
+enum { F_STDIN = 1, F_PTY = 2 };
+enum { T_START = 0x01, T_STDIN = 0x02, T_SIGNAL = 0x03, T_PING = 0x04, T_RESIZE = 0x05 };
 enum {
   T_HELLO = 0x80, T_STARTED = 0x81, T_STDOUT = 0x82, T_STDERR = 0x83,
   T_EXIT = 0x84, T_ERROR = 0x85, T_PONG = 0x86
 };
 enum {
   E_MALFORMED = 1, E_START = 2, E_UNKNOWN_TYPE = 3, E_UNKNOWN_ID = 4,
-  E_TOO_LARGE = 5, E_DUPLICATE_ID = 6, E_STDIN_OVERFLOW = 7
+  E_TOO_LARGE = 5, E_DUPLICATE_ID = 6, E_STDIN_OVERFLOW = 7, E_NOT_A_TTY = 8
 };
+/* SIGNAL scopes */
+enum { S_PROCESS = 0, S_GROUP = 1, S_TREE = 2, S_DESCENDANTS = 3 };
 
 /* epoll tags: low 2 bits say which fd of a process, the rest is the slot. */
 enum { TAG_CONTROL = 0, TAG_SIGNAL = 1, TAG_STDOUT = 2, TAG_STDERR = 3, TAG_STDIN = 4 };
@@ -57,6 +67,9 @@ struct proc {
   uint32_t id;
   pid_t pid;
   int out_fd, err_fd, in_fd;   /* -1 when closed */
+  /* A pty process: the master, kept open for RESIZE and the terminal's
+   * lifetime; out_fd and in_fd are its duplicates, err_fd is -1. */
+  int pty_fd;
   int in_close_pending;        /* empty STDIN frame seen */
   struct chunk *in_head, *in_tail;
   size_t in_queued;
@@ -85,6 +98,7 @@ static void put_u64(unsigned char *p, uint64_t v) {
   put_u32(p, (uint32_t)v);
   put_u32(p + 4, (uint32_t)(v >> 32));
 }
+static uint16_t get_u16(const unsigned char *p) { return (uint16_t)(p[0] | p[1] << 8); }
 static uint32_t get_u32(const unsigned char *p) {
   return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
 }
@@ -187,12 +201,17 @@ static void release(struct proc *p) {
   close_fd(&p->out_fd);
   close_fd(&p->err_fd);
   close_fd(&p->in_fd);
+  /* The last descriptor of the master: the terminal hangs up, and whatever
+   * still holds its slave gets end-of-file on reads and EIO on writes. */
+  if (p->pty_fd >= 0) close(p->pty_fd);
+  p->pty_fd = -1;
   free_stdin_queue(p);
   p->used = 0;
 }
 
-/* Reads one chunk from an output pipe. Returns 0 on EOF or error (pipe closed),
- * 1 when data was forwarded, -1 when nothing is available right now. */
+/* Reads one chunk from an output pipe or pty master. Returns 0 on EOF or error
+ * (closed; on a master EIO means no process holds the slave any more), 1 when
+ * data was forwarded, -1 when nothing is available right now. */
 static int pump_output(struct proc *p, int *fd, uint8_t type) {
   static unsigned char buf[READ_CHUNK];
   ssize_t n = read(*fd, buf, sizeof buf);
@@ -314,8 +333,10 @@ static char *mark_tree(const struct pinfo *v, size_t n, pid_t root) {
  * hands its children to init, which cuts the parent links the walk follows
  * (a child that called setsid would escape). For SIGKILL the tree is first
  * frozen with SIGSTOP, pass after pass until a pass finds nothing new (a
- * stopped process can neither fork nor exit), then killed as a whole. */
-static void signal_tree(pid_t root, int sig) {
+ * stopped process can neither fork nor exit), then killed as a whole.
+ * Without with_root, root itself is left alone (SIGNAL scope 3): it keeps
+ * running, so what it forks while the walk is under way may be missed. */
+static void signal_tree(pid_t root, int sig, int with_root) {
   int freeze = sig == SIGKILL;
   pid_t *seen = NULL;
   size_t nseen = 0, capseen = 0;
@@ -327,7 +348,7 @@ static void signal_tree(pid_t root, int sig) {
     if (!mark) { free(v); break; }
     size_t fresh = 0;
     for (size_t i = 0; i < n; i++) {
-      if (!mark[i] || v[i].pid == 1 || v[i].pid == getpid()) continue;
+      if (!mark[i] || v[i].pid == 1 || v[i].pid == getpid() || (!with_root && v[i].pid == root)) continue;
       int known = 0;
       for (size_t k = 0; k < nseen && !known; k++) known = seen[k] == v[i].pid;
       if (known) continue;
@@ -347,10 +368,10 @@ static void signal_tree(pid_t root, int sig) {
     if (!fresh || !freeze) break;
   }
   if (freeze) {
-    kill(-root, SIGKILL);
+    if (with_root) kill(-root, SIGKILL);
     for (size_t k = 0; k < nseen; k++) kill(seen[k], SIGKILL);
     reap_children();
-  } else if (!nseen) {
+  } else if (!nseen && with_root) {
     kill(-root, sig); /* /proc unreadable: the group is the best we can do */
   }
   free(seen);
@@ -359,6 +380,13 @@ static void signal_tree(pid_t root, int sig) {
 /* ---- starting processes ------------------------------------------------ */
 
 struct reader { const unsigned char *p; size_t left; int bad; };
+
+static uint16_t rd_u16(struct reader *r) {
+  if (r->left < 2) { r->bad = 1; return 0; }
+  uint16_t v = get_u16(r->p);
+  r->p += 2; r->left -= 2;
+  return v;
+}
 
 static uint32_t rd_u32(struct reader *r) {
   if (r->left < 4) { r->bad = 1; return 0; }
@@ -407,9 +435,13 @@ static const char *env_lookup(char **env, const char *key) {
   return NULL;
 }
 
-static int spawn_path(pid_t *pid, const char *file, const posix_spawn_file_actions_t *fa,
-                      const posix_spawnattr_t *at, char **argv, char **env) {
-  if (strchr(file, '/')) return posix_spawn(pid, file, fa, at, argv, env);
+/* Runs `run` on `file` or, when it has no '/', on each candidate in the PATH
+ * of the process's own environment until one fails with something other than
+ * not-found or not-permitted. Returns 0 or an errno. */
+typedef int (*run_fn)(const char *path, void *ctx);
+
+static int run_path(const char *file, char **env, run_fn run, void *ctx) {
+  if (strchr(file, '/')) return run(file, ctx);
   const char *path = env_lookup(env, "PATH");
   if (!path) path = "/usr/local/bin:/usr/bin:/bin";
   int last = ENOENT;
@@ -424,7 +456,7 @@ static int spawn_path(pid_t *pid, const char *file, const posix_spawn_file_actio
       cand[dlen] = '/';
       memcpy(cand + dlen + 1, file, flen + 1);
       if (access(cand, X_OK) == 0) {
-        int rc = posix_spawn(pid, cand, fa, at, argv, env);
+        int rc = run(cand, ctx);
         if (rc != ENOENT && rc != EACCES && rc != ENOTDIR) return rc;
         last = rc;
       } else if (errno == EACCES) {
@@ -435,6 +467,26 @@ static int spawn_path(pid_t *pid, const char *file, const posix_spawn_file_actio
     s = colon + 1;
   }
   return last;
+}
+
+struct spawn_ctx {
+  pid_t *pid;
+  const posix_spawn_file_actions_t *fa;
+  const posix_spawnattr_t *at;
+  char **argv, **env;
+};
+
+static int run_spawn(const char *path, void *ctx) {
+  struct spawn_ctx *c = ctx;
+  return posix_spawn(c->pid, path, c->fa, c->at, c->argv, c->env);
+}
+
+struct exec_ctx { char **argv, **env; };
+
+static int run_exec(const char *path, void *ctx) {
+  struct exec_ctx *c = ctx;
+  execve(path, c->argv, c->env);
+  return errno;
 }
 
 /* sigfillset leaves out the C library's internal signals (32 and 33 with
@@ -450,6 +502,158 @@ static void fill_all_signals(sigset_t *s) {
 
 static int make_pipe(int fds[2]) { return pipe2(fds, O_CLOEXEC); }
 
+/* The agent's ends of a started process: pipes (err set) or a pty (pty set). */
+struct io { int out, err, in, pty; };
+
+static int start_with_pipes(pid_t *pid, struct io *io, int with_stdin, const char *cwd, char **argv, char **env) {
+  int out[2] = { -1, -1 }, err[2] = { -1, -1 }, in[2] = { -1, -1 };
+  int ok = make_pipe(out) == 0 && make_pipe(err) == 0;
+  if (ok && with_stdin) ok = make_pipe(in) == 0;
+  int rc = ok ? 0 : errno;
+  if (ok) {
+    posix_spawn_file_actions_t fa;
+    posix_spawnattr_t at;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawnattr_init(&at);
+    if (with_stdin) posix_spawn_file_actions_adddup2(&fa, in[0], 0);
+    else posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+    posix_spawn_file_actions_adddup2(&fa, out[1], 1);
+    posix_spawn_file_actions_adddup2(&fa, err[1], 2);
+    if (cwd[0]) posix_spawn_file_actions_addchdir_np(&fa, cwd);
+    sigset_t none, all;
+    sigemptyset(&none);
+    fill_all_signals(&all);
+    posix_spawnattr_setsigmask(&at, &none);
+    posix_spawnattr_setsigdefault(&at, &all);
+    posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+    struct spawn_ctx c = { pid, &fa, &at, argv, env };
+    rc = run_path(argv[0], env, run_spawn, &c);
+    posix_spawn_file_actions_destroy(&fa);
+    posix_spawnattr_destroy(&at);
+  }
+  if (out[1] >= 0) close(out[1]);
+  if (err[1] >= 0) close(err[1]);
+  if (in[0] >= 0) close(in[0]);
+  if (rc != 0) {
+    if (out[0] >= 0) close(out[0]);
+    if (err[0] >= 0) close(err[0]);
+    if (in[1] >= 0) close(in[1]);
+    return rc;
+  }
+  io->out = out[0];
+  io->err = err[0];
+  io->in = in[1];
+  return 0;
+}
+
+/* Allocates a pty of the given size. The slave is opened through the master
+ * (TIOCGPTPEER: no path lookup) or, before Linux 4.13, by its name. Both are
+ * O_NOCTTY: the agent leads a session and must not take the terminal itself.
+ * devpts sets the slave's owner and mode when it creates it, so there is
+ * nothing for grantpt() to do. */
+static int open_pty(const struct winsize *ws, int *master, int *slave) {
+  int m = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
+  if (m < 0) return errno;
+  int unlock = 0, s = -1;
+  if (ioctl(m, TIOCSPTLCK, &unlock) == 0 && ioctl(m, TIOCSWINSZ, ws) == 0) {
+    s = ioctl(m, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);
+    unsigned int n;
+    if (s < 0 && (errno == EINVAL || errno == ENOTTY) && ioctl(m, TIOCGPTN, &n) == 0) {
+      char name[32];
+      snprintf(name, sizeof name, "/dev/pts/%u", n);
+      s = open(name, O_RDWR | O_NOCTTY | O_CLOEXEC);
+    }
+  }
+  if (s < 0) {
+    int e = errno;
+    close(m);
+    return e;
+  }
+  *master = m;
+  *slave = s;
+  return 0;
+}
+
+/* The child of a pty start, between fork and exec: the same clean signal
+ * state posix_spawn gives the other children, a new session whose
+ * controlling terminal is the slave, and the slave as fds 0, 1 and 2.
+ * A failure is reported as an errno on `report`, which a successful exec
+ * closes (close-on-exec). */
+static void pty_child(int slave, int report, const char *cwd, char **argv, char **env) {
+  struct sigaction dfl;
+  memset(&dfl, 0, sizeof dfl);
+  dfl.sa_handler = SIG_DFL;
+  for (int sig = 1; sig <= 64; sig++) sigaction(sig, &dfl, NULL); /* EINVAL for KILL, STOP: fine */
+  sigset_t none;
+  sigemptyset(&none);
+  sigprocmask(SIG_SETMASK, &none, NULL);
+  int err = 0;
+  if (setsid() < 0 || ioctl(slave, TIOCSCTTY, 0) < 0) err = errno;
+  for (int fd = 0; !err && fd < 3; fd++)
+    if (dup2(slave, fd) < 0) err = errno;
+  if (!err && slave > 2) close(slave);
+  if (!err && cwd[0] && chdir(cwd) < 0) err = errno;
+  if (!err) {
+    struct exec_ctx c = { argv, env };
+    err = run_path(argv[0], env, run_exec, &c);
+  }
+  if (write(report, &err, sizeof err) < 0) _exit(127);
+  _exit(127);
+}
+
+/* posix_spawn cannot make a terminal the controlling one (TIOCSCTTY), so a
+ * pty process is forked; the agent is single-threaded, which makes that safe. */
+static int start_in_pty(pid_t *pid, struct io *io, const struct winsize *ws, const char *cwd,
+                        char **argv, char **env, size_t envc) {
+  char **envt = env;
+  if (!env_lookup(env, "TERM")) { /* terminal programs misbehave without one */
+    envt = malloc((envc + 2) * sizeof *envt);
+    if (!envt) return ENOMEM;
+    memcpy(envt, env, envc * sizeof *envt);
+    envt[envc] = DEFAULT_TERM;
+    envt[envc + 1] = NULL;
+  }
+  int master = -1, slave = -1, out = -1, in = -1, report[2] = { -1, -1 };
+  int rc = open_pty(ws, &master, &slave);
+  /* Separate descriptors for reading and writing, so either can be closed
+   * (EIO, a hung-up writer) while the master stays usable for RESIZE. */
+  if (rc == 0 && ((out = fcntl(master, F_DUPFD_CLOEXEC, 3)) < 0 || (in = fcntl(master, F_DUPFD_CLOEXEC, 3)) < 0)) rc = errno;
+  if (rc == 0 && pipe2(report, O_CLOEXEC) != 0) rc = errno;
+  if (rc == 0) {
+    pid_t c = fork();
+    if (c == 0) pty_child(slave, report[1], cwd, argv, envt);
+    if (c < 0) {
+      rc = errno;
+    } else {
+      close(report[1]);
+      report[1] = -1;
+      int err = 0;
+      ssize_t n;
+      do n = read(report[0], &err, sizeof err); while (n < 0 && errno == EINTR);
+      if (n == (ssize_t)sizeof err) {
+        rc = err ? err : ENOEXEC;
+        waitpid(c, NULL, 0);
+      } else {
+        *pid = c;
+      }
+    }
+  }
+  if (envt != env) free(envt);
+  if (slave >= 0) close(slave); /* the child holds it now: its exit means EIO on the master */
+  if (report[0] >= 0) close(report[0]);
+  if (report[1] >= 0) close(report[1]);
+  if (rc != 0) {
+    if (out >= 0) close(out);
+    if (in >= 0) close(in);
+    if (master >= 0) close(master);
+    return rc;
+  }
+  io->out = out;
+  io->in = in;
+  io->pty = master;
+  return 0;
+}
+
 static void handle_start(uint32_t id, const unsigned char *pl, size_t len) {
   if (find_proc(id)) { send_error(id, E_DUPLICATE_ID, "a process with this id is still running"); return; }
   struct reader r = { pl, len, 0 };
@@ -460,8 +664,20 @@ static void handle_start(uint32_t id, const unsigned char *pl, size_t len) {
   size_t argc = 0, envc = 0;
   char **argv = r.bad ? NULL : rd_strv(&r, &argc);
   char **env = r.bad ? NULL : rd_strv(&r, &envc);
-  if (r.bad || argc == 0 || r.left != 0) {
-    send_error(id, E_MALFORMED, argc == 0 && !r.bad ? "START needs at least one argv entry" : "START payload is malformed");
+  struct winsize ws;
+  memset(&ws, 0, sizeof ws);
+  if (!r.bad && (flags & F_PTY)) {
+    ws.ws_col = rd_u16(&r);
+    ws.ws_row = rd_u16(&r);
+  }
+  const char *bad = NULL;
+  if (flags & ~(F_STDIN | F_PTY)) bad = "START has unknown flag bits";
+  else if (r.bad) bad = "START payload is malformed";
+  else if (argc == 0) bad = "START needs at least one argv entry";
+  else if (r.left != 0) bad = "START payload is malformed";
+  else if ((flags & F_PTY) && (ws.ws_col == 0 || ws.ws_row == 0)) bad = "START terminal size must be at least 1x1";
+  if (bad) {
+    send_error(id, E_MALFORMED, bad);
     free(cwd); free_strv(argv, argc); free_strv(env, envc);
     return;
   }
@@ -480,38 +696,11 @@ static void handle_start(uint32_t id, const unsigned char *pl, size_t len) {
     }
   }
 
-  int out[2] = { -1, -1 }, err[2] = { -1, -1 }, in[2] = { -1, -1 };
-  int ok = make_pipe(out) == 0 && make_pipe(err) == 0;
-  if (ok && (flags & 1)) ok = make_pipe(in) == 0;
-  int rc = ok ? 0 : errno;
+  struct io io = { -1, -1, -1, -1 };
   pid_t pid = -1;
-  if (ok) {
-    posix_spawn_file_actions_t fa;
-    posix_spawnattr_t at;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawnattr_init(&at);
-    if (flags & 1) posix_spawn_file_actions_adddup2(&fa, in[0], 0);
-    else posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-    posix_spawn_file_actions_adddup2(&fa, out[1], 1);
-    posix_spawn_file_actions_adddup2(&fa, err[1], 2);
-    if (cwd[0]) posix_spawn_file_actions_addchdir_np(&fa, cwd);
-    sigset_t none, all;
-    sigemptyset(&none);
-    fill_all_signals(&all);
-    posix_spawnattr_setsigmask(&at, &none);
-    posix_spawnattr_setsigdefault(&at, &all);
-    posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-    rc = spawn_path(&pid, argv[0], &fa, &at, argv, env);
-    posix_spawn_file_actions_destroy(&fa);
-    posix_spawnattr_destroy(&at);
-  }
-  if (out[1] >= 0) close(out[1]);
-  if (err[1] >= 0) close(err[1]);
-  if (in[0] >= 0) close(in[0]);
+  int rc = (flags & F_PTY) ? start_in_pty(&pid, &io, &ws, cwd, argv, env, envc)
+                           : start_with_pipes(&pid, &io, flags & F_STDIN, cwd, argv, env);
   if (rc != 0) {
-    if (out[0] >= 0) close(out[0]);
-    if (err[0] >= 0) close(err[0]);
-    if (in[1] >= 0) close(in[1]);
     char msg[4400];
     snprintf(msg, sizeof msg, "cannot start '%.4000s': %s", argv[0], strerror(rc));
     send_error(id, E_START, msg);
@@ -521,16 +710,21 @@ static void handle_start(uint32_t id, const unsigned char *pl, size_t len) {
     p->used = 1;
     p->id = id;
     p->pid = pid;
-    p->out_fd = out[0];
-    p->err_fd = err[0];
-    p->in_fd = in[1];
+    p->out_fd = io.out;
+    p->err_fd = io.err;
+    p->in_fd = io.in;
+    p->pty_fd = io.pty;
+    /* On a pty this one call covers all three descriptors: they share the
+     * open file description, and O_NONBLOCK lives there. */
     fcntl(p->out_fd, F_SETFL, O_NONBLOCK);
-    fcntl(p->err_fd, F_SETFL, O_NONBLOCK);
     struct epoll_event ev = { .events = EPOLLIN };
     ev.data.u64 = tag_of(p, TAG_STDOUT);
     epoll_ctl(epfd, EPOLL_CTL_ADD, p->out_fd, &ev);
-    ev.data.u64 = tag_of(p, TAG_STDERR);
-    epoll_ctl(epfd, EPOLL_CTL_ADD, p->err_fd, &ev);
+    if (p->err_fd >= 0) {
+      fcntl(p->err_fd, F_SETFL, O_NONBLOCK);
+      ev.data.u64 = tag_of(p, TAG_STDERR);
+      epoll_ctl(epfd, EPOLL_CTL_ADD, p->err_fd, &ev);
+    }
     if (p->in_fd >= 0) fcntl(p->in_fd, F_SETFL, O_NONBLOCK);
     unsigned char b[4];
     put_u32(b, (uint32_t)pid);
@@ -574,11 +768,25 @@ static void flush_stdin(struct proc *p) {
   }
 }
 
+/* A terminal has no end-of-file to close: what a user types for one is the
+ * VEOF character (normally ^D), which ends input for a reader in canonical
+ * mode when it starts a line. The terminal itself stays open. */
+static unsigned char pty_eof_char(const struct proc *p) {
+  struct termios t;
+  if (tcgetattr(p->pty_fd, &t) == 0 && t.c_cc[VEOF] != _POSIX_VDISABLE) return t.c_cc[VEOF];
+  return 4;
+}
+
 static void handle_stdin(uint32_t id, const unsigned char *pl, size_t len) {
   struct proc *p = find_proc(id);
   if (!p || p->reaped) { send_error(id, E_UNKNOWN_ID, "STDIN for an unknown or finished process"); return; }
   if (p->in_fd < 0) return; /* stdin already closed or not requested: drop */
-  if (len == 0) {
+  unsigned char eof;
+  if (len == 0 && p->pty_fd >= 0) {
+    eof = pty_eof_char(p);
+    pl = &eof;
+    len = 1;
+  } else if (len == 0) {
     p->in_close_pending = 1;
     flush_stdin(p);
     return;
@@ -606,10 +814,25 @@ static void handle_signal(uint32_t id, const unsigned char *pl, size_t len) {
   if (len != 2) { send_error(id, E_MALFORMED, "SIGNAL payload must be 2 bytes"); return; }
   if (!p) { send_error(id, E_UNKNOWN_ID, "SIGNAL for an unknown or finished process"); return; }
   int sig = pl[0], scope = pl[1];
-  if (sig < 1 || sig > 64 || scope > 2) { send_error(id, E_MALFORMED, "SIGNAL has an invalid signal or scope"); return; }
-  if (scope == 0) kill(p->pid, sig);
-  else if (scope == 1) kill(-p->pid, sig);
-  else signal_tree(p->pid, sig);
+  if (sig < 1 || sig > 64 || scope > S_DESCENDANTS) { send_error(id, E_MALFORMED, "SIGNAL has an invalid signal or scope"); return; }
+  if (scope == S_PROCESS) kill(p->pid, sig);
+  else if (scope == S_GROUP) kill(-p->pid, sig);
+  else signal_tree(p->pid, sig, scope == S_TREE);
+}
+
+/* TIOCSWINSZ on the master resizes the terminal, and the kernel sends
+ * SIGWINCH to its foreground process group. */
+static void handle_resize(uint32_t id, const unsigned char *pl, size_t len) {
+  struct proc *p = find_proc(id);
+  if (len != 4) { send_error(id, E_MALFORMED, "RESIZE payload must be 4 bytes"); return; }
+  if (!p || p->reaped) { send_error(id, E_UNKNOWN_ID, "RESIZE for an unknown or finished process"); return; }
+  if (p->pty_fd < 0) { send_error(id, E_NOT_A_TTY, "RESIZE for a process started without a terminal"); return; }
+  struct winsize ws;
+  memset(&ws, 0, sizeof ws);
+  ws.ws_col = get_u16(pl);
+  ws.ws_row = get_u16(pl + 2);
+  if (ws.ws_col == 0 || ws.ws_row == 0) { send_error(id, E_MALFORMED, "RESIZE size must be at least 1x1"); return; }
+  ioctl(p->pty_fd, TIOCSWINSZ, &ws);
 }
 
 static void dispatch(uint8_t type, uint32_t id, const unsigned char *pl, size_t len) {
@@ -618,13 +841,14 @@ static void dispatch(uint8_t type, uint32_t id, const unsigned char *pl, size_t 
     case T_STDIN: handle_stdin(id, pl, len); break;
     case T_SIGNAL: handle_signal(id, pl, len); break;
     case T_PING: send_frame(T_PONG, id, pl, len); break;
+    case T_RESIZE: handle_resize(id, pl, len); break;
     default: send_error(id, E_UNKNOWN_TYPE, "unknown frame type"); break;
   }
 }
 
 static void shutdown_all(void) {
   for (size_t i = 0; i < nprocs_cap; i++)
-    if (procs[i].used) signal_tree(procs[i].pid, SIGKILL);
+    if (procs[i].used) signal_tree(procs[i].pid, SIGKILL, 1);
   exit(0);
 }
 
@@ -692,7 +916,10 @@ static void cloexec_inherited(void) {
   closedir(d);
 }
 
-int main(void) {
+int main(int argc, char **argv) {
+  /* `warden-agent fs ...`: a file-operation helper started like any command,
+   * not the sandbox's PID 1; none of the agent set-up below applies. */
+  if (argc >= 2 && strcmp(argv[1], "fs") == 0) return fsops_main(argc - 2, argv + 2);
   cloexec_inherited();
   /* Sandboxed code runs as our uid: without this it could open /proc/1/mem
    * and forge protocol frames. */
@@ -749,7 +976,18 @@ int main(void) {
       switch (tag & 7) {
         case TAG_STDOUT: if (p->out_fd >= 0) pump_output(p, &p->out_fd, T_STDOUT); break;
         case TAG_STDERR: if (p->err_fd >= 0) pump_output(p, &p->err_fd, T_STDERR); break;
-        case TAG_STDIN: if (p->in_fd >= 0) flush_stdin(p); break;
+        case TAG_STDIN:
+          if (p->in_fd < 0) break;
+          /* A master reports EPOLLHUP as long as no process holds its slave,
+           * and accepts writes until the slave's input buffer is full: input
+           * has no reader, and polling on would spin. */
+          if (p->pty_fd >= 0 && (events[i].events & (EPOLLHUP | EPOLLERR))) {
+            free_stdin_queue(p);
+            close_fd(&p->in_fd);
+            break;
+          }
+          flush_stdin(p);
+          break;
         default: break;
       }
     }

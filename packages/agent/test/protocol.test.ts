@@ -25,6 +25,7 @@ import {
   decodeHello,
   decodeStarted,
   encodeFrame,
+  encodeResize,
   encodeSignal,
   encodeStart,
   type ExitInfo,
@@ -370,10 +371,11 @@ async function withTempDir<T>(fn: (dir: string) => Promise<T>): Promise<T> {
 /**
  * root sh ─┬─ sleep                  (root's group and session)
  *          └─ `subtrees` × setsid sh ── sleep  (each its own session and group)
- * Only parent links tie the setsid'd subtrees to root.
+ * Only parent links tie the setsid'd subtrees to root. `after` runs in root
+ * once its children are gone.
  */
-async function startTree(agent: Agent, id: number, subtrees = 1): Promise<{ pid: number; from: number; tree: HostProc[] }> {
-  const script = `sleep 600 & ${'setsid /bin/sh -c "sleep 600 & wait" & '.repeat(subtrees)} echo ready; wait`;
+async function startTree(agent: Agent, id: number, subtrees = 1, after = ''): Promise<{ pid: number; from: number; tree: HostProc[] }> {
+  const script = `sleep 600 & ${'setsid /bin/sh -c "sleep 600 & wait" & '.repeat(subtrees)} echo ready; wait${after}`;
   const s = await agent.start(id, { argv: ['/bin/sh', '-c', script] });
   await agent.waitFor((f) => f.id === id && f.type === FrameType.STDOUT, 'ready', s.from);
   const size = 2 + 2 * subtrees;
@@ -667,6 +669,237 @@ describe('warden-agent protocol (real binary, no sandbox)', () => {
       expect(r.exit).toMatchObject({ kind: 'signaled', value: SIG.SIGKILL });
       await eventually(() => !tree.some(isAlive), `every pid of the tree (${tree.map((p) => p.pid).join(', ')}) to be gone`, 2000);
     });
+
+    // A long-lived shell must be able to lose its running command and live on.
+    it.each([
+      ['SIGKILL', SIG.SIGKILL],
+      ['SIGTERM', SIG.SIGTERM],
+    ])('scope 3 (descendants) delivers %s to every descendant, in any session, and never to the process itself', async (_name, signo) => {
+      await using agent = await startAgent();
+      const { pid, from, tree } = await startTree(agent, 1, 4, '; echo survived; exit 4');
+      const rest = tree.filter((p) => p.pid !== pid);
+      agent.send(encodeSignal(1, signo, SignalScope.DESCENDANTS));
+      await eventually(() => !rest.some(isAlive), `every descendant (${rest.map((p) => p.pid).join(', ')}) to be gone`, 2000);
+      const r = await agent.untilEnd(1, from);
+      expect(r.exit).toMatchObject({ kind: 'exited', value: 4 });
+      expect(r.stdout.toString()).toBe('ready\nsurvived\n');
+    });
+
+    it('scope 3 (descendants) of a process without any signals nothing, not even its group', async () => {
+      await using agent = await startAgent();
+      const { pid } = await agent.start(1, { argv: ['/bin/sleep', '600'] });
+      expect(await agent.sendThenPing([encodeSignal(1, SIG.SIGKILL, SignalScope.DESCENDANTS), encodeSignal(1, SIG.SIGTERM, SignalScope.DESCENDANTS)])).toEqual([]);
+      expect(isAlive(hostProc(pid)!)).toBe(true);
+      const mark = agent.frames.length;
+      agent.send(encodeSignal(1, SIG.SIGKILL, SignalScope.PROCESS));
+      expect((await agent.untilEnd(1, mark)).exit).toMatchObject({ kind: 'signaled', value: SIG.SIGKILL });
+    });
+  });
+
+  describe('pseudo-terminals (START flag bit 1, RESIZE)', () => {
+    const PTY = { cols: 80, rows: 24 };
+    const outputOf = (agent: Agent, id: number, from: number): string =>
+      Buffer.concat(agent.frames.slice(from).filter((f) => f.id === id && f.type === FrameType.STDOUT).map((f) => f.payload)).toString('latin1');
+    const untilOutput = async (agent: Agent, id: number, from: number, re: RegExp): Promise<void> => {
+      try {
+        await eventually(() => re.test(outputOf(agent, id, from)), `output of ${id} to match ${re}`);
+      } catch (err) {
+        throw new Error(`${(err as Error).message}; it is ${JSON.stringify(outputOf(agent, id, from))}`);
+      }
+    };
+    const openFds = (pid: number): number => readdirSync(`/proc/${pid}/fd`).length;
+
+    it('makes the pty the controlling terminal and fds 0, 1 and 2: all output is STDOUT, with terminal line endings', async () => {
+      await using agent = await startAgent();
+      const r = await agent.run(1, { argv: ['/bin/sh', '-c', 'tty; tty <&1; tty <&2; exec 3</dev/tty && echo ctty; echo to-stderr >&2; exit 3'], pty: PTY });
+      expect(r.error).toBeUndefined();
+      expect(r.stdout.toString()).toMatch(/^\/dev\/pts\/(\d+)\r\n\/dev\/pts\/\1\r\n\/dev\/pts\/\1\r\nctty\r\nto-stderr\r\n$/);
+      expect(r.frames.filter((f) => f.type === FrameType.STDERR)).toEqual([]);
+      expect(r.exit).toMatchObject({ kind: 'exited', value: 3 });
+    });
+
+    it('starts the process as a session leader in the foreground of its terminal', async () => {
+      await using agent = await startAgent();
+      const { pid } = await agent.start(1, { argv: ['/bin/sleep', '600'], pty: PTY });
+      const f = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const [, , pgrp, session, ttyNr, tpgid] = f.slice(f.lastIndexOf(')') + 2).split(' ').map(Number);
+      expect({ pgrp, session, foreground: tpgid }).toEqual({ pgrp: pid, session: pid, foreground: pid });
+      expect(ttyNr).toBeGreaterThan(0);
+      expect(procStat(agent.pid)?.session, 'the agent itself has no part in that session').not.toBe(pid);
+      const mark = agent.frames.length;
+      agent.send(encodeSignal(1, SIG.SIGKILL, SignalScope.TREE));
+      expect((await agent.untilEnd(1, mark)).exit).toMatchObject({ kind: 'signaled', value: SIG.SIGKILL });
+    });
+
+    it('sets the requested size, and TERM=xterm-256color unless the environment has a TERM', async () => {
+      await using agent = await startAgent();
+      const sized = await agent.run(1, { argv: ['/bin/sh', '-c', 'stty size; echo "$TERM"'], pty: { cols: 132, rows: 43 } });
+      expect(sized.stdout.toString()).toBe('43 132\r\nxterm-256color\r\n');
+      const own = await agent.run(2, { argv: ['/bin/sh', '-c', 'echo "$TERM"'], env: [HOST_PATH, 'TERM=dumb'], pty: PTY });
+      expect(own.stdout.toString()).toBe('dumb\r\n');
+      // Otherwise the environment is exactly the one given, and PATH lookup works as without a pty.
+      const bare = await agent.run(3, { argv: ['env'], env: [], pty: PTY });
+      expect(bare.stdout.toString()).toBe('TERM=xterm-256color\r\n');
+    });
+
+    it('runs in the requested cwd', async () => {
+      await withTempDir(async (dir) => {
+        await using agent = await startAgent();
+        const r = await agent.run(1, { argv: ['/bin/pwd'], cwd: dir, pty: PTY });
+        expect(r.stdout.toString()).toBe(`${dir}\r\n`);
+      });
+    });
+
+    it('gives children default signals, an empty mask and none of the agent descriptors', async () => {
+      const stray = openSync('/dev/null', 'r');
+      try {
+        await using agent = await startAgent({ strayFd: stray });
+        const r = await agent.run(1, { argv: ['/bin/sh', '-c', 'grep -E "^(SigBlk|SigIgn)" /proc/self/status; ls -1 /proc/$$/fd'], pty: PTY });
+        expect(r.stdout.toString()).toBe('SigBlk:\t0000000000000000\r\nSigIgn:\t0000000000000000\r\n0\r\n1\r\n2\r\n');
+      } finally {
+        closeSync(stray);
+      }
+    });
+
+    it('writes STDIN frames to the terminal: echoed and line-edited, and ^C interrupts the foreground process', async () => {
+      await using agent = await startAgent();
+      const { from } = await agent.start(1, { argv: ['/bin/cat'], pty: PTY });
+      agent.send(encodeFrame(FrameType.STDIN, 1, Buffer.from('hellp\x7fo\n')));
+      await untilOutput(agent, 1, from, /\r\nhello\r\n$/);
+      expect(outputOf(agent, 1, from)).toBe('hellp\b \bo\r\nhello\r\n'); // echo with the erase, then cat's line
+      agent.send(encodeFrame(FrameType.STDIN, 1, Buffer.from('\x03')));
+      const r = await agent.untilEnd(1, from);
+      expect(r.exit).toMatchObject({ kind: 'signaled', value: SIG.SIGINT });
+    });
+
+    it('turns an empty STDIN frame into the end-of-file character; the terminal stays open for more', async () => {
+      await using agent = await startAgent();
+      const r = await agent.run(1, { argv: ['/bin/sh', '-c', 'cat; echo after; cat; exit 6'], pty: PTY }, [
+        Buffer.from('one\n'),
+        Buffer.alloc(0),
+        Buffer.from('two\n'),
+        Buffer.alloc(0),
+      ]);
+      expect(r.exit).toMatchObject({ kind: 'exited', value: 6 });
+      // Typed-ahead input is echoed when written; each cat prints its line.
+      const out = r.stdout.toString();
+      expect(out.match(/one\r\n/g)).toHaveLength(2);
+      expect(out.match(/two\r\n/g)).toHaveLength(2);
+      expect(out).toContain('after\r\n');
+    });
+
+    it('delivers everything the process wrote before its EXIT (the master reads EIO once it is gone)', async () => {
+      await using agent = await startAgent();
+      const r = await agent.run(1, { argv: ['/bin/sh', '-c', 'head -c 300000 /dev/zero | tr "\\0" x; exit 5'], pty: PTY });
+      expect(r.stdout.length).toBe(300_000);
+      expect(r.stdout.equals(Buffer.alloc(300_000, 'x'))).toBe(true);
+      expect(r.exit).toMatchObject({ kind: 'exited', value: 5 });
+      expect(r.frames.at(-1)!.type).toBe(FrameType.EXIT);
+    });
+
+    it('delivers EXIT promptly while a background child still holds the terminal', async () => {
+      await using agent = await startAgent();
+      const started = Date.now();
+      // The child ignores the SIGHUP of its session leader's exit and keeps the slave open.
+      const r = await agent.run(1, { argv: ['/bin/sh', '-c', '(trap "" HUP; exec sleep 600) & echo $!'], pty: PTY });
+      expect(Date.now() - started).toBeLessThan(2000);
+      expect(r.exit).toMatchObject({ kind: 'exited', value: 0 });
+      const bg = hostProc(Number(r.stdout.toString().trim()));
+      expect(bg).toBeDefined();
+      agent.track(bg!.pid);
+      await agent.sendThenPing([encodeFrame(FrameType.STDIN, 1, Buffer.from('late\n'))]);
+    });
+
+    it('RESIZE sets the new size and the kernel signals SIGWINCH to the foreground process', async () => {
+      await using agent = await startAgent();
+      const { from } = await agent.start(1, { argv: ['/bin/sh', '-c', 'trap "stty size" WINCH; echo ready; while :; do sleep 0.02; done'], pty: PTY });
+      await untilOutput(agent, 1, from, /ready\r\n/);
+      agent.send(encodeResize(1, { cols: 100, rows: 30 }));
+      await untilOutput(agent, 1, from, /30 100\r\n/);
+      agent.send(encodeResize(1, { cols: 1, rows: 65535 }));
+      await untilOutput(agent, 1, from, /65535 1\r\n/);
+      const mark = agent.frames.length;
+      agent.send(encodeSignal(1, SIG.SIGKILL, SignalScope.TREE));
+      expect((await agent.untilEnd(1, mark)).exit).toMatchObject({ kind: 'signaled', value: SIG.SIGKILL });
+      expect(errorsIn(agent.frames)).toEqual([]);
+    });
+
+    it('answers RESIZE with ERROR 8 without a terminal, 4 for an unknown id and 1 when malformed; nothing else changes', async () => {
+      await using agent = await startAgent();
+      const plain = await agent.start(1, { argv: ['/bin/sleep', '600'] });
+      const tty = await agent.start(2, { argv: ['/bin/sleep', '600'], pty: PTY });
+      const frames = await agent.sendThenPing([
+        encodeResize(1, PTY),
+        encodeResize(999, PTY),
+        encodeFrame(FrameType.RESIZE, 2, Buffer.from([80, 0, 24])),
+        encodeFrame(FrameType.RESIZE, 2, Buffer.from([80, 0, 24, 0, 0])),
+        encodeResize(2, { cols: 0, rows: 24 }),
+        encodeResize(2, { cols: 80, rows: 0 }),
+      ]);
+      expect(errorsIn(frames).map((e) => [e.id, e.code])).toEqual([
+        [1, AgentErrorCode.NOT_A_TTY],
+        [999, AgentErrorCode.UNKNOWN_ID],
+        [2, AgentErrorCode.MALFORMED],
+        [2, AgentErrorCode.MALFORMED],
+        [2, AgentErrorCode.MALFORMED],
+        [2, AgentErrorCode.MALFORMED],
+      ]);
+      expect(frames).toHaveLength(6);
+      expect([plain.pid, tty.pid].every((pid) => isAlive(hostProc(pid)!))).toBe(true);
+      expect(await agent.sendThenPing([encodeResize(2, { cols: 120, rows: 40 })])).toEqual([]);
+      const mark = agent.frames.length;
+      agent.send(encodeSignal(1, SIG.SIGKILL, SignalScope.TREE), encodeSignal(2, SIG.SIGKILL, SignalScope.TREE));
+      await agent.untilEnd(1, mark);
+      await agent.untilEnd(2, mark);
+      expect(await agent.sendThenPing([encodeResize(2, PTY)])).toEqual([expect.objectContaining({ type: FrameType.ERROR, id: 2 })]);
+    });
+
+    it('reports a pty start failure as one ERROR 2, leaking no descriptor of the pty', async () => {
+      await using agent = await startAgent();
+      const before = openFds(agent.pid);
+      for (const [id, req] of [
+        [2, { argv: ['/nonexistent/warden-nothing'] }],
+        [3, { argv: ['warden-no-such-command'] }],
+        [4, { argv: ['/bin/true'], cwd: '/nonexistent-warden-dir' }],
+      ] as const) {
+        const frames = await agent.sendThenPing([encodeStart(id, { cwd: '', env: [HOST_PATH], stdin: false, pty: PTY, ...req })]);
+        expect(frames.map((f) => f.type)).toEqual([FrameType.ERROR]);
+        const [err] = errorsIn(frames);
+        expect(err).toMatchObject({ id, code: AgentErrorCode.START_FAILED });
+        expect(err!.message).toMatch(/No such file or directory/);
+        // A failed start has closed everything before it answers.
+        expect(openFds(agent.pid)).toBe(before);
+      }
+      expect((await agent.run(2, { argv: ['/bin/echo', 'ok'], pty: PTY })).stdout.toString()).toBe('ok\r\n');
+    });
+
+    it('closes every descriptor of a pty process once it has ended', async () => {
+      await using agent = await startAgent();
+      const before = openFds(agent.pid);
+      const { from } = await agent.start(1, { argv: ['/bin/cat'], pty: PTY });
+      expect(openFds(agent.pid)).toBe(before + 3); // the master and its reading and writing duplicates
+      agent.send(encodeFrame(FrameType.STDIN, 1));
+      await agent.untilEnd(1, from);
+      // They are closed right after EXIT is written.
+      await eventually(() => openFds(agent.pid) === before, `the agent to be back at ${before} descriptors`);
+    });
+
+    it.each([
+      ['the pty flag without a size', startPayload({ flags: 2 })],
+      ['half a size', Buffer.concat([startPayload({ flags: 2 }), Buffer.from([80, 0])])],
+      ['a size after the env without the pty flag', Buffer.concat([startPayload({ flags: 0 }), Buffer.from([80, 0, 24, 0])])],
+      ['zero columns', Buffer.concat([startPayload({ flags: 2 }), Buffer.from([0, 0, 24, 0])])],
+      ['zero rows', Buffer.concat([startPayload({ flags: 3 }), Buffer.from([80, 0, 0, 0])])],
+      ['trailing bytes after the size', Buffer.concat([startPayload({ flags: 2 }), Buffer.from([80, 0, 24, 0, 0])])],
+      ['unknown flag bit 2', startPayload({ flags: 4 })],
+      ['unknown flag bit 7', Buffer.concat([startPayload({ flags: 0x82 }), Buffer.from([80, 0, 24, 0])])],
+    ])('rejects a START with %s as ERROR 1 and starts nothing', async (_name, payload) => {
+      await using agent = await startAgent();
+      const frames = await agent.sendThenPing([encodeFrame(FrameType.START, 3, payload)]);
+      expect(frames.map(describeFrame)).toEqual([expect.stringMatching(/^ERROR#3\(1 /)]);
+      const r = await agent.run(3, { argv: ['/bin/true'], pty: PTY });
+      expect(r.exit).toMatchObject({ kind: 'exited', value: 0 });
+    });
   });
 
   it('on EOF of its stdin kills every process tree it started and exits 0', async () => {
@@ -779,7 +1012,7 @@ describe('warden-agent protocol (real binary, no sandbox)', () => {
         encodeFrame(FrameType.SIGNAL, 1, Buffer.from([SIG.SIGKILL, 0, 0])),
         encodeFrame(FrameType.SIGNAL, 1, Buffer.from([0, 0])),
         encodeFrame(FrameType.SIGNAL, 1, Buffer.from([65, 0])),
-        encodeFrame(FrameType.SIGNAL, 1, Buffer.from([SIG.SIGKILL, 3])),
+        encodeFrame(FrameType.SIGNAL, 1, Buffer.from([SIG.SIGKILL, 4])),
       ]);
       expect(errorsIn(frames).map((e) => [e.id, e.code])).toEqual(Array.from({ length: 5 }, () => [1, AgentErrorCode.MALFORMED]));
       expect(isAlive(hostProc(pid)!)).toBe(true);
@@ -821,7 +1054,7 @@ describe('warden-agent protocol (real binary, no sandbox)', () => {
       await using agent = await startAgent();
       const rand = prng(0x5eed);
       const int = (n: number): number => Math.floor(rand() * n);
-      const types = [FrameType.START, FrameType.STDIN, FrameType.SIGNAL, FrameType.PING, 0, 5, 0x7f, 0x80, 0x85, 0xff];
+      const types = [FrameType.START, FrameType.STDIN, FrameType.SIGNAL, FrameType.PING, FrameType.RESIZE, 0, 6, 0x7f, 0x80, 0x85, 0xff];
       const sent: Frame[] = [];
       for (let i = 0; i < 400; i++) {
         const type = int(3) === 0 ? int(256) : types[int(types.length)]!;
@@ -858,6 +1091,7 @@ describe('warden-agent protocol (real binary, no sandbox)', () => {
         if (f.type === FrameType.START) expect([AgentErrorCode.MALFORMED, AgentErrorCode.START_FAILED]).toContain(code);
         else if (f.type === FrameType.STDIN) expect(code).toBe(AgentErrorCode.UNKNOWN_ID);
         else if (f.type === FrameType.SIGNAL) expect(code).toBe(f.payload.length === 2 ? AgentErrorCode.UNKNOWN_ID : AgentErrorCode.MALFORMED);
+        else if (f.type === FrameType.RESIZE) expect(code).toBe(f.payload.length === 4 ? AgentErrorCode.UNKNOWN_ID : AgentErrorCode.MALFORMED);
         else expect(code).toBe(AgentErrorCode.UNKNOWN_TYPE);
       });
 

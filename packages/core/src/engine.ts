@@ -3,18 +3,21 @@
  * engine closes. Composes the pieces in order (uid → workspace → cgroup →
  * runtime → agent ready) and undoes exactly what was done when a step fails.
  */
-import { chmod, mkdir, rm } from 'node:fs/promises';
+import { chmod, mkdir, rm, stat } from 'node:fs/promises';
 import { totalmem } from 'node:os';
 import { WardenError, parseSandboxSpec, type SandboxSpec, type SandboxSpecInput } from '@warden/protocol';
 import { AgentClient } from './agent-protocol/client.js';
 import { parseEngineConfig, type EngineConfig, type EngineOptions } from './config.js';
 import { newId } from './host/ids.js';
 import { assertTraversableByOthers } from './host/paths.js';
+import { currentProcess } from './host/processes.js';
 import { UidPool, type UidLease } from './host/uids.js';
 import { freshWorkspace, lendWorkspace, type Workspace } from './host/workspace.js';
 import { EngineCgroups, SandboxCgroup } from './limits/cgroup.js';
 import { readCgroupLayout } from './limits/layout.js';
 import { silentLogger, type Logger } from './logger.js';
+import { recoverDataDir } from './recovery/recover.js';
+import { engineCgroupRoots, removeLentRecord, writeEngineRecord, writeLentRecord } from './recovery/record.js';
 import { createDriver } from './runtimes/index.js';
 import type { ProbeCheck, RuntimeDriver, RuntimeInstance, WorkspaceMount } from './runtimes/driver.js';
 import { Sandbox, type SandboxInfo } from './sandbox.js';
@@ -106,10 +109,22 @@ export async function createEngine(options: EngineOptions = {}): Promise<Engine>
   await mkdir(`${config.dataDir}/run`, { recursive: true, mode: 0o711 });
   await chmod(config.dataDir, 0o711);
   await chmod(`${config.dataDir}/run`, 0o711);
+  // Engines of processes that died without closing them: undo what they left
+  // (live engines, of this process or others, are left alone).
+  await recoverDataDir(config.dataDir, { logger: log }).catch((err: unknown) => log.warn('crash recovery of the data dir failed', { err: String(err) }));
   const codebases = await Codebases.open(config.dataDir);
   await mkdir(stateDir, { mode: 0o711 });
   let cgroups: EngineCgroups;
   try {
+    // Before anything else is made: what recovery needs if this process dies.
+    await writeEngineRecord(stateDir, {
+      version: 1,
+      engineId: id,
+      owner: currentProcess(),
+      createdAt: new Date().toISOString(),
+      cgroups: engineCgroupRoots(layout, id),
+      uidLockDir: config.uidLockDir,
+    });
     await assertTraversableByOthers(stateDir, 'dataDir');
     cgroups = await EngineCgroups.create(layout, id);
   } catch (err) {
@@ -136,10 +151,29 @@ export async function createEngine(options: EngineOptions = {}): Promise<Engine>
       const layered = await codebases.prepare({ sandboxId, ...spec });
       return { mount: layered.mount, codebase: layered.workspace, release: () => Promise.resolve(layered.release()) };
     }
-    const ws: Workspace = spec.workspace
-      ? await lendWorkspace(spec.workspace.hostPath, uid, uid, [config.dataDir])
-      : await freshWorkspace(`${stateDir}/ws/${sandboxId}`, uid, uid);
+    if (spec.workspace) return lentSource(spec.workspace.hostPath, sandboxId, uid);
+    const ws: Workspace = await freshWorkspace(`${stateDir}/ws/${sandboxId}`, uid, uid);
     return { mount: { kind: 'host', path: ws.hostPath }, release: () => ws.release() };
+  }
+
+  /** A lent directory, recorded before it is chowned so that crash recovery can give it back. */
+  async function lentSource(hostPath: string, sandboxId: string, uid: number): Promise<WorkspaceSource> {
+    const owner = await stat(hostPath).catch(() => undefined);
+    if (owner) await writeLentRecord(stateDir, { sandboxId, hostPath: hostPath.replace(/\/+$/, '') || '/', uid, owner: { uid: owner.uid, gid: owner.gid } });
+    let ws: Workspace;
+    try {
+      ws = await lendWorkspace(hostPath, uid, uid, [config.dataDir]);
+    } catch (err) {
+      await removeLentRecord(stateDir, sandboxId);
+      throw err;
+    }
+    return {
+      mount: { kind: 'host', path: ws.hostPath },
+      release: async () => {
+        await ws.release();
+        await removeLentRecord(stateDir, sandboxId);
+      },
+    };
   }
 
   function create(input?: SandboxSpecInput): Promise<Sandbox> {

@@ -6,11 +6,14 @@
 import { WardenError, type ExecResult, type SandboxSpec } from '@warden/protocol';
 import type { AgentClient } from './agent-protocol/client.js';
 import { SANDBOX_WORKSPACE } from './runtimes/driver.js';
-import { SandboxProcess, type ProcessOptions } from './process/process.js';
+import { SandboxProcess, type Limits as ProcessLimits, type ProcessOptions } from './process/process.js';
+import { checkPtyOption } from './process/terminal.js';
 import type { Diff } from './fs/delta/diff.js';
 import type { SnapshotMeta } from './fs/delta/snapshot.js';
 import type { Manifest } from './fs/types.js';
 import type { CodebaseWorkspace } from './fs/workspace.js';
+import { SessionManager } from './session/manager.js';
+import { SandboxFiles } from './files/files.js';
 
 export type SandboxState = 'running' | 'closed';
 
@@ -73,6 +76,7 @@ function checkOptions(opts: ProcessOptions): void {
   };
   intIn('timeoutMs', opts.timeoutMs, 1, 86_400_000);
   intIn('maxOutputBytes', opts.maxOutputBytes, 1, 1_073_741_824);
+  checkPtyOption(opts.pty);
   if (opts.cwd !== undefined && (typeof opts.cwd !== 'string' || !opts.cwd.startsWith('/') || opts.cwd.includes('\0'))) {
     throw new WardenError('E_INVALID_ARGUMENT', `cwd must be an absolute path inside the sandbox such as "/workspace", got ${JSON.stringify(opts.cwd)}.`);
   }
@@ -87,23 +91,93 @@ export class Sandbox {
   readonly id: string;
   readonly spec: Readonly<SandboxSpec>;
   readonly createdAt = new Date();
-  readonly expiresAt: Date;
   readonly #parts: SandboxParts;
+  #expiresAt: Date;
+  readonly #ended: Promise<string>;
+  #resolveEnded!: (reason: string) => void;
   readonly #baseEnv: Readonly<Record<string, string>>;
   #closing: Promise<void> | undefined;
   #closedReason: string | undefined;
   #ttl: NodeJS.Timeout;
   #oomSeen = 0;
+  /**
+   * Stateful shell sessions: commands that share cwd, variables, functions
+   * and aliases. They end when the sandbox does.
+   * @example
+   * await using s = await sbx.sessions.create();
+   * await s.run('cd /tmp && X=1'); (await s.run('echo $X $PWD')).stdout; // '1 /tmp\n'
+   */
+  readonly sessions: SessionManager;
+  /**
+   * File operations, run inside the sandbox as its own user: the kernel
+   * enforces permissions and codebase levels, and symlinks resolve inside.
+   * Relative paths start at /workspace.
+   * @example
+   * await sbx.files.write('in.txt', 'hello');
+   * (await sbx.files.readText('in.txt')); // 'hello'
+   */
+  readonly files: SandboxFiles;
 
   constructor(parts: SandboxParts) {
     this.#parts = parts;
     this.id = parts.id;
     this.spec = parts.spec;
     this.#baseEnv = { ...BASE_ENV, ...parts.spec.env };
-    this.expiresAt = new Date(this.createdAt.getTime() + parts.spec.limits.ttlMs);
-    this.#ttl = setTimeout(() => void this.#close('ttl expired'), parts.spec.limits.ttlMs);
-    this.#ttl.unref();
+    this.#ended = new Promise((resolve) => (this.#resolveEnded = resolve));
+    this.#expiresAt = new Date(this.createdAt.getTime() + parts.spec.limits.ttlMs);
+    this.#ttl = this.#armTtl(parts.spec.limits.ttlMs);
     void parts.runtimeExited.then(() => this.#close('the sandbox agent exited'));
+    this.sessions = new SessionManager({
+      sandboxId: this.id,
+      spawn: (argv, opts) => {
+        checkOptions(opts);
+        // A session's shell lives as long as the sandbox and its output goes to the command running in it, not into a buffer.
+        return this.#start(argv, opts, { timeoutMs: Infinity, maxOutputBytes: Number.MAX_SAFE_INTEGER, retainOutput: false });
+      },
+      defaults: { timeoutMs: parts.spec.limits.timeoutMs, maxOutputBytes: parts.spec.limits.maxOutputBytes },
+      sandboxEnded: this.#ended,
+    });
+    this.files = new SandboxFiles({
+      agent: parts.agent,
+      sandboxId: this.id,
+      defaultTimeoutMs: parts.spec.limits.timeoutMs,
+      assertRunning: () => {
+        if (this.state !== 'running') {
+          throw new WardenError('E_SANDBOX_CLOSED', `Sandbox ${this.id} is closed (${this.info().closedReason ?? 'killed'}). Create a new sandbox.`, { details: { sandboxId: this.id } });
+        }
+      },
+      killSandbox: (reason) => void this.#close(reason),
+    });
+  }
+
+  /** When the sandbox will be killed unless its lifetime is extended. */
+  get expiresAt(): Date {
+    return this.#expiresAt;
+  }
+
+  /** Settles with the reason (killed, ttl expired, …) once the sandbox has ended and been torn down. */
+  get ended(): Promise<string> {
+    return this.#ended;
+  }
+
+  /**
+   * Sets the sandbox's remaining lifetime to `ttlMs` from now (longer or shorter).
+   * @example sbx.setTtl(10 * 60_000); // ten more minutes
+   */
+  setTtl(ttlMs: number): void {
+    if (!Number.isInteger(ttlMs) || ttlMs < 1000 || ttlMs > 604_800_000) {
+      throw new WardenError('E_INVALID_ARGUMENT', `ttlMs must be an integer from 1000 to 604800000, got ${String(ttlMs)}.`);
+    }
+    if (this.#closing) throw new WardenError('E_SANDBOX_CLOSED', `Sandbox ${this.id} is closed; its lifetime cannot be extended. Create a new sandbox.`, { details: { sandboxId: this.id } });
+    clearTimeout(this.#ttl);
+    this.#expiresAt = new Date(Date.now() + ttlMs);
+    this.#ttl = this.#armTtl(ttlMs);
+  }
+
+  #armTtl(ms: number): NodeJS.Timeout {
+    const t = setTimeout(() => void this.#close('ttl expired'), ms);
+    t.unref();
+    return t;
   }
 
   get state(): SandboxState {
@@ -135,6 +209,13 @@ export class Sandbox {
   spawn(argv: readonly string[], opts: ProcessOptions = {}): SandboxProcess {
     const args = checkArgv(argv);
     checkOptions(opts);
+    return this.#start(args, opts, {
+      timeoutMs: opts.timeoutMs ?? this.spec.limits.timeoutMs,
+      maxOutputBytes: opts.maxOutputBytes ?? this.spec.limits.maxOutputBytes,
+    });
+  }
+
+  #start(args: readonly string[], opts: ProcessOptions, limits: ProcessLimits): SandboxProcess {
     if (this.state !== 'running') {
       throw new WardenError('E_SANDBOX_CLOSED', `Sandbox ${this.id} is closed (${this.info().closedReason ?? 'killed'}). Create a new sandbox.`, { details: { sandboxId: this.id } });
     }
@@ -150,10 +231,7 @@ export class Sandbox {
       env,
       opts.cwd ?? SANDBOX_WORKSPACE,
       opts,
-      {
-        timeoutMs: opts.timeoutMs ?? this.spec.limits.timeoutMs,
-        maxOutputBytes: opts.maxOutputBytes ?? this.spec.limits.maxOutputBytes,
-      },
+      limits,
     );
   }
 
@@ -210,7 +288,11 @@ export class Sandbox {
     this.#closing ??= (async () => {
       this.#closedReason = reason;
       clearTimeout(this.#ttl);
-      await this.#parts.teardown();
+      try {
+        await this.#parts.teardown();
+      } finally {
+        this.#resolveEnded(reason);
+      }
     })();
     return this.#closing;
   }

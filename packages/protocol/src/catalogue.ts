@@ -101,6 +101,111 @@ export const ERROR_CATALOGUE = {
     expose: true,
     description: 'No snapshot with this id exists; list snapshots to see what is there.',
   },
+  E_FILE_NOT_FOUND: {
+    status: 404,
+    expose: true,
+    description: 'A file operation named a path that does not exist in the sandbox, or that the sandbox’s policy hides from it.',
+  },
+  E_FILE_EXISTS: {
+    status: 409,
+    expose: true,
+    description: 'A file operation would replace an existing entry (or a non-empty directory) and was not asked to.',
+  },
+  E_PERMISSION_DENIED: {
+    status: 403,
+    expose: true,
+    description: 'The sandbox’s own user may not do this to the path (read-only or view-level entries, read-only system directories).',
+  },
+  E_NOT_A_DIRECTORY: {
+    status: 400,
+    expose: true,
+    description: 'A file operation needs a directory, or a path component is a file rather than a directory.',
+  },
+  E_IS_A_DIRECTORY: {
+    status: 400,
+    expose: true,
+    description: 'A file operation that needs a file (read, write) was given a directory.',
+  },
+  E_NO_SPACE: {
+    status: 507,
+    expose: true,
+    description: 'The sandbox filesystem holding the path is out of space or inodes, or a watch hit the kernel’s watch limit.',
+  },
+  E_FILE_TOO_LARGE: {
+    status: 413,
+    expose: true,
+    description: 'A write went past the largest file the sandbox may write (limits.fileSizeMb).',
+  },
+  E_FILE_OPERATION_FAILED: {
+    status: 422,
+    expose: true,
+    description: 'A file operation failed inside the sandbox for another reason; the message and details.errno say which.',
+  },
+  E_FILE_TIMEOUT: {
+    status: 504,
+    expose: true,
+    description: 'A file operation did not finish within its timeoutMs and was stopped.',
+  },
+  E_INVALID_REQUEST: {
+    status: 400,
+    expose: true,
+    description: 'An HTTP request is malformed: bad JSON, a wrong type, an unknown field or a bad id; the message names the field and the expected shape.',
+  },
+  E_UNAUTHENTICATED: {
+    status: 401,
+    expose: true,
+    description: 'The request has no API key, or the key is unknown, revoked or expired.',
+  },
+  E_FORBIDDEN: {
+    status: 403,
+    expose: true,
+    description: "The API key is valid but lacks the scope this call needs; the message names the scope.",
+  },
+  E_ROUTE_NOT_FOUND: {
+    status: 404,
+    expose: true,
+    description: 'No API route has this method and path; see GET /openapi.json.',
+  },
+  E_KEY_NOT_FOUND: {
+    status: 404,
+    expose: true,
+    description: 'No API key with this id exists in your tenant.',
+  },
+  E_COMMAND_NOT_FOUND: {
+    status: 404,
+    expose: true,
+    description: 'No command with this id exists in this sandbox (finished commands are kept for a while, then forgotten).',
+  },
+  E_BODY_TOO_LARGE: {
+    status: 413,
+    expose: true,
+    description: 'The request body is larger than the server accepts; upload large files with PUT /v1/sandboxes/{id}/files.',
+  },
+  E_UNSUPPORTED_MEDIA_TYPE: {
+    status: 415,
+    expose: true,
+    description: 'The request body has a content type this route does not take (JSON routes take application/json).',
+  },
+  E_CONNECTION: {
+    status: 503,
+    expose: true,
+    description: 'The SDK or CLI could not reach the Warden server (connection refused, DNS, TLS); check WARDEN_URL and that the server runs.',
+  },
+  E_SHUTTING_DOWN: {
+    status: 503,
+    expose: true,
+    description: 'The server is shutting down and takes no new work; retry against the restarted server.',
+  },
+  E_SESSION_NOT_FOUND: {
+    status: 404,
+    expose: true,
+    description: 'No open shell session with this id exists in the sandbox (it never did, was closed, or its shell ended); list the sandbox’s sessions.',
+  },
+  E_SESSION_CLOSED: {
+    status: 409,
+    expose: true,
+    description: 'The shell session was closed or its shell exited, so it runs no more commands; create a new session.',
+  },
   E_INTERNAL: {
     status: 500,
     expose: false,

@@ -163,3 +163,30 @@ export const ExecResult = Type.Object({
   maxRssKb: Type.Number(),
 });
 export type ExecResult = Static<typeof ExecResult>;
+
+/** Why a command run in a session ended. */
+export const SessionExitReason = Type.Union([
+  Type.Literal('exited'),
+  Type.Literal('timeout'),
+  Type.Literal('output-limit'),
+  Type.Literal('aborted'),
+  Type.Literal('sandbox-closed'),
+  Type.Literal('session-ended'),
+]);
+export type SessionExitReason = Static<typeof SessionExitReason>;
+
+/** The outcome of one command in a session: an ExecResult without the per-process fields a shared shell cannot measure. */
+export const SessionResult = Type.Object({
+  reason: SessionExitReason,
+  exitCode: Type.Union([Type.Integer(), Type.Null()], {
+    description: 'The command’s status (`$?`, 128+n after signal n) when reason is `exited`; the shell’s exit code when reason is `session-ended` because the command ended the shell (`exit 3`); else null.',
+  }),
+  stdout: ExecResult.properties.stdout,
+  stderr: ExecResult.properties.stderr,
+  truncated: ExecResult.properties.truncated,
+  durationMs: ExecResult.properties.durationMs,
+  sessionRestarted: Type.Boolean({
+    description: 'true when the command could only be stopped by replacing the shell: the session now runs a fresh shell, and its cwd, variables, functions and aliases were reset.',
+  }),
+});
+export type SessionResult = Static<typeof SessionResult>;

@@ -1,4 +1,4 @@
-/** Byte helpers that work in browsers and Node without Node's Buffer. */
+/** Byte helpers that work in browsers and Node alike (no Node-only Buffer class). */
 
 export function toBase64(bytes: Uint8Array): string {
   let s = '';

@@ -67,7 +67,7 @@ export class CommandHandle {
   }
 
   /** Sends a signal (default SIGKILL) to the command's whole process tree. */
-  async kill(signal = 'SIGKILL', scope: 'process' | 'group' | 'tree' = 'tree'): Promise<void> {
+  async kill(signal = 'SIGKILL', scope: 'process' | 'group' | 'tree' | 'descendants' = 'tree'): Promise<void> {
     await this.#http.json('POST', `${this.#base}/signal`, { json: { signal, scope } });
   }
 

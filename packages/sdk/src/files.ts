@@ -1,7 +1,7 @@
 /** `sandbox.files`: read, write, list, stat, mkdir, move, remove, exists, watch. Paths are inside the sandbox; relative ones start at /workspace. */
 import type { FileEntry, WatchEvent } from '@warden/protocol';
 import { concat, toBytes } from './bytes.js';
-import { readNdjson, type Http } from './http.js';
+import { readNdjson, type Body, type Http } from './http.js';
 
 export type { FileEntry, WatchEvent };
 
@@ -38,10 +38,10 @@ export class Files {
    * Pass a ReadableStream or Blob for large files: they stream without being held in memory.
    */
   async write(path: string, data: string | Uint8Array | ArrayBuffer | Blob | ReadableStream<Uint8Array> | ReadonlyArray<Uint8Array>): Promise<FileEntry> {
-    let body: BodyInit;
-    if (typeof data === 'string' || data instanceof Uint8Array) body = toBytes(data) as BodyInit;
-    else if (Array.isArray(data)) body = concat(data as Uint8Array[]) as BodyInit;
-    else body = data as BodyInit;
+    let body: Body;
+    if (typeof data === 'string' || data instanceof Uint8Array) body = toBytes(data) as Body;
+    else if (Array.isArray(data)) body = concat(data as Uint8Array[]) as Body;
+    else body = data as Body;
     return this.#http.json<FileEntry>('PUT', this.#base, { query: { path }, body, headers: { 'content-type': 'application/octet-stream' }, unbounded: true });
   }
 

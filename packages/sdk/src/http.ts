@@ -4,6 +4,9 @@
  */
 import { WardenError, type ErrorCode } from '@warden/protocol';
 
+/** A request body, typed so it works with both the DOM and Node's fetch typings. */
+export type Body = NonNullable<RequestInit['body']>;
+
 export interface ConnectionOptions {
   /** Server URL. Default: the WARDEN_URL environment variable, else http://127.0.0.1:8765. */
   readonly url?: string;
@@ -26,7 +29,7 @@ type Query = Record<string, string | number | boolean | undefined>;
 export interface RequestOptions {
   readonly query?: Query;
   readonly json?: unknown;
-  readonly body?: BodyInit;
+  readonly body?: Body;
   readonly headers?: Record<string, string>;
   readonly signal?: AbortSignal;
   /** No time limit (streams, long commands). */

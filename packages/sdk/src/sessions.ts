@@ -1,10 +1,9 @@
 /** `sandbox.sessions`: long-lived shells whose cwd, env and variables persist between commands. */
-import type { CommandEvent, ExecResult, SessionView } from '@warden/protocol';
-import { WardenError } from '@warden/protocol';
+import { WardenError, type CommandEvent, type SessionResult, type SessionView } from '@warden/protocol';
 import { fromBase64 } from './bytes.js';
 import type { Http } from './http.js';
 
-export type SessionResult = Omit<ExecResult, 'signal' | 'cpuUserMs' | 'cpuSystemMs' | 'maxRssKb'> & { readonly reason: string; readonly sessionRestarted?: boolean };
+export type { SessionResult };
 
 export class Session {
   readonly id: string;

@@ -2,7 +2,6 @@
  * Host side of the agent protocol: multiplexes many processes over one agent
  * connection. Knows nothing about runtimes; it gets the agent's pipes.
  */
-import { once } from 'node:events';
 import type { Readable, Writable } from 'node:stream';
 import { WardenError } from '@warden/protocol';
 import {
@@ -16,12 +15,14 @@ import {
   decodeHello,
   decodeStarted,
   encodeFrame,
+  encodeResize,
   encodeSignal,
   encodeStart,
   type ExitInfo,
   type Frame,
   type SignalScope,
   type StartRequest,
+  type TerminalSize,
 } from './codec.js';
 
 export interface ProcessHandlers {
@@ -48,6 +49,8 @@ export class AgentClient {
   readonly #in: Writable;
   readonly #decoder = new FrameDecoder();
   readonly #procs = new Map<number, ProcessHandlers>();
+  /** Ids whose STARTED arrived: an error about them concerns a later frame, not the START. */
+  readonly #running = new Set<number>();
   readonly #pings = new Map<number, (err?: Error) => void>();
   #nextId = 1;
   #closed = false;
@@ -109,14 +112,16 @@ export class AgentClient {
     if (f.type === FrameType.ERROR) {
       const { code, message } = decodeError(f.payload);
       if (!h) return;
-      // These mean the process never started: forget the id.
-      if (code === AgentErrorCode.START_FAILED || code === AgentErrorCode.MALFORMED || code === AgentErrorCode.DUPLICATE_ID) this.#procs.delete(f.id);
+      // Before STARTED these mean the process never started: forget the id.
+      const refused = code === AgentErrorCode.START_FAILED || code === AgentErrorCode.MALFORMED || code === AgentErrorCode.DUPLICATE_ID;
+      if (refused && !this.#running.has(f.id)) this.#procs.delete(f.id);
       h.onAgentError(code, message);
       return;
     }
     if (!h) return; // late output for a process we already gave up on
     switch (f.type) {
       case FrameType.STARTED:
+        this.#running.add(f.id);
         h.onStarted(decodeStarted(f.payload));
         break;
       case FrameType.STDOUT:
@@ -127,6 +132,7 @@ export class AgentClient {
         break;
       case FrameType.EXIT:
         this.#procs.delete(f.id);
+        this.#running.delete(f.id);
         h.onExit(decodeExit(f.payload));
         break;
       default:
@@ -166,7 +172,7 @@ export class AgentClient {
     }
     for (let off = 0; off < data.length; off += STDIN_CHUNK_BYTES) {
       if (!this.#send(encodeFrame(FrameType.STDIN, id, data.subarray(off, off + STDIN_CHUNK_BYTES)))) {
-        await Promise.race([once(this.#in, 'drain'), once(this.#in, 'close')]);
+        await drained(this.#in);
       }
     }
   }
@@ -174,6 +180,12 @@ export class AgentClient {
   signal(id: number, signo: number, scope: SignalScope): void {
     if (this.#closed || !this.#procs.has(id)) return;
     this.#send(encodeSignal(id, signo, scope));
+  }
+
+  /** Resizes the terminal of a process started with `pty`; a no-op once it has ended. */
+  resize(id: number, size: TerminalSize): void {
+    if (this.#closed || !this.#procs.has(id)) return;
+    this.#send(encodeResize(id, size));
   }
 
   /** Round trip to the agent; rejects if the sandbox closes first. */
@@ -200,10 +212,29 @@ export class AgentClient {
     this.#rejectReady(reason ?? new WardenError('E_SANDBOX_CLOSED', 'The sandbox closed before its agent was ready.'));
     const procs = [...this.#procs.values()];
     this.#procs.clear();
+    this.#running.clear();
     for (const h of procs) h.onClosed();
     const closedError = reason ?? new WardenError('E_SANDBOX_CLOSED', 'The sandbox is closed. Create a new sandbox.');
     for (const settle of this.#pings.values()) settle(closedError);
     this.#pings.clear();
     this.#in.end();
   }
+}
+
+/**
+ * Resolves on 'drain' or 'close' and removes both listeners: racing two
+ * `once()` calls would leave the loser's listeners behind on every wait
+ * (a leak, and a MaxListeners warning, for every large stdin stream).
+ */
+function drained(stream: Writable): Promise<void> {
+  if (stream.destroyed || stream.writableEnded) return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = (): void => {
+      stream.off('drain', done);
+      stream.off('close', done);
+      resolve();
+    };
+    stream.on('drain', done);
+    stream.on('close', done);
+  });
 }

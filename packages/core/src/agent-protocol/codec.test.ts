@@ -11,6 +11,7 @@ import {
   decodeHello,
   decodeStarted,
   encodeFrame,
+  encodeResize,
   encodeSignal,
   encodeStart,
   type Frame,
@@ -44,11 +45,14 @@ function parseStart(p: Buffer): StartRequest {
     return s;
   };
   const flags = p.readUInt8(off++);
+  expect(flags & ~3, 'only flag bits 0 and 1').toBe(0);
   const cwd = str();
   const argv = Array.from({ length: u32() }, str);
   const env = Array.from({ length: u32() }, str);
+  const pty = (flags & 2) === 2 ? { cols: p.readUInt16LE(off), rows: p.readUInt16LE(off + 2) } : undefined;
+  if (pty) off += 4;
   expect(off, 'no trailing bytes').toBe(p.length);
-  return { stdin: (flags & 1) === 1, cwd, argv, env };
+  return { stdin: (flags & 1) === 1, cwd, argv, env, ...(pty ? { pty } : {}) };
 }
 
 function decodeAll(wire: Buffer): Frame[] {
@@ -88,6 +92,8 @@ describe('encodeStart', () => {
     { argv: ['/bin/true'], env: [], cwd: '', stdin: false },
     { argv: ['sh', '-c', 'echo "$X" é✓'], env: ['X=1', 'EMPTY=', 'A=b=c'], cwd: '/workspace', stdin: true },
     { argv: ['', ''], env: [''], cwd: '/', stdin: false },
+    { argv: ['sh'], env: ['TERM=dumb'], cwd: '/workspace', stdin: true, pty: { cols: 80, rows: 24 } },
+    { argv: ['sh'], env: [], cwd: '', stdin: false, pty: { cols: 65535, rows: 1 } },
   ])('round-trips %j through an independent reader', (req) => {
     const [f] = decodeAll(encodeStart(7, req));
     expect(f).toMatchObject({ type: FrameType.START, id: 7 });
@@ -103,10 +109,23 @@ describe('encodeStart', () => {
 });
 
 describe('encodeSignal', () => {
-  it.each([SignalScope.PROCESS, SignalScope.GROUP, SignalScope.TREE])('encodes signo and scope %i as two bytes', (scope) => {
+  it.each([SignalScope.PROCESS, SignalScope.GROUP, SignalScope.TREE, SignalScope.DESCENDANTS])('encodes signo and scope %i as two bytes', (scope) => {
     const [f] = decodeAll(encodeSignal(3, 9, scope));
     expect(f).toMatchObject({ type: FrameType.SIGNAL, id: 3 });
     expect([...f!.payload]).toEqual([9, scope]);
+  });
+});
+
+describe('encodeResize', () => {
+  it('encodes cols then rows as little-endian u16', () => {
+    const [f] = decodeAll(encodeResize(4, { cols: 0x0102, rows: 0x0304 }));
+    expect(f).toMatchObject({ type: FrameType.RESIZE, id: 4 });
+    expect([...f!.payload]).toEqual([0x02, 0x01, 0x04, 0x03]);
+  });
+
+  it('refuses a size that does not fit in a u16 rather than wrapping it', () => {
+    expect(() => encodeResize(1, { cols: 65_536, rows: 24 })).toThrow(RangeError);
+    expect(() => encodeStart(1, { argv: ['sh'], env: [], cwd: '', stdin: false, pty: { cols: 80, rows: -1 } })).toThrow(RangeError);
   });
 });
 

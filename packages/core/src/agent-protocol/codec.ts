@@ -12,6 +12,7 @@ export const FrameType = {
   STDIN: 0x02,
   SIGNAL: 0x03,
   PING: 0x04,
+  RESIZE: 0x05,
   HELLO: 0x80,
   STARTED: 0x81,
   STDOUT: 0x82,
@@ -29,9 +30,11 @@ export const AgentErrorCode = {
   TOO_LARGE: 5,
   DUPLICATE_ID: 6,
   STDIN_OVERFLOW: 7,
+  NOT_A_TTY: 8,
 } as const;
 
-export const SignalScope = { PROCESS: 0, GROUP: 1, TREE: 2 } as const;
+/** Who a SIGNAL reaches: DESCENDANTS is the tree without the process itself. */
+export const SignalScope = { PROCESS: 0, GROUP: 1, TREE: 2, DESCENDANTS: 3 } as const;
 export type SignalScope = (typeof SignalScope)[keyof typeof SignalScope];
 
 export interface Frame {
@@ -59,26 +62,51 @@ function strBytes(s: string): Buffer {
   return out;
 }
 
+/** A terminal size in character cells; the agent takes 1..65535 for each. */
+export interface TerminalSize {
+  readonly cols: number;
+  readonly rows: number;
+}
+
 export interface StartRequest {
   readonly argv: readonly string[];
   readonly env: readonly string[];
   readonly cwd: string;
   readonly stdin: boolean;
+  /** Run on a new pseudo-terminal of this size (START flags bit 1). */
+  readonly pty?: TerminalSize;
+}
+
+const START_STDIN = 1;
+const START_PTY = 2;
+
+function sizeBytes(size: TerminalSize): Buffer {
+  const b = Buffer.allocUnsafe(4);
+  b.writeUInt16LE(size.cols, 0);
+  b.writeUInt16LE(size.rows, 2);
+  return b;
 }
 
 export function encodeStart(id: number, req: StartRequest): Buffer {
-  const parts: Buffer[] = [Buffer.from([req.stdin ? 1 : 0]), strBytes(req.cwd)];
+  const flags = (req.stdin ? START_STDIN : 0) | (req.pty ? START_PTY : 0);
+  const parts: Buffer[] = [Buffer.from([flags]), strBytes(req.cwd)];
   const count = Buffer.allocUnsafe(4);
   count.writeUInt32LE(req.argv.length, 0);
   parts.push(count, ...req.argv.map(strBytes));
   const envCount = Buffer.allocUnsafe(4);
   envCount.writeUInt32LE(req.env.length, 0);
   parts.push(envCount, ...req.env.map(strBytes));
+  if (req.pty) parts.push(sizeBytes(req.pty));
   return encodeFrame(FrameType.START, id, Buffer.concat(parts));
 }
 
 export function encodeSignal(id: number, signo: number, scope: SignalScope): Buffer {
   return encodeFrame(FrameType.SIGNAL, id, Buffer.from([signo, scope]));
+}
+
+/** RESIZE: a new size for a process's terminal (writeUInt16LE throws outside 0..65535). */
+export function encodeResize(id: number, size: TerminalSize): Buffer {
+  return encodeFrame(FrameType.RESIZE, id, sizeBytes(size));
 }
 
 export interface ExitInfo {

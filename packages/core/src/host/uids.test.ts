@@ -1,9 +1,10 @@
-import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import { hasCode } from '@warden/protocol';
-import { UidPool } from './uids.js';
+import { currentProcess } from './processes.js';
+import { UID_BLOCK_SIZE, UidPool, parseUidLock, reapUidLock } from './uids.js';
 
 let dir: string;
 beforeEach(async () => {
@@ -45,4 +46,39 @@ it('reclaims a block whose owner process is dead, but not a live one', async () 
   expect(hasCode(await pool.acquire().catch((e: unknown) => e), 'E_CAPACITY')).toBe(true);
   await pool.close();
   expect(await readdir(dir)).toEqual(['block-300004']);
+});
+
+it('writes locks whole, naming this process by pid and start time', async () => {
+  const pool = new UidPool(dir, { start: 400_000, count: 4 }, 4);
+  await pool.acquire();
+  expect(await readdir(dir)).toEqual(['block-400000']); // no drafts left
+  const lock = parseUidLock(await readFile(join(dir, 'block-400000'), 'utf8'), 'block-400000');
+  expect(lock).toEqual({ owner: currentProcess(), block: { start: 400_000, count: 4 } });
+  await pool.close();
+});
+
+it('reclaims a block whose owner pid now belongs to another process', async () => {
+  // This process's pid, but another start time: the owner died and the pid was reused.
+  const owner = { ...currentProcess(), startTime: '1' };
+  await writeFile(join(dir, 'block-500000'), JSON.stringify({ owner, start: 500_000, count: 4 }));
+  const pool = new UidPool(dir, { start: 500_000, count: 4 }, 4);
+  expect((await pool.acquire()).uid).toBe(500_000);
+  await pool.close();
+});
+
+it('does not reclaim a dead owner’s block while a process still runs as one of its uids', async () => {
+  const me = process.getuid?.() ?? 0; // this process runs as it
+  const dead = { ...currentProcess(), pid: 999_999_999 };
+  await writeFile(join(dir, `block-${me}`), JSON.stringify({ owner: dead, start: me, count: 1 }));
+  const pool = new UidPool(dir, { start: me, count: 1 }, 1);
+  expect(hasCode(await pool.acquire().catch((e: unknown) => e), 'E_CAPACITY')).toBe(true);
+  const busy: number[] = [];
+  expect(await reapUidLock(join(dir, `block-${me}`), undefined, busy)).toBe('busy');
+  expect(busy).toContain(process.pid);
+  await pool.close();
+});
+
+it('reads lock files of both formats', () => {
+  expect(parseUidLock('1234', 'block-600000')).toEqual({ owner: 1234, block: { start: 600_000, count: UID_BLOCK_SIZE } });
+  expect(parseUidLock('', 'block-600000')).toEqual({ owner: undefined, block: { start: 600_000, count: UID_BLOCK_SIZE } });
 });

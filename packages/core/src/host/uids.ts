@@ -1,13 +1,23 @@
 /**
  * Hands out host uids for sandboxes from a reserved range, one per sandbox, so
  * sandboxes own nothing on the host and cannot touch each other. An engine
- * leases blocks of uids with lock files (O_EXCL, holding the owner's pid), so
- * several engines and processes share the range safely and a block whose
- * owner died is reclaimed; within its blocks an engine hands uids out from
- * memory, reusing a uid only after the sandbox that had it is gone.
+ * leases blocks of uids with lock files (created whole with link(2), holding
+ * the owner process's identity), so several engines and processes share the
+ * range safely and a block whose owner died is reclaimed; within its blocks
+ * an engine hands uids out from memory, reusing a uid only after the sandbox
+ * that had it is gone.
+ *
+ * A stale block is reclaimed only when its owner is dead (pid, start time and
+ * boot id all checked, so a reused pid does not keep a block forever) *and*
+ * no process runs as any of its uids: a uid must never be handed to a new
+ * sandbox while a process of an old one still runs as it. The engine and
+ * crash recovery use the same rule (`reapUidLock`).
  */
-import { mkdir, open, readFile, unlink } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { link, mkdir, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
+import { basename, dirname } from 'node:path';
 import { WardenError } from '@warden/protocol';
+import { currentProcess, isProcessIdentity, liveness, pidLiveness, pidsRunningAs, type Liveness, type ProcessIdentity } from './processes.js';
 
 export interface UidRange {
   readonly start: number;
@@ -21,14 +31,80 @@ export interface UidLease {
 }
 
 export const UID_BLOCK_SIZE = 256;
+/** A lock file that cannot be read as an owner (a writer of an older version died mid-write) counts as stale after this. */
+export const UNREADABLE_LOCK_STALE_MS = 60_000;
 
-function alive(pid: number): boolean {
+/** What a block lock file says. `owner` is a bare pid for lock files of older versions. */
+export interface UidLock {
+  readonly owner: ProcessIdentity | number | undefined;
+  readonly block: UidRange;
+}
+
+/** Parses a lock file; `name` (block-<start>) gives the block when the file does not. */
+export function parseUidLock(text: string, name: string): UidLock {
+  const fromName = Number(/^block-(\d+)$/.exec(name)?.[1] ?? NaN);
+  const fallback = { start: fromName, count: UID_BLOCK_SIZE };
+  if (/^\d+$/.test(text.trim())) return { owner: Number(text.trim()), block: fallback };
   try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
+    const v = JSON.parse(text) as { owner?: unknown; start?: unknown; count?: unknown };
+    const block = Number.isSafeInteger(v.start) && Number.isSafeInteger(v.count) ? { start: v.start as number, count: v.count as number } : fallback;
+    return { owner: isProcessIdentity(v.owner) ? v.owner : undefined, block };
+  } catch {
+    return { owner: undefined, block: fallback };
   }
+}
+
+async function lockLiveness(lock: UidLock, path: string): Promise<Liveness> {
+  if (typeof lock.owner === 'number') return pidLiveness(lock.owner);
+  if (lock.owner) return liveness(lock.owner);
+  const st = await stat(path).catch(() => undefined);
+  return st && Date.now() - st.mtimeMs > UNREADABLE_LOCK_STALE_MS ? 'dead' : 'unknown';
+}
+
+export type ReapResult = 'reaped' | 'held' | 'busy' | 'gone';
+
+/**
+ * Removes the block lock at `path` if its owner is dead and nothing runs as
+ * its uids: 'reaped'. Otherwise 'held' (owner alive or unknown, or `only`
+ * refused it), 'busy' (owner dead, but a process still runs as one of its
+ * uids; `busyPids` names them) or 'gone' (no such file).
+ *
+ * Two reapers may judge the same stale file at once. Each renames it to a
+ * private name first and deletes it only if it is still the file it judged;
+ * a reaper that grabbed a fresh lock (created after the other reaper removed
+ * the stale one) links it back.
+ */
+export async function reapUidLock(path: string, only?: (lock: UidLock) => boolean, busyPids?: number[]): Promise<ReapResult> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return 'gone';
+    throw err;
+  }
+  const lock = parseUidLock(text, basename(path));
+  if ((only && !only(lock)) || (await lockLiveness(lock, path)) !== 'dead') return 'held';
+  if (Number.isSafeInteger(lock.block.start) && lock.block.count > 0) {
+    const running = await pidsRunningAs(lock.block);
+    if (running.length > 0) {
+      busyPids?.push(...running);
+      return 'busy';
+    }
+  }
+  const grabbed = `${dirname(path)}/.reap-${basename(path)}-${randomBytes(6).toString('hex')}`;
+  try {
+    await rename(path, grabbed);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return 'gone';
+    throw err;
+  }
+  if ((await readFile(grabbed, 'utf8').catch(() => undefined)) === text) {
+    await unlink(grabbed);
+    return 'reaped';
+  }
+  await link(grabbed, path).catch(() => undefined);
+  await unlink(grabbed).catch(() => undefined);
+  return 'held';
 }
 
 export class UidPool {
@@ -88,7 +164,7 @@ export class UidPool {
       const start = this.#range.start + (this.#cursor++ % this.#blockCount) * this.#blockSize;
       if (this.#blocks.has(start)) continue;
       const path = `${this.#dir}/block-${start}`;
-      if (!(await this.#tryLock(path))) continue;
+      if (!(await this.#tryLock(path, start))) continue;
       this.#blocks.set(start, path);
       for (let i = 0; i < this.#blockSize; i++) this.#free.push(start + i);
       return;
@@ -96,21 +172,25 @@ export class UidPool {
     throw new WardenError('E_CAPACITY', `All ${this.#range.count} sandbox uids from ${this.#range.start} are in use. Close sandboxes or widen uidRange.`);
   }
 
-  async #tryLock(path: string): Promise<boolean> {
-    for (let attempt = 0; attempt < 2; attempt++) {
-      try {
-        const fh = await open(path, 'wx', 0o600);
-        await fh.writeFile(String(process.pid));
-        await fh.close();
-        return true;
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-        const owner = Number(await readFile(path, 'utf8').catch(() => ''));
-        // Empty file: another process is between open and write; treat as taken.
-        if (!owner || alive(owner)) return false;
-        await unlink(path).catch(() => undefined);
+  async #tryLock(path: string, start: number): Promise<boolean> {
+    // Written aside and linked into place: the lock appears whole (owner
+    // included) or not at all, so nobody ever sees a half-written one.
+    const draft = `${this.#dir}/.new-${basename(path)}-${randomBytes(6).toString('hex')}`;
+    await writeFile(draft, JSON.stringify({ owner: currentProcess(), start, count: this.#blockSize }), { mode: 0o600 });
+    try {
+      for (let attempt = 0; attempt < 2; attempt++) {
+        try {
+          await link(draft, path);
+          return true;
+        } catch (err) {
+          if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+        }
+        const r = await reapUidLock(path);
+        if (r === 'held' || r === 'busy') return false;
       }
+      return false;
+    } finally {
+      await unlink(draft).catch(() => undefined);
     }
-    return false;
   }
 }

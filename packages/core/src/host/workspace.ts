@@ -76,3 +76,20 @@ export async function lendWorkspace(path: string, uid: number, gid: number, rese
     },
   };
 }
+
+/**
+ * Gives back a directory lent by an engine that died without releasing it.
+ * The per-entry owners were kept only in that engine's memory, so whatever
+ * the sandbox uid owns goes to the directory's recorded owner (as entries
+ * the sandbox created do on a normal release). Call only once nothing runs
+ * as `uid`. Nothing to do if the directory is gone.
+ */
+export async function returnLentWorkspace(path: string, uid: number, owner: { readonly uid: number; readonly gid: number }): Promise<void> {
+  // The top directory is followed, as lendWorkspace follows it; nothing below it is.
+  const st = await stat(path).catch(() => undefined);
+  if (!st?.isDirectory()) return;
+  await walk(path, async (p, u) => {
+    if (u === uid) await lchown(p, owner.uid, owner.gid);
+  });
+  if (st.uid === uid) await chown(path, owner.uid, owner.gid);
+}

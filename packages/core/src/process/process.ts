@@ -6,6 +6,7 @@ import { WardenError, type ExecResult, type ExitReason } from '@warden/protocol'
 import type { AgentClient, ProcessHandlers } from '../agent-protocol/client.js';
 import { AgentErrorCode, SignalScope, type ExitInfo } from '../agent-protocol/codec.js';
 import { signalName, signalNumber } from './signals.js';
+import { checkResize } from './terminal.js';
 
 export interface ProcessOptions {
   /** Working directory inside the sandbox. Default: /workspace. */
@@ -23,6 +24,22 @@ export interface ProcessOptions {
   /** Called with each chunk of output as it arrives, in order. */
   readonly onStdout?: (data: Buffer) => void;
   readonly onStderr?: (data: Buffer) => void;
+  /**
+   * Runs the command on a new pseudo-terminal of this size (integers 1 to
+   * 1000): it is the command's controlling terminal and its stdin, stdout and
+   * stderr, and `TERM` defaults to `xterm-256color`. Everything the command
+   * writes, and the terminal's echo of input, arrives as stdout (`stderr` stays
+   * empty) with the terminal's line endings (`\r\n`). Input written with
+   * `write` goes through the terminal's line discipline: `\x03` interrupts the
+   * foreground job. Nothing closes a terminal's input: `end()` types the
+   * end-of-file character (^D), and `stdin` bytes are typed followed by ^D
+   * (`stdin: ''` types just ^D). Without `stdin`, a command that reads its
+   * terminal waits for `write`, under `exec` too. Default: no terminal (pipes).
+   * @example
+   * const sh = sbx.spawn(['sh'], { pty: { cols: 80, rows: 24 }, onStdout: (b) => term.write(b) });
+   * await sh.write('ls\n'); sh.resize(120, 40);
+   */
+  readonly pty?: { readonly cols: number; readonly rows: number };
 }
 
 export interface ProcessHooks {
@@ -34,13 +51,18 @@ export interface ProcessHooks {
   killSandbox(): void;
 }
 
-interface Limits {
+export interface Limits {
+  /** Infinity: no timer (a session's shell lives as long as its sandbox). */
   readonly timeoutMs: number;
   readonly maxOutputBytes: number;
+  /** false: output only goes to the callbacks and the result's stdout/stderr stay empty, so a long-lived shell does not hoard it. Default true. */
+  readonly retainOutput?: boolean;
 }
 
 /** How long to wait for the agent to confirm a kill before ending the sandbox. */
 const KILL_CONFIRM_MS = 5000;
+
+const SCOPES = { process: SignalScope.PROCESS, group: SignalScope.GROUP, tree: SignalScope.TREE, descendants: SignalScope.DESCENDANTS } as const;
 
 export class SandboxProcess {
   readonly #agent: AgentClient;
@@ -81,6 +103,7 @@ export class SandboxProcess {
     this.#startedPromise.catch(() => undefined);
     this.#oomBefore = hooks.oomSnapshot();
     const stdin = opts.stdin;
+    const pty = opts.pty;
     const handlers: ProcessHandlers = {
       onStarted: (pid) => {
         this.#pid = pid;
@@ -92,21 +115,24 @@ export class SandboxProcess {
       onAgentError: (code, message) => {
         if (code === AgentErrorCode.START_FAILED) {
           this.#finishWithError(new WardenError('E_EXEC_FAILED', `Could not start ${JSON.stringify(argv[0])} in the sandbox: ${message}. Check the command name and cwd.`, { details: { argv: [...argv], cwd } }));
-        } else if (code === AgentErrorCode.MALFORMED || code === AgentErrorCode.DUPLICATE_ID) {
+        } else if ((code === AgentErrorCode.MALFORMED || code === AgentErrorCode.DUPLICATE_ID) && this.#pid === undefined) {
           // The START itself was refused: nothing runs.
           this.#finishWithError(new WardenError('E_AGENT_PROTOCOL', `The sandbox agent refused the command: ${message}`));
         }
         // Anything else concerns a running process and does not end it: STDIN_OVERFLOW
-        // (the agent closed its stdin), UNKNOWN_ID (a signal that raced its exit).
+        // (the agent closed its stdin), UNKNOWN_ID (a signal that raced its exit),
+        // NOT_A_TTY (cannot happen: resize checks first).
       },
       onClosed: () => void this.#closed(),
     };
-    this.#id = agent.start({ argv, env, cwd, stdin: stdin !== undefined }, handlers);
+    this.#id = agent.start({ argv, env, cwd, stdin: stdin !== undefined, ...(pty ? { pty: { cols: pty.cols, rows: pty.rows } } : {}) }, handlers);
     if (stdin !== undefined && stdin !== 'pipe') {
       const bytes = typeof stdin === 'string' ? Buffer.from(stdin) : stdin;
-      void this.#agent.writeStdin(this.#id, bytes).then(() => this.#agent.writeStdin(this.#id, new Uint8Array()));
+      // An empty write would itself end the input: on a pty that would type ^D twice.
+      const data = bytes.length > 0 ? this.#agent.writeStdin(this.#id, bytes) : Promise.resolve();
+      void data.then(() => this.#agent.writeStdin(this.#id, new Uint8Array()));
     }
-    this.#timer = setTimeout(() => this.#terminate('timeout'), limits.timeoutMs);
+    if (Number.isFinite(limits.timeoutMs)) this.#timer = setTimeout(() => this.#terminate('timeout'), limits.timeoutMs);
     if (opts.signal) {
       if (opts.signal.aborted) queueMicrotask(() => this.#terminate('aborted'));
       else {
@@ -126,27 +152,49 @@ export class SandboxProcess {
     return this.#startedPromise;
   }
 
-  /** Writes to stdin (needs `stdin: 'pipe'`). Resolves when the agent pipe accepted it. */
+  /** Writes to stdin (needs `stdin: 'pipe'` or `pty`). Resolves when the agent pipe accepted it. */
   async write(data: string | Uint8Array): Promise<void> {
-    if (this.#opts.stdin !== 'pipe') throw new WardenError('E_INVALID_ARGUMENT', 'This process was started without stdin: "pipe"; pass it to spawn() to write to stdin.');
+    if (this.#opts.stdin !== 'pipe' && !this.#opts.pty) {
+      throw new WardenError('E_INVALID_ARGUMENT', 'This process was started without stdin: "pipe" or a pty; pass one of them to spawn() to write to its input.');
+    }
     if (this.#done) return;
     const bytes = typeof data === 'string' ? Buffer.from(data) : data;
     if (bytes.length > 0) await this.#agent.writeStdin(this.#id, bytes);
   }
 
-  /** Closes stdin (EOF). */
+  /** Closes stdin (EOF); on a pty, types the end-of-file character (^D) instead. */
   async end(): Promise<void> {
-    if (this.#opts.stdin === 'pipe' && !this.#done) await this.#agent.writeStdin(this.#id, new Uint8Array());
+    if ((this.#opts.stdin === 'pipe' || this.#opts.pty) && !this.#done) await this.#agent.writeStdin(this.#id, new Uint8Array());
+  }
+
+  /**
+   * Resizes the process's terminal (integers 1 to 1000); the kernel sends
+   * SIGWINCH to its foreground job. Throws E_INVALID_ARGUMENT if the process
+   * was started without `pty`. Does nothing once the process has ended.
+   * @example p.resize(120, 40);
+   */
+  resize(cols: number, rows: number): void {
+    const size = checkResize(cols, rows);
+    if (!this.#opts.pty) {
+      throw new WardenError('E_INVALID_ARGUMENT', 'This process has no terminal to resize: it was started without pty. Pass pty: { cols, rows } to spawn() to run it on a terminal.');
+    }
+    if (this.#done) return;
+    this.#agent.resize(this.#id, size);
   }
 
   /**
    * Sends a signal. Default SIGKILL to the whole tree (every process the
-   * command started, including background children).
+   * command started, including background children). `'descendants'` is that
+   * tree without the process itself: it stops what a long-lived shell is
+   * running and leaves the shell alive.
    */
-  kill(signal: string | number = 'SIGKILL', scope: 'process' | 'group' | 'tree' = 'tree'): void {
+  kill(signal: string | number = 'SIGKILL', scope: 'process' | 'group' | 'tree' | 'descendants' = 'tree'): void {
     const signo = signalNumber(signal);
+    if (!Object.hasOwn(SCOPES, scope)) {
+      throw new WardenError('E_INVALID_ARGUMENT', `kill(signal, scope): scope must be one of ${Object.keys(SCOPES).map((k) => `"${k}"`).join(', ')}, got ${JSON.stringify(scope) ?? typeof scope}.`);
+    }
     if (this.#done) return;
-    this.#agent.signal(this.#id, signo, scope === 'process' ? SignalScope.PROCESS : scope === 'group' ? SignalScope.GROUP : SignalScope.TREE);
+    this.#agent.signal(this.#id, signo, SCOPES[scope]);
   }
 
   /** The outcome; never rejects for a non-zero exit, a signal or a limit. */
@@ -160,7 +208,7 @@ export class SandboxProcess {
     const piece = d.length > room ? d.subarray(0, room) : d;
     this.#outputBytes += piece.length;
     if (piece.length > 0) {
-      sink.push(piece);
+      if (this.#limits.retainOutput !== false) sink.push(piece);
       cb?.(piece);
     }
     if (d.length > room) {

@@ -10,6 +10,9 @@ import type { Limits, RuntimeName } from '@warden/protocol';
 /** Where every runtime mounts the workspace inside the sandbox (part of the contract, not of one driver). */
 export const SANDBOX_WORKSPACE = '/workspace';
 
+/** Where every runtime shows the agent binary inside the sandbox, read-only (it also runs file operations: `fs`). */
+export const SANDBOX_AGENT_PATH = '/.warden/agent';
+
 export interface ProbeCheck {
   readonly name: string;
   readonly ok: boolean;

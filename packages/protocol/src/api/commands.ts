@@ -61,7 +61,12 @@ export const StdinBody = Type.Object({ data: Type.Optional(Base64), eof: Type.Op
 export const SignalBody = Type.Object(
   {
     signal: Type.Optional(Type.String({ pattern: '^(SIG)?[A-Z0-9]+$', default: 'SIGKILL', expects: 'a signal name like SIGTERM' })),
-    scope: Type.Optional(Type.Union([Type.Literal('process'), Type.Literal('group'), Type.Literal('tree')], { default: 'tree' })),
+    scope: Type.Optional(
+      Type.Union([Type.Literal('process'), Type.Literal('group'), Type.Literal('tree'), Type.Literal('descendants')], {
+        default: 'tree',
+        description: 'process; its process group; its whole tree (default); or descendants: the tree without the process itself.',
+      }),
+    ),
   },
   { additionalProperties: false },
 );

@@ -14,6 +14,8 @@ import type { SandboxService } from '../services/sandboxes.js';
 
 type P<Q> = { Params: Static<typeof SandboxIdParams>; Querystring: Q };
 const entry = (e: CoreEntry): FileEntry => ({ ...e, mtime: e.mtime.toISOString() });
+/** Uploads and downloads last as long as the client keeps sending or reading (a day at most); hanging up ends them. */
+const TRANSFER_TIMEOUT_MS = 86_400_000;
 
 export function fileRoutes(app: FastifyInstance, sandboxes: SandboxService): void {
   const tags = ['files'];
@@ -26,7 +28,8 @@ export function fileRoutes(app: FastifyInstance, sandboxes: SandboxService): voi
     async (req, reply) => {
       const sbx = sandboxes.live(principalOf(req).tenant, req.params.id);
       const abort = new AbortController();
-      const it = sbx.files.read(req.query.path, { signal: abort.signal })[Symbol.asyncIterator]();
+      // No deadline of its own: a download lasts as long as the client reads; hanging up aborts it.
+      const it = sbx.files.read(req.query.path, { signal: abort.signal, timeoutMs: TRANSFER_TIMEOUT_MS })[Symbol.asyncIterator]();
       // Pull the first chunk before answering, so a missing file is a 404 rather than a broken 200.
       const first = await it.next();
       async function* rest(): AsyncGenerator<Uint8Array> {
@@ -45,14 +48,17 @@ export function fileRoutes(app: FastifyInstance, sandboxes: SandboxService): voi
       config: write,
       schema: { tags, summary: 'Upload a file (application/octet-stream body, streamed; replaces it atomically, makes parents)', params: SandboxIdParams, querystring: PathQuery, response: { 200: FileEntry } },
     },
-    async (req) => {
+    async (req, reply) => {
       const sbx = sandboxes.live(principalOf(req).tenant, req.params.id);
       const body: unknown = req.body;
       if (!(body instanceof Readable)) {
         throw new WardenError('E_UNSUPPORTED_MEDIA_TYPE', 'Send the file content as the request body with Content-Type: application/octet-stream.');
       }
-      await sbx.files.write(req.query.path, body as AsyncIterable<Uint8Array>);
-      return entry(await sbx.files.stat(req.query.path));
+      const abort = new AbortController();
+      reply.raw.on('close', () => {
+        if (!reply.raw.writableFinished) abort.abort();
+      });
+      return entry(await sbx.files.write(req.query.path, body as AsyncIterable<Uint8Array>, { signal: abort.signal, timeoutMs: TRANSFER_TIMEOUT_MS }));
     },
   );
 

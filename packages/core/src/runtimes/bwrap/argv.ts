@@ -5,10 +5,9 @@
  * capped /tmp and /dev/shm, the workspace, the agent, and a seccomp filter.
  */
 
-import { SANDBOX_WORKSPACE } from '../driver.js';
+import { SANDBOX_AGENT_PATH, SANDBOX_WORKSPACE } from '../driver.js';
 
-/** Paths inside every bwrap sandbox. */
-export const SANDBOX_AGENT_PATH = '/.warden/agent';
+export { SANDBOX_AGENT_PATH };
 /** uid/gid the sandbox user has inside its user namespace (host uid differs). */
 export const SANDBOX_INNER_ID = 1000;
 /** Descriptor the seccomp program is passed on. */
