@@ -1,7 +1,7 @@
 // Builds the native agent and launcher from source. Idempotent: skips when the
 // binaries are newer than their sources. Usage: node build.mjs [--force]
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, statSync } from 'node:fs';
+import { mkdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -30,6 +30,14 @@ for (const [name, files] of Object.entries(binaries)) {
   const srcs = files.map((f) => join(here, 'src', f));
   const bin = join(out, `warden-${name}`);
   if (!force && srcs.every((s) => mtime(bin) > mtime(s))) continue;
-  execFileSync(cc, [...flags, '-o', bin, ...srcs.filter((s) => s.endsWith('.c'))], { stdio: 'inherit' });
-  execFileSync('strip', [bin]);
+  // Build beside it and rename into place: overwriting a binary that sandboxes are
+  // executing fails with ETXTBSY (or corrupts it), and a failed build leaves the old one.
+  const tmp = `${bin}.tmp-${process.pid}`;
+  try {
+    execFileSync(cc, [...flags, '-o', tmp, ...srcs.filter((s) => s.endsWith('.c'))], { stdio: 'inherit' });
+    execFileSync('strip', [tmp]);
+    renameSync(tmp, bin);
+  } finally {
+    rmSync(tmp, { force: true });
+  }
 }

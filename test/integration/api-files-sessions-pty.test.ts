@@ -1,8 +1,10 @@
 /** End to end over a real socket with the SDK: sessions, files (incl. 200 MB streamed both ways), watch, PTY. */
 import { createHash, randomBytes } from 'node:crypto';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Sandbox, hasCode, type WatchEvent } from '@warden/sdk';
-import { eventually } from '../helpers/host.js';
+import { eventually, tempDir } from '../helpers/host.js';
 import { testServer, type TestServer } from '../helpers/server.js';
 
 let t: TestServer;
@@ -138,6 +140,26 @@ describe('files over the API', () => {
     const n = events.length;
     await sbx.commands.run('echo c > /workspace/watched/c.txt');
     expect(events.length).toBe(n); // stopped means stopped
+  });
+});
+
+describe('codebases over the API', () => {
+  it('creates a sandbox on a codebase under a policy, and shows its diff', async () => {
+    await using src = await tempDir('warden-api-cb-');
+    await mkdir(join(src.path, 'docs'));
+    await writeFile(join(src.path, 'docs/readme.md'), 'hello\n');
+    await writeFile(join(src.path, '.env'), 'SECRET=1\n');
+    await t.server.engine.codebases.add({ dir: src.path }, { name: 'api-cb' });
+    const cb = await Sandbox.create({ ...t.conn(t.key('files')), codebase: { name: 'api-cb' }, preset: 'agent-safe', policy: { rules: [{ pattern: 'docs/', level: 'write' }] } });
+    expect(await cb.files.exists('.env')).toBe(false); // hidden by the preset
+    await cb.files.write('docs/readme.md', 'changed\n');
+    await cb.files.write('docs/new.md', 'new\n');
+    const d = await cb.diff();
+    expect(d.added.map((c) => c.path)).toEqual(['docs/new.md']);
+    expect(d.modified.map((c) => c.path)).toEqual(['docs/readme.md']);
+    expect(await readFile(join(src.path, 'docs/readme.md'), 'utf8')).toBe('hello\n'); // the codebase itself is untouched
+    await expect(sbx.diff()).rejects.toSatisfy((e) => hasCode(e, 'E_NO_CODEBASE'));
+    await cb.kill();
   });
 });
 

@@ -56,6 +56,23 @@ describe('handing a lent workspace back gives the host nothing dangerous', () =>
     expect((await lstat(join(host.path, 'victim'))).uid).toBe(0); // the link itself was handed back
   });
 
+  it('a file name that is not UTF-8 neither breaks the hand-back nor stays owned by the sandbox uid', async () => {
+    await using host = await tempDir('warden-handback-');
+    const name = Buffer.from([...Buffer.from('bad'), 0xff, 0xfe]);
+    let sandboxUid = 0;
+    {
+      await using sbx = await h.create({ workspace: { hostPath: host.path } });
+      sandboxUid = sbx.info().hostUid;
+      const r = await sbx.exec(['sh', '-c', `mkdir /workspace/d && printf x > "/workspace/d/$(printf 'bad\\377\\376')"`], { timeoutMs: 10_000 });
+      expect(r.exitCode, r.stderr).toBe(0);
+    }
+    const path = Buffer.concat([Buffer.from(`${host.path}/d/`), name]);
+    const st = await lstat(path);
+    expect(st.uid).not.toBe(sandboxUid); // twin: inside, the sandbox uid owned it
+    expect(st.uid).toBe(0);
+    expect((await lstat(join(host.path, 'd'))).uid).toBe(0);
+  });
+
   it('cannot create a device node in the workspace', async () => {
     await using host = await tempDir('warden-handback-');
     await using sbx = await h.create({ workspace: { hostPath: host.path } });

@@ -16,6 +16,7 @@ it('@warden/protocol exports exactly its public API', () => {
     'CreateSandboxBody',
     'CreateSessionBody',
     'CreatedKey',
+    'DiffView',
     'ERROR_CATALOGUE',
     'ERROR_CODES',
     'EnvMap',

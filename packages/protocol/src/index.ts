@@ -23,6 +23,7 @@ export {
   ListSandboxesQuery,
   SandboxPage,
   ExtendTimeoutBody,
+  DiffView,
   RunCommandBody,
   CommandParams,
   CommandView,

@@ -5,7 +5,7 @@
  * const r = await sbx.commands.run('python3 -c "print(6*7)"');
  * r.stdout; // "42\n"
  */
-import { WardenError, type CreateSandboxBody, type SandboxPage, type SandboxView } from '@warden/protocol';
+import { WardenError, type CreateSandboxBody, type DiffView, type SandboxPage, type SandboxView } from '@warden/protocol';
 import { Commands } from './commands.js';
 import { Files } from './files.js';
 import { Http, type ConnectionOptions } from './http.js';
@@ -76,6 +76,11 @@ export class Sandbox implements AsyncDisposable {
 
   async getInfo(): Promise<SandboxView> {
     return this.#http.json<SandboxView>('GET', `/v1/sandboxes/${this.id}`);
+  }
+
+  /** What a codebase sandbox changed: added, modified and deleted paths with sizes. */
+  async diff(): Promise<DiffView> {
+    return this.#http.json<DiffView>('GET', `/v1/sandboxes/${this.id}/diff`);
   }
 
   /** Sets the remaining lifetime to `ms` from now. */

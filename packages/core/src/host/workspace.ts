@@ -7,7 +7,6 @@
  */
 import { chownSync, mkdirSync } from 'node:fs';
 import { chown, lchown, lstat, readdir, rm, stat } from 'node:fs/promises';
-import { join } from 'node:path';
 import { WardenError } from '@warden/protocol';
 
 /** Host directories never lent to a sandbox. */
@@ -19,14 +18,21 @@ export interface Workspace {
   release(): Promise<void>;
 }
 
-async function walk(dir: string, visit: (path: string, uid: number, gid: number) => Promise<void>): Promise<void> {
-  for (const name of await readdir(dir)) {
-    const p = join(dir, name);
+/**
+ * Visits every entry below `dir`. Paths are bytes: a name the sandbox made need
+ * not be UTF-8, and a decoded-then-re-encoded name would point at nothing.
+ */
+async function walk(dir: Buffer, visit: (path: Buffer, uid: number, gid: number) => Promise<void>): Promise<void> {
+  for (const name of await readdir(dir, { encoding: 'buffer' })) {
+    const p = Buffer.concat([dir, SLASH, name]);
     const st = await lstat(p);
     await visit(p, st.uid, st.gid);
     if (st.isDirectory()) await walk(p, visit);
   }
 }
+const SLASH = Buffer.from('/');
+/** A Map key for a byte path (latin1 maps each byte to one character, so it is one-to-one). */
+const keyOf = (p: Buffer): string => p.toString('latin1');
 
 export function freshWorkspace(path: string, uid: number, gid: number): Promise<Workspace> {
   // Two metadata calls on a new directory: cheaper inline than via the thread pool.
@@ -54,9 +60,9 @@ export async function lendWorkspace(path: string, uid: number, gid: number, rese
   }
   const owner = { uid: st.uid, gid: st.gid };
   const original = new Map<string, { uid: number; gid: number }>();
-  original.set(clean, owner);
-  await walk(clean, async (p, u, g) => {
-    original.set(p, { uid: u, gid: g });
+  const root = Buffer.from(clean);
+  await walk(root, async (p, u, g) => {
+    original.set(keyOf(p), { uid: u, gid: g });
     await lchown(p, uid, gid);
   });
   await chown(clean, uid, gid);
@@ -66,10 +72,10 @@ export async function lendWorkspace(path: string, uid: number, gid: number, rese
     release: async () => {
       if (released) return;
       released = true;
-      await walk(clean, async (p, u) => {
+      await walk(root, async (p, u) => {
         // Only entries the sandbox uid owns: anything else was not ours to change.
         if (u !== uid) return;
-        const o = original.get(p) ?? owner;
+        const o = original.get(keyOf(p)) ?? owner;
         await lchown(p, o.uid, o.gid);
       });
       await chown(clean, owner.uid, owner.gid);
@@ -88,7 +94,7 @@ export async function returnLentWorkspace(path: string, uid: number, owner: { re
   // The top directory is followed, as lendWorkspace follows it; nothing below it is.
   const st = await stat(path).catch(() => undefined);
   if (!st?.isDirectory()) return;
-  await walk(path, async (p, u) => {
+  await walk(Buffer.from(path), async (p, u) => {
     if (u === uid) await lchown(p, owner.uid, owner.gid);
   });
   if (st.uid === uid) await chown(path, owner.uid, owner.gid);

@@ -3,7 +3,11 @@ import { Type, type Static } from '@sinclair/typebox';
 import { EnvMap, Limits, PolicyInput, RuntimeName } from '../spec.js';
 import { PageQuery } from './common.js';
 
-/** A sandbox spec as the API takes it: no host paths (a tenant must not mount the server's directories). */
+/**
+ * A sandbox spec as the API takes it: no host paths (a tenant must not mount
+ * the server's directories) and no snapshots (they are not yet owned by a
+ * tenant, so ids would cross tenants).
+ */
 export const CreateSandboxBody = Type.Object(
   {
     runtime: Type.Optional(RuntimeName),
@@ -16,7 +20,6 @@ export const CreateSandboxBody = Type.Object(
     ),
     policy: Type.Optional(PolicyInput),
     preset: Type.Optional(Type.String({ minLength: 1, maxLength: 64, hint: 'Presets: agent-safe, read-only, full-write.' })),
-    snapshot: Type.Optional(Type.String({ pattern: '^snap_[a-z2-7]{12}$', expects: 'a snapshot id like snap_abcdefghijkl' })),
     env: Type.Optional(EnvMap),
     hostname: Type.Optional(Type.String({ pattern: '^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$', expects: 'a hostname of 1 to 63 lower-case letters, digits and inner hyphens' })),
     metadata: Type.Optional(
@@ -69,3 +72,14 @@ export const ExtendTimeoutBody = Type.Object(
   { ttlMs: Type.Integer({ minimum: 1000, maximum: 604_800_000, description: 'New lifetime counted from now, in ms.', hint: 'Pass ttlMs between 1000 and 604800000.' }) },
   { additionalProperties: false },
 );
+
+const Change = Type.Object({ path: Type.String(), type: Type.String({ description: 'file, dir or symlink' }), size: Type.Integer() });
+export const DiffView = Type.Object(
+  {
+    added: Type.Array(Change),
+    modified: Type.Array(Type.Intersect([Change, Type.Object({ oldSize: Type.Integer() })])),
+    deleted: Type.Array(Change),
+  },
+  { description: 'What a codebase sandbox changed, relative to its codebase version.' },
+);
+export type DiffView = Static<typeof DiffView>;

@@ -1,7 +1,7 @@
 /** Sandboxes: create, get, list, extend, kill. */
 import type { FastifyInstance } from 'fastify';
 import type { Static } from '@sinclair/typebox';
-import { CreateSandboxBody, ExtendTimeoutBody, ListSandboxesQuery, SandboxIdParams, SandboxPage, SandboxView } from '@warden/protocol';
+import { CreateSandboxBody, DiffView, ExtendTimeoutBody, ListSandboxesQuery, SandboxIdParams, SandboxPage, SandboxView } from '@warden/protocol';
 import { principalOf } from '../auth/authenticate.js';
 import type { SandboxService } from '../services/sandboxes.js';
 
@@ -31,6 +31,11 @@ export function sandboxRoutes(app: FastifyInstance, sandboxes: SandboxService): 
       schema: { tags, summary: "Set a sandbox's remaining lifetime (from now)", params: SandboxIdParams, body: ExtendTimeoutBody, response: { 200: SandboxView } },
     },
     async (req) => sandboxes.setTtl(principalOf(req).tenant, req.params.id, req.body.ttlMs),
+  );
+  app.get<Id>(
+    '/v1/sandboxes/:id/diff',
+    { config: { scope: 'sandboxes:read' }, schema: { tags, summary: "What a codebase sandbox changed (E_NO_CODEBASE for others)", params: SandboxIdParams, response: { 200: DiffView } } },
+    async (req) => sandboxes.live(principalOf(req).tenant, req.params.id).diff(),
   );
   app.delete<Id>(
     '/v1/sandboxes/:id',
