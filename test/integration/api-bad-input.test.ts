@@ -112,6 +112,18 @@ describe('bad input', () => {
     expect(await readFile('/etc/shadow', 'utf8')).toMatch(/^root:/m);
   });
 
+  it('serves an OpenAPI 3.0 document without a key: no non-standard keywords, public routes marked public, streams typed', async () => {
+    const res = await fetch(`${t.url}/openapi.json`);
+    expect(res.status).toBe(200);
+    const doc = (await res.json()) as { openapi: string; paths: Record<string, Record<string, { security?: unknown; responses: Record<string, { content?: Record<string, unknown> }> }>> };
+    expect(doc.openapi).toBe('3.0.3');
+    // OpenAPI 3.0 allows only x- extensions in a schema: Warden's own keywords must not appear as is.
+    expect(JSON.stringify(doc)).not.toMatch(/"(hint|expects)":"/);
+    expect(doc.paths['/health']?.get?.security).toEqual([]);
+    expect(Object.keys(doc.paths['/v1/sandboxes/{id}/commands/{cid}/events']?.get?.responses['200']?.content ?? {})).toEqual(['application/x-ndjson']);
+    expect(Object.keys(doc.paths['/v1/sandboxes/{id}/files']?.get?.responses['200']?.content ?? {})).toEqual(['application/octet-stream']);
+  });
+
   it('still serves normally after all of that', async () => {
     const res = await fetch(`${t.url}/v1/sandboxes/${sbx}/commands`, {
       method: 'POST',

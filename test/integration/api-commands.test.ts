@@ -138,6 +138,22 @@ describe('commands over the API', () => {
     expect(info.state).toBe('running');
   });
 
+  it('kills the whole tree when a caller waiting for the plain result goes away', async () => {
+    const ctl = new AbortController();
+    const running = sbx.commands.run('sleep 601 & sleep 601; wait', { signal: ctl.signal });
+    const count = async (): Promise<string> => (await sbx.commands.run('ps -eo args | grep -c "^sleep 601$" || true')).stdout.trim();
+    await eventually(async () => (await count()) === '2', 5000, 'the sleeps to start');
+    ctl.abort();
+    await expect(running).rejects.toMatchObject({ name: 'AbortError' });
+    await eventually(async () => (await count()) === '0', 5000, 'the sleeps to be killed');
+  });
+
+  it('answers a background command that cannot start with E_EXEC_FAILED at once, not never', async () => {
+    const started = Date.now();
+    await expect(sbx.commands.run('', { argv: ['/no/such/program'], background: true })).rejects.toSatisfy((e) => hasCode(e, 'E_EXEC_FAILED'));
+    expect(Date.now() - started).toBeLessThan(5000);
+  });
+
   it('reports a timeout with the partial output', async () => {
     const r = await sbx.commands.run('echo before; sleep 30', { timeoutMs: 300 });
     expect(r).toMatchObject({ reason: 'timeout', stdout: 'before\n' });
@@ -156,4 +172,22 @@ describe('commands over the API', () => {
     await s.kill();
     expect(await processesOwnedBy(new Set([hostUid]))).toEqual([]);
   });
+});
+
+describe('shutdown', () => {
+  it('ends while a client follows a long command: its sandbox is killed and the stream ends with the result', async () => {
+    const own = await testServer();
+    const c = own.conn(own.key('shutdown'));
+    const s = await Sandbox.create(c);
+    const h = await s.commands.run('echo ready; sleep 600', { background: true });
+    let following = false;
+    const follow = await s.commands.connect(h.id, { onStdout: (x) => (following ||= x.includes('ready')) });
+    await eventually(() => following, 5000, 'the follower to be attached');
+    const hostUid = own.server.engine.get(s.id).info().hostUid;
+    const started = Date.now();
+    await own[Symbol.asyncDispose]();
+    expect(Date.now() - started).toBeLessThan(20_000); // the grace period, then the engine closes
+    expect(await follow.wait()).toMatchObject({ reason: 'sandbox-closed' }); // the follower hears how it ended
+    expect(await processesOwnedBy(new Set([hostUid]))).toEqual([]);
+  }, 30_000);
 });

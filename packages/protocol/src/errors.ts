@@ -22,7 +22,8 @@ export class WardenError extends Error {
 
   /** HTTP status the server answers with for this error. */
   get status(): number {
-    return ERROR_CATALOGUE[this.code].status;
+    // A newer server may send a code this build does not know.
+    return (ERROR_CATALOGUE[this.code] as (typeof ERROR_CATALOGUE)[ErrorCode] | undefined)?.status ?? 500;
   }
 
   /** The wire form: never a stack, a cause or host-only details. */

@@ -1,5 +1,5 @@
 /** `sandbox.files`: read, write, list, stat, mkdir, move, remove, exists, watch. Paths are inside the sandbox; relative ones start at /workspace. */
-import type { FileEntry, WatchEvent } from '@warden/protocol';
+import { WardenError, type ErrorCode, type FileEntry, type WatchEvent } from '@warden/protocol';
 import { concat, toBytes } from './bytes.js';
 import { readNdjson, type Body, type Http } from './http.js';
 
@@ -8,7 +8,7 @@ export type { FileEntry, WatchEvent };
 export interface WatchHandle {
   /** Stops watching. */
   stop(): Promise<void>;
-  /** Settles when the watch ends (stopped, or the sandbox ended). */
+  /** Resolves when the watch is stopped; rejects (a WardenError) when it fails or the sandbox ends. */
   readonly done: Promise<void>;
 }
 
@@ -82,11 +82,16 @@ export class Files {
     const res = await this.#http.request('GET', `${this.#base}/watch`, { query: { path, recursive: opts.recursive ?? false }, signal: ctl.signal, unbounded: true });
     const done = (async () => {
       try {
-        for await (const e of readNdjson<WatchEvent | { type: 'ready' }>(res)) if (e.type !== 'ready') onEvent(e);
+        for await (const e of readNdjson<WatchEvent | { type: 'ready' } | { type: 'error'; code: string; message: string }>(res)) {
+          // The server ends the stream with an error line when the watch fails (the sandbox ended, …).
+          if (e.type === 'error') throw new WardenError(e.code as ErrorCode, e.message);
+          if (e.type !== 'ready') onEvent(e);
+        }
       } catch (err) {
         if (!ctl.signal.aborted) throw err;
       }
     })();
+    done.catch(() => undefined); // a watch whose `done` nobody awaits must not raise an unhandled rejection
     return {
       done,
       stop: async () => {

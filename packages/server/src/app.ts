@@ -22,6 +22,7 @@ import { KeyStore } from './store/keys.js';
 import { SandboxStore } from './store/sandboxes.js';
 import { validatorCompiler } from './validation.js';
 import { coreLogger } from './logging.js';
+import { strictOpenApi30 } from './openapi.js';
 
 export const VERSION = '0.1.0';
 
@@ -86,6 +87,7 @@ export async function buildApp(opts: AppOptions): Promise<App> {
       components: { securitySchemes: { apiKey: { type: 'http', scheme: 'bearer' } } },
       security: [{ apiKey: [] }],
     },
+    transformObject: (doc) => strictOpenApi30('openapiObject' in doc ? doc.openapiObject : doc.swaggerObject),
   });
   registerAuth(fastify, keys);
   healthRoutes(fastify, { version: VERSION, engineId: opts.engine.id });

@@ -29,6 +29,19 @@ function fromFastify(err: Error & { code?: string; statusCode?: number }): Warde
   return undefined;
 }
 
+/**
+ * An error as a line of an NDJSON stream (`{ code, message }`), with the same
+ * rules as an error response: only Warden errors the catalogue exposes keep
+ * their message; anything else (a Node error's message can name host paths) is E_INTERNAL.
+ */
+export function wireError(err: unknown): { code: string; message: string } {
+  if (isWardenError(err)) {
+    const { code, message } = err.toJSON();
+    return { code, message };
+  }
+  return { code: 'E_INTERNAL', message: ERROR_CATALOGUE.E_INTERNAL.description };
+}
+
 /** Turns anything thrown by a handler into a status and a safe body. */
 export function toErrorResponse(err: unknown, requestId: string): { status: number; body: ErrorBody; internal: boolean } {
   const e = isWardenError(err) ? err : (err instanceof Error && fromFastify(err)) || undefined;

@@ -6,6 +6,7 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { FastifyBaseLogger } from 'fastify';
 import pino from 'pino';
+import { WardenError } from '@warden/protocol';
 import { createEngine, recoverDataDir, type Engine, type RecoveryReport } from '@warden/core';
 import { buildApp, type App } from './app.js';
 import { openDb, type Db } from './store/db.js';
@@ -34,12 +35,27 @@ export interface RunningServer extends AsyncDisposable {
   close(): Promise<void>;
 }
 
+/**
+ * How long a shutdown lets in-flight requests finish before it ends every
+ * sandbox. Streams (a followed command, a watch) end only with their sandbox,
+ * so without this bound one open stream would hold the shutdown forever.
+ */
+const SHUTDOWN_GRACE_MS = 5000;
+
+/** Settles when `p` does or after `ms`, whichever is first (and leaves no timer behind). */
+async function settledWithin(p: Promise<unknown>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([p.then(() => undefined, () => undefined), new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)))]);
+  clearTimeout(timer);
+}
+
 export async function serve(opts: ServeOptions = {}): Promise<RunningServer> {
   const dataDir = opts.dataDir ?? process.env.WARDEN_DATA_DIR ?? '/var/lib/warden';
   const log: FastifyBaseLogger = pino({ level: opts.logLevel ?? 'info' }, pino.destination(2));
   await mkdir(dataDir, { recursive: true, mode: 0o711 });
   const db: Db = openDb(join(dataDir, 'warden.db'));
   let engine: Engine | undefined;
+  let app: App | undefined;
   try {
     // Before anything new starts: end what a previous run left behind (its sandboxes died with it).
     const report = await recoverDataDir(dataDir, { logger: coreLogger(log) });
@@ -50,34 +66,55 @@ export async function serve(opts: ServeOptions = {}): Promise<RunningServer> {
       );
     }
     engine = await createEngine({ dataDir, logger: coreLogger(log) });
-    const app = await buildApp({ engine, db, logger: log });
+    app = await buildApp({ engine, db, logger: log });
     const orphanedSandboxes = app.store.closeOrphans(engine.id, 'server-restart');
     if (orphanedSandboxes.length > 0) log.warn({ sandboxes: orphanedSandboxes }, 'sandboxes of a previous server run ended with it; marked closed');
 
     let createdAdminKey: string | undefined;
     if (app.keys.count() === 0) {
       createdAdminKey = opts.adminKey ?? process.env.WARDEN_ADMIN_KEY ?? undefined;
+      if (createdAdminKey !== undefined && (createdAdminKey.length < 16 || /\s/.test(createdAdminKey))) {
+        throw new WardenError('E_INVALID_ARGUMENT', 'WARDEN_ADMIN_KEY must be at least 16 characters without spaces (it guards every tenant). Unset it to get a random key printed once.');
+      }
       const created = app.keys.create({ name: 'first admin', tenant: 'default', scopes: ['admin', 'sandboxes:read', 'sandboxes:write', 'approvals:decide'], ...(createdAdminKey ? { key: createdAdminKey } : {}) });
       createdAdminKey = created.key;
     }
-    const reaper = startReaper(app, engine, coreLogger(log));
     await app.fastify.listen({ port: opts.port ?? 8765, host: opts.host ?? '127.0.0.1' });
+    // Only once listening: a failed start must not leave a timer that reads the closed store.
+    const reaper = startReaper(app, engine, coreLogger(log));
     const addr = app.fastify.server.address();
     const url = typeof addr === 'object' && addr ? `http://${addr.family === 'IPv6' ? `[${addr.address}]` : addr.address}:${addr.port}` : String(addr);
     const eng = engine;
+    const running = app;
     let closing: Promise<void> | undefined;
     const close = (): Promise<void> =>
       (closing ??= (async () => {
-        app.drain();
+        running.drain();
         reaper.stop();
-        await app.fastify.close();
-        await eng.close();
-        await app.sandboxes.settled();
-        db.close();
+        const http = running.fastify.server;
+        // A response that finishes during the shutdown leaves its connection open for keep-alive
+        // (72 s in fastify), which holds close() up: close connections as they go idle.
+        const sweep = setInterval(() => http.closeIdleConnections(), 100);
+        // Stop listening and let in-flight requests finish, for a while: open streams end only
+        // when their sandboxes do, so the engine closes next, and then the last requests finish.
+        const stopped = running.fastify.close();
+        try {
+          await settledWithin(stopped, SHUTDOWN_GRACE_MS);
+          await eng.close();
+        } finally {
+          await settledWithin(stopped, SHUTDOWN_GRACE_MS);
+          clearInterval(sweep);
+          http.closeAllConnections(); // whatever still hangs on after both grace periods
+          await stopped;
+          await running.sandboxes.settled(); // records of the sandboxes that just ended, before the store closes
+          db.close();
+        }
       })());
     return { url, app, engine, createdAdminKey, recovered: { engines: report.engines, orphanedSandboxes }, close, [Symbol.asyncDispose]: close };
   } catch (err) {
+    await app?.fastify.close();
     await engine?.close();
+    await app?.sandboxes.settled();
     db.close();
     throw err;
   }

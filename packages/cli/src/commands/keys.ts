@@ -61,6 +61,7 @@ export async function keysCommand(args: string[]): Promise<number> {
       json: { type: 'boolean' },
     },
   });
+  if (sub !== 'create' && sub !== 'list' && sub !== 'revoke') throw new UsageError(KEYS_USAGE);
   const server = values.server ?? undefined;
   const backend = server ? remoteBackend(server) : localBackend(values['data-dir'] ?? process.env.WARDEN_DATA_DIR ?? '/var/lib/warden');
   try {

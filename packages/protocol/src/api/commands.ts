@@ -15,7 +15,9 @@ export const RunCommandBody = Type.Object(
     cwd: Type.Optional(Type.String({ pattern: '^/[^\\u0000]*$', expects: 'an absolute path inside the sandbox' })),
     env: Type.Optional(EnvMap),
     timeoutMs: Type.Optional(Type.Integer({ minimum: 1, maximum: 86_400_000 })),
-    maxOutputBytes: Type.Optional(Type.Integer({ minimum: 1, maximum: 1_073_741_824 })),
+    maxOutputBytes: Type.Optional(
+      Type.Integer({ minimum: 1, maximum: 67_108_864, description: 'Output cap for this command (default: the sandbox limit). Over the API at most 64 MiB: the server keeps output for reattaching; write bigger output to a file and download it.' }),
+    ),
     stdin: Type.Optional(Type.Union([Base64, Type.Boolean()], { description: 'base64 bytes written then closed; true keeps stdin open for POST …/stdin.' })),
     background: Type.Optional(Type.Boolean({ description: 'Answer at once with the command id; follow it with GET …/events.' })),
     stream: Type.Optional(Type.Boolean({ description: 'Answer with NDJSON events (application/x-ndjson) as output arrives.' })),

@@ -15,7 +15,9 @@ export const SessionRunBody = Type.Object(
   {
     command: Type.String({ minLength: 1, maxLength: 1_048_576 }),
     timeoutMs: Type.Optional(Type.Integer({ minimum: 1, maximum: 86_400_000 })),
-    maxOutputBytes: Type.Optional(Type.Integer({ minimum: 1, maximum: 1_073_741_824 })),
+    maxOutputBytes: Type.Optional(
+      Type.Integer({ minimum: 1, maximum: 67_108_864, description: 'Output cap for this command (default: the sandbox limit). Over the API at most 64 MiB: the server keeps output for reattaching; write bigger output to a file and download it.' }),
+    ),
     stream: Type.Optional(Type.Boolean({ description: 'Answer with NDJSON events as output arrives.' })),
   },
   { additionalProperties: false },

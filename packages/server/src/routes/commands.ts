@@ -44,7 +44,8 @@ export function commandRoutes(app: FastifyInstance, sandboxes: SandboxService, c
       const sbx = sandboxes.live(principalOf(req).tenant, req.params.id);
       const cmd = commands.start(sbx, req.body);
       if (req.body.background) {
-        await cmd.process.started().catch(() => undefined);
+        // A command that cannot start (E_EXEC_FAILED) is an error response, as in the foreground.
+        await cmd.started();
         return reply.code(202).send(cmd.view());
       }
       if (req.body.stream) {
@@ -58,6 +59,10 @@ export function commandRoutes(app: FastifyInstance, sandboxes: SandboxService, c
         out.onAbort(unsubscribe);
         return reply;
       }
+      // As with a stream: a caller who hangs up before the result cannot see it, so the command ends.
+      reply.raw.on('close', () => {
+        if (!reply.raw.writableFinished) cmd.process.kill('SIGKILL', 'tree');
+      });
       return { ...(await cmd.result()), id: cmd.id };
     },
   );
@@ -81,7 +86,7 @@ export function commandRoutes(app: FastifyInstance, sandboxes: SandboxService, c
     '/v1/sandboxes/:id/commands/:cid/events',
     {
       config: { scope: 'sandboxes:read' },
-      schema: { tags, summary: 'Reattach: NDJSON events after `after` (replayed), then live until the command ends', params: CommandParams, querystring: EventsQuery, response: { 200: CommandEvent } },
+      schema: { tags, summary: 'Reattach: NDJSON events after `after` (replayed), then live until the command ends', params: CommandParams, querystring: EventsQuery, response: { 200: { description: 'One CommandEvent per line', content: { 'application/x-ndjson': { schema: CommandEvent } } } } },
     },
     async (req, reply) => {
       const cmd = find(req);

@@ -6,13 +6,19 @@
 import { Readable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import { Type, type Static } from '@sinclair/typebox';
-import { ExistsView, FileEntry, FileList, ListQuery, MkdirBody, MoveBody, PathQuery, SandboxIdParams, WardenError, WatchQuery } from '@warden/protocol';
+import { ExistsView, FileEntry, FileList, ListQuery, MkdirBody, MoveBody, PathQuery, SandboxIdParams, WardenError, WatchEvent, WatchQuery, isWardenError } from '@warden/protocol';
 import type { FileEntry as CoreEntry } from '@warden/core';
 import { principalOf } from '../auth/authenticate.js';
+import { wireError } from '../errors.js';
 import { ndjson, type NdjsonStream } from '../ndjson.js';
 import type { SandboxService } from '../services/sandboxes.js';
 
 type P<Q> = { Params: Static<typeof SandboxIdParams>; Querystring: Q };
+const WatchLine = Type.Union([
+  Type.Object({ type: Type.Literal('ready') }),
+  WatchEvent,
+  Type.Object({ type: Type.Literal('error'), code: Type.String(), message: Type.String() }),
+]);
 const entry = (e: CoreEntry): FileEntry => ({ ...e, mtime: e.mtime.toISOString() });
 /** Uploads and downloads last as long as the client keeps sending or reading (a day at most); hanging up ends them. */
 const TRANSFER_TIMEOUT_MS = 86_400_000;
@@ -24,10 +30,21 @@ export function fileRoutes(app: FastifyInstance, sandboxes: SandboxService): voi
 
   app.get<P<Static<typeof PathQuery>>>(
     '/v1/sandboxes/:id/files',
-    { config: read, schema: { tags, summary: 'Download a file (application/octet-stream, streamed)', params: SandboxIdParams, querystring: PathQuery } },
+    {
+      config: read,
+      schema: {
+        tags,
+        summary: 'Download a file (application/octet-stream, streamed)',
+        params: SandboxIdParams,
+        querystring: PathQuery,
+        response: { 200: { description: 'The file content', content: { 'application/octet-stream': { schema: { type: 'string', format: 'binary' } } } } },
+      },
+    },
     async (req, reply) => {
       const sbx = sandboxes.live(principalOf(req).tenant, req.params.id);
       const abort = new AbortController();
+      // Hanging up aborts the read, also while it waits for the first chunk (a FIFO, a slow disk).
+      reply.raw.on('close', () => abort.abort());
       // No deadline of its own: a download lasts as long as the client reads; hanging up aborts it.
       const it = sbx.files.read(req.query.path, { signal: abort.signal, timeoutMs: TRANSFER_TIMEOUT_MS })[Symbol.asyncIterator]();
       // Pull the first chunk before answering, so a missing file is a 404 rather than a broken 200.
@@ -37,7 +54,6 @@ export function fileRoutes(app: FastifyInstance, sandboxes: SandboxService): voi
         yield first.value;
         for (let r = await it.next(); !r.done; r = await it.next()) yield r.value;
       }
-      reply.raw.on('close', () => abort.abort());
       return reply.header('content-type', 'application/octet-stream').send(Readable.from(rest()));
     },
   );
@@ -114,21 +130,34 @@ export function fileRoutes(app: FastifyInstance, sandboxes: SandboxService): voi
 
   app.get<P<Static<typeof WatchQuery>>>(
     '/v1/sandboxes/:id/files/watch',
-    { config: read, schema: { tags, summary: 'Watch a directory: NDJSON lines {type, path}; the first line is {"type":"ready"}', params: SandboxIdParams, querystring: WatchQuery } },
+    {
+      config: read,
+      schema: {
+        tags,
+        summary: 'Watch a directory: NDJSON lines {type, path}; the first line is {"type":"ready"}, an {"type":"error"} line ends a failed watch',
+        params: SandboxIdParams,
+        querystring: WatchQuery,
+        response: { 200: { description: 'One line per event', content: { 'application/x-ndjson': { schema: WatchLine } } } },
+      },
+    },
     async (req, reply) => {
       const sbx = sandboxes.live(principalOf(req).tenant, req.params.id);
       const abort = new AbortController();
+      // Hanging up ends the watch, also while it is being set up (before the stream exists).
+      reply.raw.on('close', () => abort.abort());
       const buffered: unknown[] = [];
       // The stream opens once the watch is in place, so a failure to start is a plain error response.
-      const sink: { out?: NdjsonStream } = {};
+      const sink: { out?: NdjsonStream; failed?: boolean } = {};
       const send = (v: unknown): void => (sink.out ? sink.out.write(v) : void buffered.push(v));
       const handle = await sbx.files.watch(req.query.path, {
         recursive: req.query.recursive ?? false,
         signal: abort.signal,
         onEvent: (e) => send(e),
         onError: (err) => {
-          const e = err as { code?: string; message?: string };
-          send({ type: 'error', code: e.code ?? 'E_INTERNAL', message: e.code ? e.message : 'the watch failed' });
+          if (!isWardenError(err)) req.log.error({ err }, 'watch failed');
+          send({ type: 'error', ...wireError(err) });
+          // The watch is over (the sandbox ended, the helper died): so is the stream, even if it has not opened yet.
+          sink.failed = true;
           sink.out?.end();
         },
       });
@@ -136,6 +165,7 @@ export function fileRoutes(app: FastifyInstance, sandboxes: SandboxService): voi
       out.onAbort(() => void handle.close());
       out.write({ type: 'ready' });
       for (const v of buffered) out.write(v);
+      if (sink.failed) out.end();
       return reply;
     },
   );

@@ -6,7 +6,7 @@ import { principalOf } from '../auth/authenticate.js';
 export function healthRoutes(app: FastifyInstance, info: { version: string; engineId: string }): void {
   app.get(
     '/health',
-    { config: { scope: null }, schema: { tags: ['meta'], summary: 'Liveness: 200 while the server takes requests', response: { 200: Type.Object({ ok: Type.Boolean(), version: Type.String() }) } } },
+    { config: { scope: null }, schema: { tags: ['meta'], summary: 'Liveness: 200 while the server takes requests', security: [], response: { 200: Type.Object({ ok: Type.Boolean(), version: Type.String() }) } } },
     async () => ({ ok: true, version: info.version }),
   );
   app.get('/v1/whoami', { schema: { tags: ['meta'], summary: 'The caller: key id, tenant and scopes', response: { 200: WhoAmI } } }, async (req) => {

@@ -1,9 +1,10 @@
 /** Sessions: stateful shells inside a sandbox. */
 import type { FastifyInstance } from 'fastify';
 import { Type, type Static } from '@sinclair/typebox';
-import { CreateSessionBody, SandboxIdParams, SessionParams, SessionResult, SessionRunBody, SessionView } from '@warden/protocol';
+import { CreateSessionBody, SandboxIdParams, SessionParams, SessionResult, SessionRunBody, SessionView, isWardenError } from '@warden/protocol';
 import type { Sandbox } from '@warden/core';
 import { principalOf } from '../auth/authenticate.js';
+import { wireError } from '../errors.js';
 import { ndjson } from '../ndjson.js';
 import type { SandboxService } from '../services/sandboxes.js';
 
@@ -71,8 +72,8 @@ export function sessionRoutes(app: FastifyInstance, sandboxes: SandboxService): 
         });
         out.write({ type: 'end', seq: seq++, result: { ...r, stdout: '', stderr: '' } });
       } catch (err) {
-        const e = err as { code?: string; message?: string };
-        out.write({ type: 'error', seq: seq++, code: e.code ?? 'E_INTERNAL', message: e.code ? (e.message ?? '') : 'internal error' });
+        if (!isWardenError(err)) req.log.error({ err }, 'session run failed');
+        out.write({ type: 'error', seq: seq++, ...wireError(err) });
       }
       out.end();
       return reply;

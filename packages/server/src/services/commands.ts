@@ -6,6 +6,7 @@
  */
 import { newId, type Sandbox, type SandboxProcess } from '@warden/core';
 import { WardenError, type CommandEvent, type CommandView, type ExecResult, type RunCommandBody } from '@warden/protocol';
+import { wireError } from '../errors.js';
 
 /** Finished commands stay reattachable this long, and at most this many per sandbox. */
 const KEEP_FINISHED_MS = 10 * 60_000;
@@ -49,8 +50,7 @@ export class Command {
     void this.process.wait().then(
       (r) => this.#finish(r),
       (err: unknown) => {
-        const e = err as { code?: string; message?: string };
-        this.#emit({ type: 'error', seq: 0, code: e.code ?? 'E_INTERNAL', message: e.message ?? String(err) });
+        this.#emit({ type: 'error', seq: 0, ...wireError(err) });
         this.finishedAt = Date.now();
         this.#listeners.clear();
       },
@@ -59,6 +59,15 @@ export class Command {
 
   get running(): boolean {
     return this.finishedAt === undefined;
+  }
+
+  /**
+   * Settles once the command runs (with its pid) or has already ended; rejects
+   * when it could not start (E_EXEC_FAILED). `process.started()` alone never
+   * settles for a command that fails to start.
+   */
+  async started(): Promise<void> {
+    await Promise.race([this.process.started(), this.process.wait()]);
   }
 
   /** The full result (with output) once finished. */
@@ -104,6 +113,10 @@ export class CommandRegistry {
     const argv = body.argv ?? (body.cmd !== undefined ? ['/bin/bash', '-c', body.cmd] : undefined);
     if (!argv || (body.argv && body.cmd !== undefined)) {
       throw new WardenError('E_INVALID_REQUEST', 'Pass exactly one of cmd (a shell command line) or argv (an exact argument vector).');
+    }
+    if (body.stdin === true && !body.background) {
+      // A foreground caller learns the command id only when it ends, so it could never feed this stdin.
+      throw new WardenError('E_INVALID_REQUEST', 'stdin: true (feed stdin later) needs background: true. For a foreground command pass the input itself as base64 in stdin.');
     }
     const cmd = new Command(sbx, argv, body);
     const map = this.#bySandbox.get(sbx.id) ?? new Map<string, Command>();

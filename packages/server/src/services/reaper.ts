@@ -9,13 +9,18 @@ import type { App } from '../app.js';
 export function startReaper(app: App, engine: Engine, log: Logger, everyMs = 5000): { stop(): void } {
   const timer = setInterval(() => {
     for (const { id } of app.store.expired()) {
+      // Recorded first: the first reason wins, so the teardown's own "killed" does not replace it.
+      app.store.markClosed(id, 'expired');
       let live = true;
       try {
-        void engine.get(id).kill();
+        // A failed teardown must not become an unhandled rejection (it would end the server).
+        engine
+          .get(id)
+          .kill()
+          .catch((err: unknown) => log.error('reaper could not end an expired sandbox', { sandboxId: id, error: String(err) }));
       } catch {
         live = false;
       }
-      if (!live) app.store.markClosed(id, 'expired');
       log.info('reaper ended an expired sandbox', { sandboxId: id, live });
     }
   }, everyMs);

@@ -67,7 +67,12 @@ export class SandboxService {
       throw err;
     }
     const ended = sbx.ended.then((reason) => {
-      this.#store.markClosed(sbx.id, reason === 'ttl expired' ? 'expired' : reason);
+      try {
+        this.#store.markClosed(sbx.id, reason === 'ttl expired' ? 'expired' : reason);
+      } catch (err) {
+        // Never an unhandled rejection; the reaper or the next start's closeOrphans records it instead.
+        this.#log.error('could not record that a sandbox ended', { sandboxId: sbx.id, error: String(err) });
+      }
       this.#log.info('sandbox ended', { sandboxId: sbx.id, tenant, reason });
       for (const fn of this.#endedListeners) fn(sbx.id);
     });
