@@ -12,9 +12,27 @@ export interface NdjsonStream {
   onAbort(fn: () => void): void;
 }
 
-export function ndjson(req: FastifyRequest, reply: FastifyReply): NdjsonStream {
+export interface NdjsonOptions {
+  /**
+   * For endless streams (watches): once this many bytes wait for a slow client, further
+   * events are dropped and, when it catches up, replaced by one `{ type: 'overflow', dropped }`.
+   * Streams without it are bounded by their source (a command's output cap).
+   */
+  readonly lossyAfterBytes?: number;
+  /** The line that replaces dropped events. */
+  readonly overflowEvent?: (dropped: number) => unknown;
+}
+
+export function ndjson(req: FastifyRequest, reply: FastifyReply, opts: NdjsonOptions = {}): NdjsonStream {
   const out = new PassThrough();
   let ended = false;
+  let dropped = 0;
+  out.on('drain', () => {
+    if (dropped > 0 && !ended) {
+      out.write(`${JSON.stringify(opts.overflowEvent?.(dropped) ?? { type: 'overflow', dropped })}\n`);
+      dropped = 0;
+    }
+  });
   const abortFns: Array<() => void> = [];
   reply.raw.on('close', () => {
     if (!ended) {
@@ -30,7 +48,12 @@ export function ndjson(req: FastifyRequest, reply: FastifyReply): NdjsonStream {
   req.log.debug('ndjson stream opened');
   return {
     write(obj) {
-      if (!ended) out.write(`${JSON.stringify(obj)}\n`);
+      if (ended) return;
+      if (opts.lossyAfterBytes !== undefined && (dropped > 0 || out.writableLength > opts.lossyAfterBytes)) {
+        dropped++;
+        return;
+      }
+      out.write(`${JSON.stringify(obj)}\n`);
     },
     end() {
       if (!ended) {

@@ -25,7 +25,7 @@ export type FileEntry = Static<typeof FileEntry>;
 export const FileList = Type.Object({ entries: Type.Array(FileEntry) });
 export const ExistsView = Type.Object({ exists: Type.Boolean() });
 export const WatchEvent = Type.Object({
-  type: Type.Union([Type.Literal('create'), Type.Literal('write'), Type.Literal('remove'), Type.Literal('rename'), Type.Literal('chmod'), Type.Literal('overflow')], { description: 'overflow: the kernel dropped events; rescan if you need an exact picture.' }),
+  type: Type.Union([Type.Literal('create'), Type.Literal('write'), Type.Literal('remove'), Type.Literal('rename'), Type.Literal('chmod'), Type.Literal('overflow')], { description: 'overflow: events were lost (the kernel queue overflowed, or the client read too slowly); rescan if you need an exact picture.' }),
   path: Type.String(),
 });
 export type WatchEvent = Static<typeof WatchEvent>;

@@ -161,7 +161,7 @@ export function fileRoutes(app: FastifyInstance, sandboxes: SandboxService): voi
           sink.out?.end();
         },
       });
-      const out = (sink.out = ndjson(req, reply));
+      const out = (sink.out = ndjson(req, reply, { lossyAfterBytes: 1_048_576, overflowEvent: (dropped) => ({ type: 'overflow', path: req.query.path, dropped }) }));
       out.onAbort(() => void handle.close());
       out.write({ type: 'ready' });
       for (const v of buffered) out.write(v);
