@@ -21,6 +21,8 @@ command -v git >/dev/null || need+=(git)
 # better-sqlite3 (the embedded store) is compiled from source by node-gyp when npm installs it
 command -v make >/dev/null || need+=(make)
 command -v g++ >/dev/null || need+=(g++)
+# ClamAV's harmless test samples, scanned by test/integration/scan-corpus.test.ts
+dpkg -s clamav-testfiles >/dev/null 2>&1 || need+=(clamav-testfiles)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" != 0 ]; then
     log "missing packages: ${need[*]}; run as root (or: apt-get install -y ${need[*]})"

@@ -5,6 +5,7 @@ import { demoCommand } from './commands/demo.js';
 import { doctorCommand } from './commands/doctor.js';
 import { KEYS_USAGE, keysCommand } from './commands/keys.js';
 import { RUN_USAGE, runCommand } from './commands/run.js';
+import { SCAN_USAGE, scanCommand } from './commands/scan.js';
 import { SERVE_USAGE, serveCommand } from './commands/serve.js';
 import { reportError, UsageError } from './output.js';
 
@@ -14,6 +15,7 @@ commands:
   run       run one command in a fresh sandbox      (warden run --help)
   serve     start the HTTP API server
   keys      create, list and revoke API keys
+  scan      give each file a threat verdict (level, score, confidence, why)
   codebase  add, list, show and delete codebases
   doctor    check what this host supports and how to fix what is missing
   demo      start a sandbox, run a command and Python, print timings
@@ -22,6 +24,7 @@ every command takes --json for machine-readable output.
 ${RUN_USAGE}
 ${SERVE_USAGE}
 ${KEYS_USAGE}
+${SCAN_USAGE}
 ${CODEBASE_USAGE}`;
 
 async function main(argv: string[]): Promise<number> {
@@ -39,6 +42,8 @@ async function main(argv: string[]): Promise<number> {
         return await serveCommand(rest);
       case 'keys':
         return await keysCommand(rest);
+      case 'scan':
+        return await scanCommand(rest);
       case 'codebase':
         return await codebaseCommand(rest);
       case 'doctor':

@@ -4,11 +4,12 @@ import * as core from './index.js';
 import * as protocol from '@warden/protocol';
 
 it('@warden/core exports exactly its public API', () => {
-  expect(Object.keys(core).sort()).toEqual(['Sandbox', 'SandboxProcess', 'createEngine', 'doctor', 'newId', 'recoverDataDir']);
+  expect(Object.keys(core).sort()).toEqual(['Sandbox', 'SandboxProcess', 'createEngine', 'createScanner', 'defaultDetectors', 'doctor', 'newId', 'recoverDataDir']);
 });
 
 it('@warden/protocol exports exactly its public API', () => {
   expect(Object.keys(protocol).sort()).toEqual([
+    'ChangesVerdicts',
     'CommandEvent',
     'CommandParams',
     'CommandView',
@@ -39,6 +40,7 @@ it('@warden/protocol exports exactly its public API', () => {
     'PathQuery',
     'PolicyInput',
     'PolicyRule',
+    'RecordedScan',
     'ResizeBody',
     'RunCommandBody',
     'RuntimeName',
@@ -47,6 +49,10 @@ it('@warden/protocol exports exactly its public API', () => {
     'SandboxPage',
     'SandboxSpec',
     'SandboxView',
+    'ScanLevel',
+    'ScanPolicy',
+    'ScanQuery',
+    'ScansQuery',
     'Scope',
     'SessionExitReason',
     'SessionParams',
@@ -55,6 +61,8 @@ it('@warden/protocol exports exactly its public API', () => {
     'SessionView',
     'SignalBody',
     'StdinBody',
+    'TenantParams',
+    'VerdictView',
     'WardenError',
     'WatchEvent',
     'WatchQuery',

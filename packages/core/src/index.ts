@@ -1,6 +1,7 @@
 export { createEngine, type Engine } from './engine.js';
 export type { EngineOptions, EngineConfig } from './config.js';
-export { Sandbox, type SandboxInfo, type SandboxState } from './sandbox.js';
+export { Sandbox, type SandboxInfo, type SandboxState, type ScanGate } from './sandbox.js';
+export type { PathVerdict } from './scan/changes.js';
 export { SandboxProcess, type ProcessOptions } from './process/process.js';
 export type { Session, SessionInfo } from './session/session.js';
 export type { SessionManager } from './session/manager.js';
@@ -15,3 +16,20 @@ export type { SnapshotMeta } from './fs/delta/snapshot.js';
 export type { SandboxFiles } from './files/files.js';
 export type { FileEntry, FileType, FileOpOptions, ListOptions, MoveOptions, WriteData, WatchEvent, WatchEventType, WatchOptions, WatchHandle } from './files/types.js';
 export { newId } from './host/ids.js';
+export { createScanner, type Scanner, type ScannerOptions, type ScanOptions, type StreamInfo } from './scan/scanner.js';
+export { defaultDetectors, type DefaultDetectorOptions } from './scan/detectors.js';
+export type { SizeOptions } from './scan/size.js';
+export type { EntropyOptions } from './scan/entropy.js';
+export type {
+  Verdict,
+  Finding,
+  Evidence,
+  Severity,
+  Level as ScanLevel,
+  DetectorReport,
+  Detector,
+  DetectorRun,
+  ScanContext,
+  FinishInfo,
+  MemberInfo,
+} from './scan/types.js';

@@ -14,6 +14,17 @@ import type { Manifest } from './fs/types.js';
 import type { CodebaseWorkspace } from './fs/workspace.js';
 import { SessionManager } from './session/manager.js';
 import { SandboxFiles } from './files/files.js';
+import { rm } from 'node:fs/promises';
+import { createScanner, type Scanner } from './scan/scanner.js';
+import { enforce, scanDiff, type PathVerdict } from './scan/changes.js';
+import type { Level as ScanLevel } from './scan/types.js';
+
+/** Scan what leaves the sandbox and refuse it at `blockAt` or worse. */
+export interface ScanGate {
+  readonly blockAt: ScanLevel;
+  /** Default: a scanner with the default detectors. */
+  readonly scanner?: Scanner;
+}
 
 export type SandboxState = 'running' | 'closed';
 
@@ -257,15 +268,51 @@ export class Sandbox {
     return this.#codebase().diff();
   }
 
-  /** Writes the changes as a tarball (deleted paths listed in `.warden-deleted`), or returns them as a unified patch. */
-  exportChanges(options: { format: 'tar'; file: string }): Promise<Diff>;
-  exportChanges(options: { format: 'patch' }): Promise<string>;
-  async exportChanges(options: { format: 'tar'; file: string } | { format: 'patch' }): Promise<Diff | string> {
-    return options.format === 'tar' ? this.#codebase().exportTar(options.file) : this.#codebase().exportPatch();
+  /**
+   * A threat verdict for every file the sandbox added or modified in its codebase.
+   * Files are read inside the sandbox, as its user.
+   */
+  async scanChanges(options: { scanner?: Scanner; signal?: AbortSignal } = {}): Promise<PathVerdict[]> {
+    const diff = await this.diff();
+    return scanDiff(diff, (p) => this.files.read(p), options.scanner ?? createScanner(), options.signal);
   }
 
-  /** Makes the changes the next version of the codebase; the sandbox keeps running on its old version. */
-  async commit(): Promise<Manifest> {
+  /**
+   * Writes the changes as a tarball (deleted paths listed in `.warden-deleted`), or returns them as a unified patch.
+   * With `scan.blockAt`, what was exported is scanned first and E_SCAN_BLOCKED is thrown (and the tarball removed)
+   * when any of it is at that level or worse.
+   */
+  exportChanges(options: { format: 'tar'; file: string; scan?: ScanGate }): Promise<Diff>;
+  exportChanges(options: { format: 'patch'; scan?: ScanGate }): Promise<string>;
+  async exportChanges(options: { format: 'tar'; file: string; scan?: ScanGate } | { format: 'patch'; scan?: ScanGate }): Promise<Diff | string> {
+    const gate = options.scan;
+    if (options.format === 'patch') {
+      const patch = await this.#codebase().exportPatch();
+      if (gate) enforce([{ path: 'changes.patch', verdict: await (gate.scanner ?? createScanner()).scanBytes(Buffer.from(patch), 'changes.patch') }], gate.blockAt, 'export the changes');
+      return patch;
+    }
+    const diff = await this.#codebase().exportTar(options.file);
+    if (gate) {
+      // The tarball itself is scanned (members included): exactly what leaves, with no window for the sandbox to change it.
+      const verdict = await (gate.scanner ?? createScanner()).scanFile(options.file);
+      try {
+        enforce([{ path: options.file.split('/').at(-1) ?? 'changes.tar', verdict }], gate.blockAt, 'export the changes');
+      } catch (err) {
+        await rm(options.file, { force: true });
+        throw err;
+      }
+    }
+    return diff;
+  }
+
+  /**
+   * Makes the changes the next version of the codebase; the sandbox keeps running on its old version.
+   * With `scan.blockAt`, the changed files are scanned first and E_SCAN_BLOCKED is thrown when any is
+   * at that level or worse. (The sandbox keeps running meanwhile: code inside that rewrites a file
+   * between the scan and the commit is not caught; kill its processes first if that matters.)
+   */
+  async commit(options: { scan?: ScanGate } = {}): Promise<Manifest> {
+    if (options.scan) enforce(await this.scanChanges({ ...(options.scan.scanner ? { scanner: options.scan.scanner } : {}) }), options.scan.blockAt, 'commit the changes');
     return this.#codebase().commit();
   }
 

@@ -191,6 +191,11 @@ export const ERROR_CATALOGUE = {
     expose: true,
     description: 'The SDK or CLI could not reach the Warden server (connection refused, DNS, TLS); check WARDEN_URL and that the server runs.',
   },
+  E_SCAN_BLOCKED: {
+    status: 422,
+    expose: true,
+    description: 'The threat scanner rated a file at or above the block level of the policy; details name the files, levels and why.',
+  },
   E_SHUTTING_DOWN: {
     status: 503,
     expose: true,

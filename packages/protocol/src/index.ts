@@ -52,4 +52,12 @@ export {
   CreatedKey,
   KeyParams,
   WhoAmI,
+  ScanLevel,
+  VerdictView,
+  ScanPolicy,
+  TenantParams,
+  ScanQuery,
+  RecordedScan,
+  ScansQuery,
+  ChangesVerdicts,
 } from './api/index.js';

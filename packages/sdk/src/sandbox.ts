@@ -5,7 +5,7 @@
  * const r = await sbx.commands.run('python3 -c "print(6*7)"');
  * r.stdout; // "42\n"
  */
-import { WardenError, type CreateSandboxBody, type DiffView, type SandboxPage, type SandboxView } from '@warden/protocol';
+import { WardenError, type ChangesVerdicts, type CreateSandboxBody, type DiffView, type SandboxPage, type SandboxView } from '@warden/protocol';
 import { Commands } from './commands.js';
 import { Files } from './files.js';
 import { Http, type ConnectionOptions } from './http.js';
@@ -81,6 +81,11 @@ export class Sandbox implements AsyncDisposable {
   /** What a codebase sandbox changed: added, modified and deleted paths with sizes. */
   async diff(): Promise<DiffView> {
     return this.#http.json<DiffView>('GET', `/v1/sandboxes/${this.id}/diff`);
+  }
+
+  /** Threat verdicts for every file a codebase sandbox added or modified. */
+  async scanChanges(): Promise<ChangesVerdicts['files']> {
+    return (await this.#http.json<ChangesVerdicts>('GET', `/v1/sandboxes/${this.id}/scan`)).files;
   }
 
   /** Sets the remaining lifetime to `ms` from now. */

@@ -2,9 +2,10 @@
  * Builds the HTTP API without listening, so tests can `inject` requests and
  * the server can add a socket. Thin: validation, auth, and mapping to core calls.
  */
+import { join } from 'node:path';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import swagger from '@fastify/swagger';
-import { WardenError } from '@warden/protocol';
+import { WardenError, type ScanPolicy } from '@warden/protocol';
 import type { Engine } from '@warden/core';
 import { newId } from '@warden/core';
 import { registerAuth } from './auth/authenticate.js';
@@ -12,6 +13,9 @@ import { toErrorResponse } from './errors.js';
 import { commandRoutes } from './routes/commands.js';
 import { healthRoutes } from './routes/health.js';
 import { fileRoutes } from './routes/files.js';
+import { scanRoutes } from './routes/scans.js';
+import { ScanService } from './services/scans.js';
+import { ScanStore } from './store/scans.js';
 import { keyRoutes } from './routes/keys.js';
 import { sandboxRoutes } from './routes/sandboxes.js';
 import { sessionRoutes } from './routes/sessions.js';
@@ -33,6 +37,8 @@ export interface AppOptions {
   readonly logger?: FastifyBaseLogger | boolean;
   /** Largest JSON body, in bytes. Default 1 MiB. File uploads stream and are not bound by it. */
   readonly bodyLimitBytes?: number;
+  /** Scan policy of tenants that have none of their own. Default: report (scan and record, never block). */
+  readonly defaultScanPolicy?: ScanPolicy;
 }
 
 export interface App {
@@ -62,6 +68,7 @@ export async function buildApp(opts: AppOptions): Promise<App> {
   const keys = new KeyStore(opts.db);
   const store = new SandboxStore(opts.db);
   const sandboxes = new SandboxService(opts.engine, store, coreLogger(fastify.log));
+  const scans = new ScanService(new ScanStore(opts.db, opts.defaultScanPolicy ?? { mode: 'report', blockAt: 'malicious' }), join(opts.engine.stateDir, 'spool') /* removed with the engine, and by crash recovery */, coreLogger(fastify.log));
   const commands = new CommandRegistry();
   sandboxes.onEnded((id) => commands.drop(id));
   let draining = false;
@@ -96,7 +103,8 @@ export async function buildApp(opts: AppOptions): Promise<App> {
   sandboxRoutes(fastify, sandboxes);
   commandRoutes(fastify, sandboxes, commands);
   sessionRoutes(fastify, sandboxes);
-  fileRoutes(fastify, sandboxes);
+  fileRoutes(fastify, sandboxes, scans);
+  scanRoutes(fastify, sandboxes, scans);
 
   await fastify.ready();
   return {

@@ -4,3 +4,4 @@ export { RunCommandBody, CommandParams, CommandView, CommandEvent, EventsQuery, 
 export { CreateSessionBody, SessionParams, SessionRunBody, SessionView } from './sessions.js';
 export { PathQuery, ListQuery, WatchQuery, MkdirBody, MoveBody, FileEntry, FileList, ExistsView, WatchEvent } from './files.js';
 export { Scope, SCOPES, CreateKeyBody, KeyView, CreatedKey, KeyParams, WhoAmI } from './keys.js';
+export { ScanLevel, VerdictView, ScanPolicy, TenantParams, ScanQuery, RecordedScan, ScansQuery, ChangesVerdicts } from './scan.js';

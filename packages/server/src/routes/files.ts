@@ -12,6 +12,7 @@ import { principalOf } from '../auth/authenticate.js';
 import { wireError } from '../errors.js';
 import { ndjson, type NdjsonStream } from '../ndjson.js';
 import type { SandboxService } from '../services/sandboxes.js';
+import type { ScanService } from '../services/scans.js';
 
 type P<Q> = { Params: Static<typeof SandboxIdParams>; Querystring: Q };
 const WatchLine = Type.Union([
@@ -23,7 +24,7 @@ const entry = (e: CoreEntry): FileEntry => ({ ...e, mtime: e.mtime.toISOString()
 /** Uploads and downloads last as long as the client keeps sending or reading (a day at most); hanging up ends them. */
 const TRANSFER_TIMEOUT_MS = 86_400_000;
 
-export function fileRoutes(app: FastifyInstance, sandboxes: SandboxService): void {
+export function fileRoutes(app: FastifyInstance, sandboxes: SandboxService, scans: ScanService): void {
   const tags = ['files'];
   const read = { scope: 'sandboxes:read' as const };
   const write = { scope: 'sandboxes:write' as const };
@@ -54,7 +55,11 @@ export function fileRoutes(app: FastifyInstance, sandboxes: SandboxService): voi
         yield first.value;
         for (let r = await it.next(); !r.done; r = await it.next()) yield r.value;
       }
-      return reply.header('content-type', 'application/octet-stream').send(Readable.from(rest()));
+      // With a scan policy the file is spooled and scanned before any of it is sent.
+      const gated = await scans.gate(principalOf(req).tenant, sbx.id, 'download', req.query.path, rest());
+      reply.raw.on('close', () => void gated.cleanup());
+      if (gated.scan) void reply.header('x-warden-scan-level', gated.scan.level);
+      return reply.header('content-type', 'application/octet-stream').send(Readable.from(gated.source));
     },
   );
 
@@ -74,7 +79,14 @@ export function fileRoutes(app: FastifyInstance, sandboxes: SandboxService): voi
       reply.raw.on('close', () => {
         if (!reply.raw.writableFinished) abort.abort();
       });
-      return entry(await sbx.files.write(req.query.path, body as AsyncIterable<Uint8Array>, { signal: abort.signal, timeoutMs: TRANSFER_TIMEOUT_MS }));
+      // With a scan policy the upload is spooled and scanned before any of it reaches the sandbox.
+      const gated = await scans.gate(principalOf(req).tenant, sbx.id, 'upload', req.query.path, body as AsyncIterable<Uint8Array>);
+      try {
+        if (gated.scan) void reply.header('x-warden-scan-level', gated.scan.level);
+        return entry(await sbx.files.write(req.query.path, gated.source, { signal: abort.signal, timeoutMs: TRANSFER_TIMEOUT_MS }));
+      } finally {
+        await gated.cleanup();
+      }
     },
   );
 

@@ -37,6 +37,28 @@ const MIGRATIONS: readonly string[] = [
    );
    CREATE INDEX sandboxes_tenant ON sandboxes (tenant, state, created_at, id);
    CREATE INDEX sandboxes_running ON sandboxes (state, expires_at);`,
+  `CREATE TABLE tenant_policies (
+     tenant TEXT PRIMARY KEY,
+     scan_mode TEXT NOT NULL CHECK (scan_mode IN ('off', 'report', 'block')),
+     scan_block_at TEXT NOT NULL CHECK (scan_block_at IN ('suspicious', 'malicious', 'critical')),
+     updated_at INTEGER NOT NULL
+   );
+   CREATE TABLE scan_verdicts (
+     id TEXT PRIMARY KEY,
+     tenant TEXT NOT NULL,
+     sandbox_id TEXT,
+     direction TEXT NOT NULL,
+     path TEXT NOT NULL,
+     level TEXT NOT NULL,
+     score REAL NOT NULL,
+     confidence REAL NOT NULL,
+     sha256 TEXT NOT NULL,
+     explanation TEXT NOT NULL,
+     findings TEXT NOT NULL,
+     blocked INTEGER NOT NULL,
+     at INTEGER NOT NULL
+   );
+   CREATE INDEX scan_verdicts_tenant ON scan_verdicts (tenant, at);`,
 ];
 
 /** Opens (creating if needed) the store at `file` and brings its schema up to date. */
