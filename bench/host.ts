@@ -45,6 +45,11 @@ function cpuTicks(text: string): { busy: number; all: number } {
   return { busy: all - idle, all };
 }
 
+/** Busy and total ticks (USER_HZ) of all CPUs so far, from /proc/stat: diff two to get a share busy or CPU time spent. */
+export async function hostCpuTicks(): Promise<{ busy: number; all: number }> {
+  return cpuTicks(await readFile('/proc/stat', 'utf8'));
+}
+
 /** Share of all CPUs (0..100) busy during `ms` while this process sleeps: other work on the host. */
 export async function hostBusyPercent(ms: number): Promise<number> {
   const a = cpuTicks(await readFile('/proc/stat', 'utf8'));

@@ -1,12 +1,14 @@
 /**
  * Warden benchmark: cold start, warm command round trip, throughput and idle
  * density, each next to the bare tool it is built on, codebase file-system
- * costs (bench/fs.ts), plus PASS/MISS against the performance targets.
+ * costs (bench/fs.ts), what the HTTP API adds (bench/api.ts), plus PASS/MISS
+ * against the performance targets.
  *
- *   node --expose-gc --import tsx bench/run.ts [--quick] [--json] [--fs-only]
+ *   node --expose-gc --import tsx bench/run.ts [--quick] [--json] [--fs-only] [--api-only]
  *
  * --quick  a few seconds in total (CI smoke); --json  results as JSON on stdout;
- * --fs-only  only section (e), codebases.
+ * --fs-only  only section (e), codebases; --api-only  only section (f), the API
+ * (both together: (e) and (f)).
  * Progress goes to stderr. Must run as root (like Warden). Every count and
  * duration is bounded and a watchdog aborts the run; the engine is always closed.
  */
@@ -16,7 +18,8 @@ import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { createEngine, type Engine, type Sandbox } from '../packages/core/src/index.js';
 import { bareProfile, type BareProfile } from './bare.js';
-import { FS_PLAN, fsBench, fsTargets, printFsReport, printFsTargets } from './fs.js';
+import { FS_PLAN, fsBench, fsTargets, printFsReport, printFsTargets, type FsResults } from './fs.js';
+import { API_PLAN, apiBench, apiTargets, openApiServer, printApiReport, printApiTargets, type ApiResults, type ApiServer } from './api.js';
 import { hostBusyPercent, hostShellLoops, hostSpawn, hostSpawnSync } from './host.js';
 import { cgroupMemoryBytes, memoryOfUids } from './memory.js';
 import { elapsedMs, now, summarize, throughput } from './stats.js';
@@ -24,15 +27,19 @@ import { printReport, targetsOf, type Results, type ThroughputResult } from './r
 
 const args = new Set(process.argv.slice(2));
 for (const a of args) {
-  if (a !== '--quick' && a !== '--json' && a !== '--fs-only') {
-    process.stderr.write(`bench: unknown argument ${a}; use --quick, --json and/or --fs-only\n`);
+  if (a !== '--quick' && a !== '--json' && a !== '--fs-only' && a !== '--api-only') {
+    process.stderr.write(`bench: unknown argument ${a}; use --quick, --json, --fs-only and/or --api-only\n`);
     process.exit(2);
   }
 }
 const quick = args.has('--quick');
 const json = args.has('--json');
 const fsOnly = args.has('--fs-only');
+const apiOnly = args.has('--api-only');
+/** Which sections run: everything by default; --fs-only / --api-only pick theirs. */
+const RUN = { core: !fsOnly && !apiOnly, fs: fsOnly || !apiOnly, api: apiOnly || !fsOnly };
 const FS = quick ? FS_PLAN.quick : FS_PLAN.full;
+const API = quick ? API_PLAN.quick : API_PLAN.full;
 
 const PLAN = quick
   ? { coldN: 10, coldWarmup: 2, coldBudgetMs: 15_000, warmN: 200, warmWarmup: 20, warmBudgetMs: 5_000, tputMs: 500, clients: [1, 2, 8], idleN: 20, watchdogMs: 60_000 }
@@ -239,6 +246,14 @@ async function density(engine: Engine, signal: AbortSignal): Promise<Results['de
   }
 }
 
+function printHeader(m: Results['machine'], aborted: boolean, out: (line: string) => void): void {
+  const only = [fsOnly ? '--fs-only' : '', apiOnly ? '--api-only' : ''].filter(Boolean).join(' ');
+  out(`Warden bench${quick ? ' (--quick)' : ''}, ${only} — ${m.date}`);
+  out(`${m.cpus} × ${m.cpuModel}, ${m.memGiB} GiB, Linux ${m.kernel}, ${m.bwrap}, node ${m.node}`);
+  out(`host CPU busy before the run: ${m.busyPercentAtStart.toFixed(0)}%${m.busyPercentAtStart > 10 ? ' — WARNING: other work was running; numbers are skewed' : ''}`);
+  if (aborted) out('WARNING: the run was cut short; numbers are partial.');
+}
+
 async function main(): Promise<number> {
   if (process.getuid?.() !== 0) {
     log('must run as root (Warden needs root for cgroups and per-sandbox uids)');
@@ -251,67 +266,86 @@ async function main(): Promise<number> {
   };
   process.once('SIGINT', stop('SIGINT'));
   process.once('SIGTERM', stop('SIGTERM'));
-  const watchdogMs = (fsOnly ? 0 : PLAN.watchdogMs) + FS.watchdogMs;
+  const watchdogMs = (RUN.core ? PLAN.watchdogMs : 0) + (RUN.fs ? FS.watchdogMs : 0) + (RUN.api ? API.watchdogMs : 0);
   const watchdog = setTimeout(stop(`watchdog (${watchdogMs} ms)`), watchdogMs);
   watchdog.unref();
 
   const dataDir = await mkdtemp(join(tmpdir(), 'warden-bench-'));
   let engine: Engine | undefined;
   let bare: BareProfile | undefined;
+  // Section (f) brings its own server (with its own engine and data dir), started when it runs.
+  let api: ApiServer | undefined;
   try {
-    engine = await createEngine({ dataDir });
-    const m = machine(engine.config.bwrapPath, await hostBusyPercent(1000));
-    log(`${quick ? 'quick' : 'full'}${fsOnly ? ' fs-only' : ''} run on ${m.cpus} cpus, ${m.kernel}, ${m.bwrap}, node ${m.node}`);
+    let bwrapPath: string;
+    if (RUN.core || RUN.fs) {
+      engine = await createEngine({ dataDir });
+      bwrapPath = engine.config.bwrapPath;
+    } else {
+      api = await openApiServer();
+      bwrapPath = api.server.engine.config.bwrapPath;
+    }
+    const m = machine(bwrapPath, await hostBusyPercent(1000));
+    const only = [fsOnly ? ' fs-only' : '', apiOnly ? ' api-only' : ''].join('');
+    log(`${quick ? 'quick' : 'full'}${only} run on ${m.cpus} cpus, ${m.kernel}, ${m.bwrap}, node ${m.node}`);
 
-    if (fsOnly) {
+    let core: Pick<Results, 'cold' | 'warm' | 'throughput' | 'density'> | undefined;
+    if (RUN.core && engine) {
+      bare = await bareProfile(engine.config.bwrapPath);
+      log('(a) cold start…');
+      const c = await cold(engine, bare, ac.signal);
+      gc();
+      log('(b) warm round trip…');
+      const w = await warm(engine, ac.signal);
+      gc();
+      log('(c) throughput…');
+      const t = await tput(engine, ac.signal);
+      gc();
+      log(`(d) idle density (${PLAN.idleN} sandboxes)…`);
+      const d = await density(engine, ac.signal);
+      gc();
+      core = { cold: c, warm: w, throughput: t, density: d };
+    }
+    let e: FsResults | undefined;
+    if (RUN.fs && engine) {
       log('(e) codebases…');
-      const e = await fsBench(engine, FS, ac.signal, log);
-      const targets = fsTargets(e);
-      if (json) process.stdout.write(`${JSON.stringify({ machine: m, fs: e, targets, aborted: ac.signal.aborted }, null, 2)}\n`);
-      else {
-        const out = (line: string): void => void process.stdout.write(`${line}\n`);
-        out(`Warden bench${quick ? ' (--quick)' : ''}, --fs-only — ${m.date}`);
-        out(`${m.cpus} × ${m.cpuModel}, ${m.memGiB} GiB, Linux ${m.kernel}, ${m.bwrap}, node ${m.node}`);
-        out(`host CPU busy before the run: ${m.busyPercentAtStart.toFixed(0)}%`);
+      e = await fsBench(engine, FS, ac.signal, log);
+      gc();
+    }
+    let f: ApiResults | undefined;
+    if (RUN.api && !ac.signal.aborted) {
+      api ??= await openApiServer();
+      f = await apiBench(api, API, ac.signal, log);
+    }
+
+    const aborted = ac.signal.aborted;
+    const partial: Omit<Results, 'targets'> | undefined = core && { machine: m, ...core, aborted };
+    const coreT = partial ? targetsOf(partial) : [];
+    const fsT = e ? fsTargets(e) : [];
+    const apiT = f ? apiTargets(f) : [];
+    const targets = [...coreT, ...fsT, ...apiT];
+    if (json) {
+      const body = partial ? { ...partial, targets, fs: e, api: f } : { machine: m, ...(e ? { fs: e } : {}), ...(f ? { api: f } : {}), targets, aborted };
+      process.stdout.write(`${JSON.stringify(body, null, 2)}\n`);
+    } else {
+      const out = (line: string): void => void process.stdout.write(`${line}\n`);
+      // printReport ends with the targets of (a)–(d); sections (e) and (f) follow with their own.
+      if (partial) printReport({ ...partial, targets: coreT }, out);
+      else printHeader(m, aborted, out);
+      if (e) {
         out('');
         printFsReport(e, out);
-        printFsTargets(targets, out);
+        printFsTargets(fsT, out);
       }
-      return ac.signal.aborted ? 1 : 0;
+      if (f) {
+        out('');
+        printApiReport(f, out);
+        printApiTargets(apiT, out);
+      }
     }
-
-    bare = await bareProfile(engine.config.bwrapPath);
-
-    log('(a) cold start…');
-    const c = await cold(engine, bare, ac.signal);
-    gc();
-    log('(b) warm round trip…');
-    const w = await warm(engine, ac.signal);
-    gc();
-    log('(c) throughput…');
-    const t = await tput(engine, ac.signal);
-    gc();
-    log(`(d) idle density (${PLAN.idleN} sandboxes)…`);
-    const d = await density(engine, ac.signal);
-    gc();
-    log('(e) codebases…');
-    const e = await fsBench(engine, FS, ac.signal, log);
-
-    const partial: Omit<Results, 'targets'> = { machine: m, cold: c, warm: w, throughput: t, density: d, aborted: ac.signal.aborted };
-    const fsT = fsTargets(e);
-    const results: Results = { ...partial, targets: [...targetsOf(partial), ...fsT] };
-    if (json) process.stdout.write(`${JSON.stringify({ ...results, fs: e }, null, 2)}\n`);
-    else {
-      const out = (line: string): void => void process.stdout.write(`${line}\n`);
-      // printReport ends with the targets of (a)–(d); section (e) follows with its own.
-      printReport({ ...results, targets: targetsOf(partial) }, out);
-      out('');
-      printFsReport(e, out);
-      printFsTargets(fsT, out);
-    }
-    return ac.signal.aborted ? 1 : 0;
+    return aborted ? 1 : 0;
   } finally {
     clearTimeout(watchdog);
+    await api?.close().catch((err: unknown) => log(`closing the API server failed: ${String(err)}`));
     await engine?.close();
     await bare?.[Symbol.asyncDispose]();
     await rm(dataDir, { recursive: true, force: true });

@@ -70,6 +70,8 @@ export class Http {
       res = await this.#fetch(url, {
         method,
         headers,
+        // The API never redirects; following would also make fetch clone streamed bodies.
+        redirect: 'error',
         ...(body === undefined ? {} : { body }),
         ...(signals.length > 0 ? { signal: signals.length === 1 ? signals[0] : AbortSignal.any(signals) } : {}),
         // Streamed request bodies need half-duplex in fetch implementations that support them.

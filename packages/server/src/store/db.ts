@@ -78,3 +78,22 @@ export function openDb(file: string): Db {
   }
   return db;
 }
+
+/** Prepared statements, compiled once per SQL text (preparing costs ~5x a cached run). */
+export class Statements {
+  readonly #db: Db;
+  readonly #cache = new Map<string, Database.Statement>();
+
+  constructor(db: Db) {
+    this.#db = db;
+  }
+
+  get(sql: string): Database.Statement {
+    let s = this.#cache.get(sql);
+    if (!s) {
+      s = this.#db.prepare(sql);
+      this.#cache.set(sql, s);
+    }
+    return s;
+  }
+}

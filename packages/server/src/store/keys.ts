@@ -2,7 +2,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { KeyView, Scope } from '@warden/protocol';
 import { newId } from '@warden/core';
-import type { Db } from './db.js';
+import { Statements, type Db } from './db.js';
 
 interface KeyRow {
   id: string;
@@ -43,16 +43,16 @@ function view(r: KeyRow): KeyView {
 }
 
 export class KeyStore {
-  readonly #db: Db;
+  readonly #sql: Statements;
   /** last_used_at is written at most once a minute per key, not on every request. */
   readonly #touched = new Map<string, number>();
 
   constructor(db: Db) {
-    this.#db = db;
+    this.#sql = new Statements(db);
   }
 
   count(): number {
-    return (this.#db.prepare('SELECT count(*) AS n FROM api_keys').get() as { n: number }).n;
+    return (this.#sql.get('SELECT count(*) AS n FROM api_keys').get() as { n: number }).n;
   }
 
   /** Stores `key` (or a new random one) and returns the secret with its record. */
@@ -69,20 +69,20 @@ export class KeyStore {
       revoked_at: null,
       last_used_at: null,
     };
-    this.#db
-      .prepare('INSERT INTO api_keys (id, name, tenant, scopes, hash, created_at, expires_at) VALUES (@id, @name, @tenant, @scopes, @hash, @created_at, @expires_at)')
+    this.#sql
+      .get('INSERT INTO api_keys (id, name, tenant, scopes, hash, created_at, expires_at) VALUES (@id, @name, @tenant, @scopes, @hash, @created_at, @expires_at)')
       .run({ ...row, hash: hashKey(key) });
     return { key, info: view(row) };
   }
 
   /** The principal for a presented key, or undefined when it is unknown, revoked or expired. */
   authenticate(key: string): Principal | undefined {
-    const r = this.#db.prepare('SELECT * FROM api_keys WHERE hash = ?').get(hashKey(key)) as KeyRow | undefined;
+    const r = this.#sql.get('SELECT * FROM api_keys WHERE hash = ?').get(hashKey(key)) as KeyRow | undefined;
     const now = Date.now();
     if (!r || r.revoked_at !== null || (r.expires_at !== null && r.expires_at <= now)) return undefined;
     if ((this.#touched.get(r.id) ?? 0) < now - 60_000) {
       this.#touched.set(r.id, now);
-      this.#db.prepare('UPDATE api_keys SET last_used_at = ? WHERE id = ?').run(now, r.id);
+      this.#sql.get('UPDATE api_keys SET last_used_at = ? WHERE id = ?').run(now, r.id);
     }
     return { keyId: r.id, tenant: r.tenant, scopes: JSON.parse(r.scopes) as Scope[] };
   }
@@ -91,19 +91,19 @@ export class KeyStore {
   list(tenant?: string): KeyView[] {
     const rows = (
       tenant === undefined
-        ? this.#db.prepare('SELECT * FROM api_keys ORDER BY created_at, id').all()
-        : this.#db.prepare('SELECT * FROM api_keys WHERE tenant = ? ORDER BY created_at, id').all(tenant)
+        ? this.#sql.get('SELECT * FROM api_keys ORDER BY created_at, id').all()
+        : this.#sql.get('SELECT * FROM api_keys WHERE tenant = ? ORDER BY created_at, id').all(tenant)
     ) as KeyRow[];
     return rows.map(view);
   }
 
   get(id: string): KeyView | undefined {
-    const r = this.#db.prepare('SELECT * FROM api_keys WHERE id = ?').get(id) as KeyRow | undefined;
+    const r = this.#sql.get('SELECT * FROM api_keys WHERE id = ?').get(id) as KeyRow | undefined;
     return r && view(r);
   }
 
   /** Marks the key revoked (kept for the record). Returns false when there is no such key. */
   revoke(id: string): boolean {
-    return this.#db.prepare('UPDATE api_keys SET revoked_at = coalesce(revoked_at, ?) WHERE id = ?').run(Date.now(), id).changes > 0;
+    return this.#sql.get('UPDATE api_keys SET revoked_at = coalesce(revoked_at, ?) WHERE id = ?').run(Date.now(), id).changes > 0;
   }
 }

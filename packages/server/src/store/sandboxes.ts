@@ -1,6 +1,6 @@
 /** Sandbox records: the store, not memory, is the truth about which sandboxes exist and who owns them. */
 import type { Limits, SandboxView } from '@warden/protocol';
-import type { Db } from './db.js';
+import { Statements, type Db } from './db.js';
 
 interface SandboxRow {
   id: string;
@@ -56,9 +56,11 @@ function view(r: SandboxRow): SandboxView {
 
 export class SandboxStore {
   readonly #db: Db;
+  readonly #sql: Statements;
 
   constructor(db: Db) {
     this.#db = db;
+    this.#sql = new Statements(db);
   }
 
   insert(r: NewSandboxRecord): SandboxView {
@@ -76,8 +78,8 @@ export class SandboxStore {
       ended_at: null,
       closed_reason: null,
     };
-    this.#db
-      .prepare(
+    this.#sql
+      .get(
         `INSERT INTO sandboxes (id, tenant, engine_id, runtime, state, limits, codebase, metadata, created_at, expires_at)
          VALUES (@id, @tenant, @engine_id, @runtime, @state, @limits, @codebase, @metadata, @created_at, @expires_at)`,
       )
@@ -87,7 +89,7 @@ export class SandboxStore {
 
   /** The sandbox if it belongs to `tenant`; another tenant's id is indistinguishable from a missing one. */
   get(id: string, tenant: string): SandboxView | undefined {
-    const r = this.#db.prepare('SELECT * FROM sandboxes WHERE id = ? AND tenant = ?').get(id, tenant) as SandboxRow | undefined;
+    const r = this.#sql.get('SELECT * FROM sandboxes WHERE id = ? AND tenant = ?').get(id, tenant) as SandboxRow | undefined;
     return r && view(r);
   }
 
@@ -109,21 +111,21 @@ export class SandboxStore {
       params.ai = f.after.id;
     }
     const sql = `SELECT * FROM sandboxes WHERE ${where.join(' AND ')} ORDER BY created_at, id LIMIT @limit`;
-    return (this.#db.prepare(sql).all(params) as SandboxRow[]).map(view);
+    return (this.#sql.get(sql).all(params) as SandboxRow[]).map(view);
   }
 
   setExpiry(id: string, expiresAt: number): void {
-    this.#db.prepare("UPDATE sandboxes SET expires_at = ? WHERE id = ? AND state = 'running'").run(expiresAt, id);
+    this.#sql.get("UPDATE sandboxes SET expires_at = ? WHERE id = ? AND state = 'running'").run(expiresAt, id);
   }
 
   /** Marks a sandbox ended; the first reason recorded wins. */
   markClosed(id: string, reason: string, at = Date.now()): void {
-    this.#db.prepare("UPDATE sandboxes SET state = 'closed', ended_at = ?, closed_reason = ? WHERE id = ? AND state = 'running'").run(at, reason, id);
+    this.#sql.get("UPDATE sandboxes SET state = 'closed', ended_at = ?, closed_reason = ? WHERE id = ? AND state = 'running'").run(at, reason, id);
   }
 
   /** Running sandboxes whose TTL has passed. */
   expired(now = Date.now()): Array<{ id: string; tenant: string }> {
-    return this.#db.prepare("SELECT id, tenant FROM sandboxes WHERE state = 'running' AND expires_at <= ?").all(now) as Array<{ id: string; tenant: string }>;
+    return this.#sql.get("SELECT id, tenant FROM sandboxes WHERE state = 'running' AND expires_at <= ?").all(now) as Array<{ id: string; tenant: string }>;
   }
 
   /**
@@ -132,7 +134,7 @@ export class SandboxStore {
    */
   closeOrphans(currentEngineId: string, reason: string): string[] {
     return this.#db.transaction(() => {
-      const rows = this.#db.prepare("SELECT id FROM sandboxes WHERE state = 'running' AND engine_id != ?").all(currentEngineId) as Array<{ id: string }>;
+      const rows = this.#sql.get("SELECT id FROM sandboxes WHERE state = 'running' AND engine_id != ?").all(currentEngineId) as Array<{ id: string }>;
       const now = Date.now();
       for (const r of rows) this.markClosed(r.id, reason, now);
       return rows.map((r) => r.id);
@@ -140,6 +142,6 @@ export class SandboxStore {
   }
 
   runningCount(): number {
-    return (this.#db.prepare("SELECT count(*) AS n FROM sandboxes WHERE state = 'running'").get() as { n: number }).n;
+    return (this.#sql.get("SELECT count(*) AS n FROM sandboxes WHERE state = 'running'").get() as { n: number }).n;
   }
 }

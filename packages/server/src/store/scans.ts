@@ -1,7 +1,7 @@
 /** Scan policies per tenant and the verdicts recorded for each tenant. */
 import type { RecordedScan, ScanPolicy } from '@warden/protocol';
 import { newId, type Verdict } from '@warden/core';
-import type { Db } from './db.js';
+import { Statements, type Db } from './db.js';
 
 interface VerdictRow {
   id: string;
@@ -18,22 +18,22 @@ interface VerdictRow {
 }
 
 export class ScanStore {
-  readonly #db: Db;
+  readonly #sql: Statements;
   readonly #default: ScanPolicy;
 
   constructor(db: Db, defaultPolicy: ScanPolicy) {
-    this.#db = db;
+    this.#sql = new Statements(db);
     this.#default = defaultPolicy;
   }
 
   policy(tenant: string): ScanPolicy {
-    const r = this.#db.prepare('SELECT scan_mode, scan_block_at FROM tenant_policies WHERE tenant = ?').get(tenant) as { scan_mode: ScanPolicy['mode']; scan_block_at: ScanPolicy['blockAt'] } | undefined;
+    const r = this.#sql.get('SELECT scan_mode, scan_block_at FROM tenant_policies WHERE tenant = ?').get(tenant) as { scan_mode: ScanPolicy['mode']; scan_block_at: ScanPolicy['blockAt'] } | undefined;
     return r ? { mode: r.scan_mode, blockAt: r.scan_block_at } : this.#default;
   }
 
   setPolicy(tenant: string, p: ScanPolicy): ScanPolicy {
-    this.#db
-      .prepare(
+    this.#sql
+      .get(
         `INSERT INTO tenant_policies (tenant, scan_mode, scan_block_at, updated_at) VALUES (?, ?, ?, ?)
          ON CONFLICT (tenant) DO UPDATE SET scan_mode = excluded.scan_mode, scan_block_at = excluded.scan_block_at, updated_at = excluded.updated_at`,
       )
@@ -55,8 +55,8 @@ export class ScanStore {
       blocked: r.blocked ? 1 : 0,
       at: Date.now(),
     };
-    this.#db
-      .prepare(
+    this.#sql
+      .get(
         `INSERT INTO scan_verdicts (id, tenant, sandbox_id, direction, path, level, score, confidence, sha256, explanation, findings, blocked, at)
          VALUES (@id, @tenant, @sandbox_id, @direction, @path, @level, @score, @confidence, @sha256, @explanation, @findings, @blocked, @at)`,
       )
@@ -67,8 +67,8 @@ export class ScanStore {
   list(tenant: string, q: { sandboxId?: string; limit: number }): RecordedScan[] {
     const rows = (
       q.sandboxId === undefined
-        ? this.#db.prepare('SELECT * FROM scan_verdicts WHERE tenant = ? ORDER BY at DESC, id LIMIT ?').all(tenant, q.limit)
-        : this.#db.prepare('SELECT * FROM scan_verdicts WHERE tenant = ? AND sandbox_id = ? ORDER BY at DESC, id LIMIT ?').all(tenant, q.sandboxId, q.limit)
+        ? this.#sql.get('SELECT * FROM scan_verdicts WHERE tenant = ? ORDER BY at DESC, id LIMIT ?').all(tenant, q.limit)
+        : this.#sql.get('SELECT * FROM scan_verdicts WHERE tenant = ? AND sandbox_id = ? ORDER BY at DESC, id LIMIT ?').all(tenant, q.sandboxId, q.limit)
     ) as VerdictRow[];
     return rows.map(view);
   }
