@@ -7,6 +7,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hasCode } from '@warden/protocol';
 import { tar, zip, type ZipMember } from '../../../../test/helpers/archives.js';
 import { archiveDetector, type ArchiveOptions } from './archive.js';
+import { Spool } from './archive/spool.js';
+import { defaultDetectors } from './detectors.js';
 import { createScanner } from './scanner.js';
 import { secretsDetector } from './secrets.js';
 import type { Detector, Finding, MemberInfo, ScanContext, Verdict } from './types.js';
@@ -181,6 +183,13 @@ describe('archiveDetector: members that attack whoever unpacks', () => {
     expect(rules(await scan(bytes)).filter((r) => r.startsWith('archive/'))).toEqual([]);
   });
 
+  it('checks the names of entries whose local header is missing', async () => {
+    const z = zip([{ name: 'ok', data: creds }, { name: '../../x', data: ascii('x') }]);
+    z.writeUInt32LE(0, z.indexOf(Buffer.from([0x50, 0x4b, 3, 4]), 4)); // the second local header's signature
+    const r = await scan(z);
+    expect(rules(r)).toEqual(['archive/corrupt', 'archive/path-traversal', 'secrets/github-token@ok']);
+  });
+
   it('reports duplicate names and a local name that differs from the directory', async () => {
     const r = await scan(zip([{ name: 'a.txt', data: ascii('1') }, { name: 'a.txt', data: ascii('2') }, { name: 'b.txt', localName: '../b.txt', data: ascii('3') }]));
     expect(rules(r)).toEqual(['archive/duplicate-name', 'archive/name-mismatch', 'archive/path-traversal']);
@@ -265,6 +274,21 @@ describe('archiveDetector: bombs, bounded work', () => {
     expect(r.ms).toBeLessThan(10_000);
   }, 30_000);
 
+  it('ordinary archives, compressible ones included, have no archive findings', async () => {
+    const text = ascii(Array.from({ length: 40_000 }, (_, i) => `line ${i}: ${(i * 7919) % 10007} some log text\n`).join('')); // ~1.3 MB, ~8:1
+    const members = [
+      { name: 'logs/app.log', data: text },
+      { name: 'zeros.img', data: Buffer.alloc(MIB / 2) }, // 1000:1, but small
+      { name: 'bin/tool', data: createHash('sha512').update('t').digest() },
+      { name: 'docs/', data: new Uint8Array(0) },
+    ];
+    for (const bytes of [zip(members), tar(members), gzipSync(tar(members)), gzipSync(text)]) {
+      const r = await harness({ bombMinBytes: MIB })(bytes, { name: 'ok' });
+      expect(r.ran).toBe(true);
+      expect(rules(r)).toEqual([]);
+    }
+  });
+
   it('reports huge declared sizes and declared ratios without expanding', async () => {
     const r = await scan(zip([{ name: 'claims.bin', data: ascii('x'), declaredSize: 2 ** 41 }]));
     expect(rules(r)).toEqual(['archive/declared-size', 'archive/zip-bomb']);
@@ -338,6 +362,24 @@ describe('archiveDetector: spooling', () => {
     expect(await readdir(dir)).toEqual([]);
   });
 
+  it('a spool file is unlinked from the start and its bytes read back exactly', async () => {
+    const spool = new Spool({ memoryBytes: 1000, maxBytes: 5000, tmpDir: dir });
+    const data = createHash('sha512').update('s').digest();
+    for (let i = 0; i < 100; i++) spool.append(data);
+    expect(spool.spilled).toBe(true);
+    expect(await readdir(dir)).toEqual([]);
+    expect(spool.size).toBe(5000);
+    expect(spool.dropped).toBe(6400 - 5000);
+    const pieces: Uint8Array[] = [];
+    for await (const p of spool.chunks(0, 5000, 999)) pieces.push(Uint8Array.from(p));
+    expect(Math.max(...pieces.map((p) => p.length))).toBe(999);
+    const back = Buffer.concat(pieces);
+    expect(back.equals(Buffer.concat(Array.from({ length: 100 }, () => data)).subarray(0, 5000))).toBe(true);
+    expect((await spool.read(4990, 100)).length).toBe(10);
+    spool.close();
+    spool.close();
+  });
+
   it('fails (so the file is not called clean) when the temp directory is unusable', async () => {
     const run = archiveDetector({ memoryBytes: 0, tmpDir: join(dir, 'missing') }).start({ name: 'a.zip', depth: 0, scanMember: () => Promise.reject(new Error('unused')) });
     run.update(zip([{ name: 'a', data: ascii('x') }]), 0);
@@ -380,6 +422,14 @@ describe('archiveDetector through the scanner', () => {
     expect(rules(v.findings)).toEqual(['archive/zip-bomb']);
     expect(performance.now() - t).toBeLessThan(10_000);
   }, 30_000);
+
+  it('with the default detectors, a bad archive is not clean and names its members', async () => {
+    const all = createScanner({ detectors: await defaultDetectors() });
+    const v = await all.scanBytes(zip([{ name: '../../home/u/.bashrc', data: ascii('echo hi\n') }, { name: 'deploy/id_rsa', data: ascii(`-----BEGIN OPENSSH PRIVATE KEY-----\n${'b3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQAAAAAAAAABAAAAMwAAAAtzc2gtZW'}\n-----END OPENSSH PRIVATE KEY-----\n`) }]), 'upload.zip');
+    expect(rules(v.findings)).toEqual(expect.arrayContaining(['archive/path-traversal', 'secrets/private-key@deploy/id_rsa']));
+    expect(v.level).not.toBe('clean');
+    expect(v.explanation).toMatch(/archive\/path-traversal|secrets\/private-key/);
+  });
 
   it('a zip bomb wider than the scanner’s budget ends with the scanner’s limit finding', async () => {
     const members = Array.from({ length: 8 }, (_, i) => ({ name: `m${i}.bin`, data: Buffer.alloc(12 * MIB, i) }));

@@ -141,6 +141,8 @@ describe('secretsDetector: look-alikes are not secrets', () => {
     ['template password', 'password: "${DB_PASSWORD_FROM_ENV_1}"'],
     ['low-entropy password', 'password = "aaaaaaaaaaaaaaaa1A"'],
     ['identifier with a counter', 'const previousToken = contextToken2;'],
+    ['identifier with a digit inside, in C', 'pGlobal->api.xFindTokenizer_v2 = fts5FindTokenizer_v2;'],
+    ['a word in quotes', 'lastSignificantToken = "?InterpolationInTemplate";'],
     ['comparison', 'if (token === "abcDEF123456ghiJKL789") {'],
     ['shell PWD', 'PWD=/home/runner/work/project-1/build-2024'],
     ['URL', 'secret_url: https://example.com/path/to/thing?x=1'],

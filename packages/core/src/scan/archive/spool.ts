@@ -13,16 +13,16 @@ import { join } from 'node:path';
 
 const EMPTY = Buffer.alloc(0);
 const BLOCK = 64 * 1024;
+/** Bytes per read from the temp file (each read is a thread-pool round trip). */
+const READ_BYTES = 512 * 1024;
 
 /** Random access to a spooled archive. */
 export interface Source {
   readonly size: number;
   /** Up to `len` bytes at `pos` (fewer at the end of the data). */
   read(pos: number, len: number): Promise<Buffer>;
-  /** The bytes [pos, pos + len), in pieces of at most `block` bytes, read as they are consumed. */
-  chunks(pos: number, len: number, block?: number): AsyncGenerator<Uint8Array>;
-  /** Offset of the first `needle` at or after `from` and before `to`, or -1. */
-  find(needle: Uint8Array, from: number, to: number): Promise<number>;
+  /** The bytes [pos, pos + len), in pieces of at most `piece` bytes, read as they are consumed. */
+  chunks(pos: number, len: number, piece?: number): AsyncGenerator<Uint8Array>;
 }
 
 export interface SpoolOptions {
@@ -108,26 +108,14 @@ export class Spool implements Source {
     return buf.subarray(0, got);
   }
 
-  async *chunks(pos: number, len: number, block = BLOCK): AsyncGenerator<Uint8Array> {
+  async *chunks(pos: number, len: number, piece = BLOCK): AsyncGenerator<Uint8Array> {
     const end = Math.min(this.#size, pos + Math.max(0, len));
     for (let at = Math.max(0, pos); at < end; ) {
-      const piece = await this.read(at, Math.min(block, end - at));
-      if (piece.length === 0) return;
-      at += piece.length;
-      yield piece;
+      const block = await this.read(at, Math.min(Math.max(piece, READ_BYTES), end - at));
+      if (block.length === 0) return;
+      at += block.length;
+      for (let off = 0; off < block.length; off += piece) yield block.subarray(off, off + piece);
     }
-  }
-
-  async find(needle: Uint8Array, from: number, to: number): Promise<number> {
-    const end = Math.min(to, this.#size);
-    for (let at = Math.max(0, from); at + needle.length <= end; ) {
-      const block = await this.read(at, Math.min(BLOCK, end - at));
-      if (block.length < needle.length) return -1;
-      const i = block.indexOf(needle);
-      if (i >= 0) return at + i;
-      at += block.length - needle.length + 1;
-    }
-    return -1;
   }
 
   /** Frees the memory and the temp file's space. Idempotent. */

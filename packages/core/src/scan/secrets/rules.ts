@@ -405,13 +405,14 @@ export function awsSecretHit(b: Uint8Array, start: number, certainty: number, de
 }
 
 const KEYWORDS = ['password', 'passwd', 'passphrase', 'pwd', 'secret', 'token', 'apikey', 'api_key', 'api-key', 'access_key', 'accesskey', 'private_key', 'credential'].map(lit);
+const NO_KEYWORDS: readonly Uint8Array[] = [];
 /** KEYWORDS by first letter. */
 const KEYWORDS_AT: (readonly Uint8Array[])[] = Array.from({ length: 128 }, (_, c) => KEYWORDS.filter((k) => k[0] === c));
 
 /** Whether b[ks, ke) contains a keyword, ignoring ASCII case. */
 function hasKeyword(b: Uint8Array, ks: number, ke: number): boolean {
   for (let i = ks; i < ke; i++) {
-    for (const k of KEYWORDS_AT[b[i]! | 0x20] ?? []) {
+    for (const k of KEYWORDS_AT[b[i]! | 0x20] ?? NO_KEYWORDS) {
       if (i + k.length > ke) continue;
       let n = 1;
       while (n < k.length && (b[i + n]! >= 0x41 && b[i + n]! <= 0x5a ? b[i + n]! | 0x20 : b[i + n]) === k[n]) n++;
@@ -458,6 +459,8 @@ export function matchAssignment(b: Uint8Array, a: number, end: number): Hit | un
       digits += c & DIGIT;
     }
     if ((i === stop && stop < end) || digits === 0) return undefined;
+    // Config files end the value with the line; code goes on with `;`, `,` or `)`.
+    if (i < end && (cls(b, i) & BLANK) === 0 && b[i] !== 0x0a && b[i] !== 0x0d && b[i] !== 0x23 && b[i] !== 0x26) return undefined;
   }
   const vlen = i - vs;
   if (vlen < 12 || vlen > MAX_VALUE) return undefined;
@@ -486,7 +489,8 @@ export function matchAssignment(b: Uint8Array, a: number, end: number): Hit | un
   if (PLACEHOLDERS.some((p) => lower.includes(p)) || /^[/~.$%<]|[()<>\s]/.test(value)) return undefined;
   const mix = classesOf(b, vs, vs + vlen);
   if (quote === 0 && /^[A-Za-z_$][A-Za-z_$]*\d*$/.test(value)) return undefined;
-  if (popcount(mix) < 3 && !(popcount(mix) === 2 && (mix & DIGIT) !== 0 && vlen >= 16)) return undefined;
+  // Generated secrets have digits; words and identifiers (`?NoLineTerminatorHere`) mostly do not.
+  if ((mix & DIGIT) === 0 || (popcount(mix) < 3 && vlen < 16)) return undefined;
   const h = entropy(b, vs, vs + vlen);
   if (h < (vlen < 16 ? 3 : 3.3)) return undefined;
   const certainty = quote === 0 ? (h >= 4 ? 0.45 : 0.3) : h >= 4 ? 0.6 : 0.45;
