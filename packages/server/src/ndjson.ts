@@ -37,6 +37,7 @@ export function ndjson(req: FastifyRequest, reply: FastifyReply, opts: NdjsonOpt
   reply.raw.on('close', () => {
     if (!ended) {
       ended = true;
+      out.destroy(); // the client is gone: nothing will read this, and an open source would hold server.close()
       for (const fn of abortFns) fn();
     }
   });
