@@ -4,7 +4,7 @@ import * as core from './index.js';
 import * as protocol from '@warden/protocol';
 
 it('@warden/core exports exactly its public API', () => {
-  expect(Object.keys(core).sort()).toEqual(['Sandbox', 'SandboxProcess', 'createEngine', 'createScanner', 'defaultDetectors', 'doctor', 'newId', 'recoverDataDir']);
+  expect(Object.keys(core).sort()).toEqual(['SCAN_LEVELS', 'Sandbox', 'SandboxProcess', 'createEngine', 'createScanner', 'defaultDetectors', 'doctor', 'newId', 'recoverDataDir', 'scanLevelAtLeast']);
 });
 
 it('@warden/protocol exports exactly its public API', () => {

@@ -8,12 +8,10 @@ import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import { createScanner, newId, type Logger, type Sandbox, type Scanner, type Verdict } from '@warden/core';
+import { createScanner, newId, scanLevelAtLeast, type Logger, type Sandbox, type Scanner, type Verdict } from '@warden/core';
 import { WardenError, type RecordedScan, type ScanPolicy, type VerdictView } from '@warden/protocol';
 import type { ScanStore } from '../store/scans.js';
 
-const LEVELS = ['clean', 'suspicious', 'malicious', 'critical'] as const;
-const atLeast = (a: Verdict['level'], b: ScanPolicy['blockAt']): boolean => LEVELS.indexOf(a) >= LEVELS.indexOf(b);
 
 /** The wire form: findings capped, worst first. */
 export function verdictView(v: Verdict): VerdictView {
@@ -96,7 +94,7 @@ export class ScanService {
     try {
       await pipeline(data, createWriteStream(spool, { mode: 0o600, flags: 'wx' }));
       const verdict = await this.scanner.scanFile(spool);
-      const blocked = policy.mode === 'block' && atLeast(verdict.level, policy.blockAt);
+      const blocked = policy.mode === 'block' && scanLevelAtLeast(verdict.level, policy.blockAt);
       const scan = this.#note(tenant, sandboxId, direction, path, verdict, blocked);
       if (blocked) {
         throw new WardenError(
