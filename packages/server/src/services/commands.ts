@@ -11,6 +11,8 @@ import { wireError } from '../errors.js';
 /** Finished commands stay reattachable this long, and at most this many per sandbox. */
 const KEEP_FINISHED_MS = 10 * 60_000;
 const KEEP_FINISHED_MAX = 100;
+/** Output of finished commands kept per sandbox for reattaching; beyond it the oldest commands are forgotten first. */
+const KEEP_FINISHED_BYTES = 64 * 1024 * 1024;
 
 type Listener = (e: CommandEvent) => void;
 
@@ -24,6 +26,7 @@ export class Command {
   readonly #events: CommandEvent[] = [];
   readonly #listeners = new Set<Listener>();
   #result: ExecResult | null = null;
+  #outputBytes = 0;
   #pid: number | null = null;
   finishedAt: number | undefined;
 
@@ -90,8 +93,14 @@ export class Command {
     return () => this.#listeners.delete(listener);
   }
 
+  /** Bytes of output held in this command's events. */
+  get outputBytes(): number {
+    return this.#outputBytes;
+  }
+
   #emit(e: CommandEvent): void {
     const event: CommandEvent = { ...e, seq: this.#events.length };
+    if (event.type === 'stdout' || event.type === 'stderr') this.#outputBytes += event.data.length;
     this.#events.push(event);
     for (const l of this.#listeners) l(event);
   }
@@ -151,8 +160,11 @@ export class CommandRegistry {
   #prune(map: Map<string, Command>): void {
     const now = Date.now();
     const finished = [...map.values()].filter((c) => c.finishedAt !== undefined);
-    for (const [i, c] of finished.entries()) {
-      if ((c.finishedAt ?? now) < now - KEEP_FINISHED_MS || finished.length - i > KEEP_FINISHED_MAX) map.delete(c.id);
-    }
+    // Newest first: keep while within count and bytes; the rest (the oldest) go.
+    let bytes = 0;
+    finished.reverse().forEach((c, i) => {
+      bytes += c.outputBytes;
+      if ((c.finishedAt ?? now) < now - KEEP_FINISHED_MS || i >= KEEP_FINISHED_MAX || (i > 0 && bytes > KEEP_FINISHED_BYTES)) map.delete(c.id);
+    });
   }
 }
