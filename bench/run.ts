@@ -1,16 +1,18 @@
 /**
  * Warden benchmark: cold start, warm command round trip, throughput and idle
  * density, each next to the bare tool it is built on, codebase file-system
- * costs (bench/fs.ts), what the HTTP API adds (bench/api.ts), plus PASS/MISS
- * against the performance targets.
+ * costs (bench/fs.ts), what the HTTP API adds (bench/api.ts), the threat
+ * scanner's throughput and latency (bench/scan.ts), plus PASS/MISS against the
+ * performance targets.
  *
- *   node --expose-gc --import tsx bench/run.ts [--quick] [--json] [--fs-only] [--api-only]
+ *   node --expose-gc --import tsx bench/run.ts [--quick] [--json] [--fs-only] [--api-only] [--scan-only]
  *
  * --quick  a few seconds in total (CI smoke); --json  results as JSON on stdout;
- * --fs-only  only section (e), codebases; --api-only  only section (f), the API
- * (both together: (e) and (f)).
- * Progress goes to stderr. Must run as root (like Warden). Every count and
- * duration is bounded and a watchdog aborts the run; the engine is always closed.
+ * --fs-only  only section (e), codebases; --api-only  only section (f), the API;
+ * --scan-only  only section (g), the scanner (any of them together: those sections).
+ * Progress goes to stderr. Must run as root (like Warden), except --scan-only
+ * alone. Every count and duration is bounded and a watchdog aborts the run; the
+ * engine is always closed.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { availableParallelism, cpus, release, tmpdir, totalmem } from 'node:os';
@@ -20,6 +22,7 @@ import { createEngine, type Engine, type Sandbox } from '../packages/core/src/in
 import { bareProfile, type BareProfile } from './bare.js';
 import { FS_PLAN, fsBench, fsTargets, printFsReport, printFsTargets, type FsResults } from './fs.js';
 import { API_PLAN, apiBench, apiTargets, openApiServer, printApiReport, printApiTargets, type ApiResults, type ApiServer } from './api.js';
+import { SCAN_PLAN, printScanReport, printScanTargets, scanBench, scanTargets, type ScanResults } from './scan.js';
 import { hostBusyPercent, hostShellLoops, hostSpawn, hostSpawnSync } from './host.js';
 import { cgroupMemoryBytes, memoryOfUids } from './memory.js';
 import { elapsedMs, now, summarize, throughput } from './stats.js';
@@ -27,8 +30,8 @@ import { printReport, targetsOf, type Results, type ThroughputResult } from './r
 
 const args = new Set(process.argv.slice(2));
 for (const a of args) {
-  if (a !== '--quick' && a !== '--json' && a !== '--fs-only' && a !== '--api-only') {
-    process.stderr.write(`bench: unknown argument ${a}; use --quick, --json, --fs-only and/or --api-only\n`);
+  if (a !== '--quick' && a !== '--json' && a !== '--fs-only' && a !== '--api-only' && a !== '--scan-only') {
+    process.stderr.write(`bench: unknown argument ${a}; use --quick, --json, --fs-only, --api-only and/or --scan-only\n`);
     process.exit(2);
   }
 }
@@ -36,10 +39,13 @@ const quick = args.has('--quick');
 const json = args.has('--json');
 const fsOnly = args.has('--fs-only');
 const apiOnly = args.has('--api-only');
-/** Which sections run: everything by default; --fs-only / --api-only pick theirs. */
-const RUN = { core: !fsOnly && !apiOnly, fs: fsOnly || !apiOnly, api: apiOnly || !fsOnly };
+const scanOnly = args.has('--scan-only');
+/** Which sections run: everything by default; --fs-only / --api-only / --scan-only pick theirs. */
+const all = !fsOnly && !apiOnly && !scanOnly;
+const RUN = { core: all, fs: all || fsOnly, api: all || apiOnly, scan: all || scanOnly };
 const FS = quick ? FS_PLAN.quick : FS_PLAN.full;
 const API = quick ? API_PLAN.quick : API_PLAN.full;
+const SCAN = quick ? SCAN_PLAN.quick : SCAN_PLAN.full;
 
 const PLAN = quick
   ? { coldN: 10, coldWarmup: 2, coldBudgetMs: 15_000, warmN: 200, warmWarmup: 20, warmBudgetMs: 5_000, tputMs: 500, clients: [1, 2, 8], idleN: 20, watchdogMs: 60_000 }
@@ -247,7 +253,7 @@ async function density(engine: Engine, signal: AbortSignal): Promise<Results['de
 }
 
 function printHeader(m: Results['machine'], aborted: boolean, out: (line: string) => void): void {
-  const only = [fsOnly ? '--fs-only' : '', apiOnly ? '--api-only' : ''].filter(Boolean).join(' ');
+  const only = [fsOnly ? '--fs-only' : '', apiOnly ? '--api-only' : '', scanOnly ? '--scan-only' : ''].filter(Boolean).join(' ');
   out(`Warden bench${quick ? ' (--quick)' : ''}, ${only} — ${m.date}`);
   out(`${m.cpus} × ${m.cpuModel}, ${m.memGiB} GiB, Linux ${m.kernel}, ${m.bwrap}, node ${m.node}`);
   out(`host CPU busy before the run: ${m.busyPercentAtStart.toFixed(0)}%${m.busyPercentAtStart > 10 ? ' — WARNING: other work was running; numbers are skewed' : ''}`);
@@ -255,7 +261,7 @@ function printHeader(m: Results['machine'], aborted: boolean, out: (line: string
 }
 
 async function main(): Promise<number> {
-  if (process.getuid?.() !== 0) {
+  if ((RUN.core || RUN.fs || RUN.api) && process.getuid?.() !== 0) {
     log('must run as root (Warden needs root for cgroups and per-sandbox uids)');
     return 2;
   }
@@ -266,7 +272,7 @@ async function main(): Promise<number> {
   };
   process.once('SIGINT', stop('SIGINT'));
   process.once('SIGTERM', stop('SIGTERM'));
-  const watchdogMs = (RUN.core ? PLAN.watchdogMs : 0) + (RUN.fs ? FS.watchdogMs : 0) + (RUN.api ? API.watchdogMs : 0);
+  const watchdogMs = (RUN.core ? PLAN.watchdogMs : 0) + (RUN.fs ? FS.watchdogMs : 0) + (RUN.api ? API.watchdogMs : 0) + (RUN.scan ? SCAN.watchdogMs : 0);
   const watchdog = setTimeout(stop(`watchdog (${watchdogMs} ms)`), watchdogMs);
   watchdog.unref();
 
@@ -280,12 +286,15 @@ async function main(): Promise<number> {
     if (RUN.core || RUN.fs) {
       engine = await createEngine({ dataDir });
       bwrapPath = engine.config.bwrapPath;
-    } else {
+    } else if (RUN.api) {
       api = await openApiServer();
       bwrapPath = api.server.engine.config.bwrapPath;
+    } else {
+      // The scanner needs no engine; bwrap is only looked up for the machine line.
+      bwrapPath = 'bwrap';
     }
     const m = machine(bwrapPath, await hostBusyPercent(1000));
-    const only = [fsOnly ? ' fs-only' : '', apiOnly ? ' api-only' : ''].join('');
+    const only = [fsOnly ? ' fs-only' : '', apiOnly ? ' api-only' : '', scanOnly ? ' scan-only' : ''].join('');
     log(`${quick ? 'quick' : 'full'}${only} run on ${m.cpus} cpus, ${m.kernel}, ${m.bwrap}, node ${m.node}`);
 
     let core: Pick<Results, 'cold' | 'warm' | 'throughput' | 'density'> | undefined;
@@ -315,6 +324,13 @@ async function main(): Promise<number> {
     if (RUN.api && !ac.signal.aborted) {
       api ??= await openApiServer();
       f = await apiBench(api, API, ac.signal, log);
+      gc();
+    }
+    let g: ScanResults | undefined;
+    if (RUN.scan && !ac.signal.aborted) {
+      log('(g) scanner…');
+      g = await scanBench(SCAN, ac.signal, log);
+      gc();
     }
 
     const aborted = ac.signal.aborted;
@@ -322,13 +338,16 @@ async function main(): Promise<number> {
     const coreT = partial ? targetsOf(partial) : [];
     const fsT = e ? fsTargets(e) : [];
     const apiT = f ? apiTargets(f) : [];
-    const targets = [...coreT, ...fsT, ...apiT];
+    const scanT = g ? scanTargets(g) : [];
+    const targets = [...coreT, ...fsT, ...apiT, ...scanT];
     if (json) {
-      const body = partial ? { ...partial, targets, fs: e, api: f } : { machine: m, ...(e ? { fs: e } : {}), ...(f ? { api: f } : {}), targets, aborted };
+      const body = partial
+        ? { ...partial, targets, fs: e, api: f, scan: g }
+        : { machine: m, ...(e ? { fs: e } : {}), ...(f ? { api: f } : {}), ...(g ? { scan: g } : {}), targets, aborted };
       process.stdout.write(`${JSON.stringify(body, null, 2)}\n`);
     } else {
       const out = (line: string): void => void process.stdout.write(`${line}\n`);
-      // printReport ends with the targets of (a)–(d); sections (e) and (f) follow with their own.
+      // printReport ends with the targets of (a)–(d); sections (e), (f) and (g) follow with their own.
       if (partial) printReport({ ...partial, targets: coreT }, out);
       else printHeader(m, aborted, out);
       if (e) {
@@ -340,6 +359,11 @@ async function main(): Promise<number> {
         out('');
         printApiReport(f, out);
         printApiTargets(apiT, out);
+      }
+      if (g) {
+        out('');
+        printScanReport(g, out);
+        printScanTargets(scanT, out);
       }
     }
     return aborted ? 1 : 0;

@@ -20,7 +20,7 @@
  * themselves.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { createHash } from 'node:crypto';
+import { createHash, type Hash } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { WardenError } from '@warden/protocol';
 import { ArchiveFindings, RULES } from './archive/findings.js';
@@ -113,7 +113,8 @@ class ArchiveRun implements DetectorRun {
   readonly #settings: Settings;
   readonly #als: AsyncLocalStorage<Expansion>;
   readonly #head = new HeadBuffer();
-  readonly #hash = createHash('sha256');
+  /** Of the kept bytes; made with the spool. */
+  #hash: Hash | undefined;
   /** undefined: not known yet; null: not an archive. */
   #type: ArchiveType | null | undefined;
   #spool: Spool | undefined;
@@ -128,10 +129,17 @@ class ArchiveRun implements DetectorRun {
   update(chunk: Uint8Array): void {
     if (this.#type === null || this.#failure !== undefined) return;
     try {
-      this.#head.push(chunk);
-      (this.#spool ??= new Spool({ memoryBytes: this.#settings.memoryBytes, maxBytes: this.#settings.maxArchiveBytes, tmpDir: this.#settings.tmpDir })).append(chunk);
-      this.#hash.update(chunk);
-      if (this.#type === undefined && this.#head.full) this.#decide(false);
+      if (this.#type === undefined) {
+        // Until the header is complete, every byte so far is in it: nothing is kept or hashed before the decision,
+        // so a non-archive costs only its first 8 KiB.
+        const took = this.#head.push(chunk);
+        if (!this.#head.full) return;
+        this.#decide(false);
+        if (this.#type === null) return;
+        this.#keep(this.#head.bytes());
+        chunk = chunk.subarray(took);
+      }
+      this.#keep(chunk);
     } catch (e) {
       // Disk full or an unwritable tmpDir: finish reports it, so the file is not taken for clean.
       this.#failure = e;
@@ -139,22 +147,33 @@ class ArchiveRun implements DetectorRun {
     }
   }
 
+  /** Keeps archive bytes, in order, for inspection, and hashes them. */
+  #keep(bytes: Uint8Array): void {
+    if (bytes.length === 0) return;
+    (this.#spool ??= new Spool({ memoryBytes: this.#settings.memoryBytes, maxBytes: this.#settings.maxArchiveBytes, tmpDir: this.#settings.tmpDir })).append(bytes);
+    (this.#hash ??= createHash('sha256')).update(bytes);
+  }
+
   #decide(complete: boolean): void {
     const type = sniff(this.#head.bytes(), complete).type;
     this.#type = ARCHIVE_TYPES.has(type) ? (type as ArchiveType) : null;
-    if (this.#type === null) {
-      this.#spool?.close();
-      this.#spool = undefined;
-    }
   }
 
   async finish(info: FinishInfo): Promise<{ ran: boolean; findings: Finding[] }> {
     try {
+      if (this.#type === undefined && this.#failure === undefined) {
+        // A file shorter than the header: decide now, and keep it if it is an archive.
+        this.#decide(true);
+        try {
+          if (this.#type !== null) this.#keep(this.#head.bytes());
+        } catch (e) {
+          this.#failure = e;
+        }
+      }
       if (this.#failure !== undefined) {
         const why = this.#failure instanceof Error ? this.#failure.message : JSON.stringify(this.#failure);
         throw new Error(`The archive could not be kept for inspection (${why}); check that ${this.#settings.tmpDir} is writable and has space, or set tmpDir.`, { cause: this.#failure });
       }
-      if (this.#type === undefined) this.#decide(true);
       const type = this.#type;
       const spool = this.#spool;
       if (type === null || type === undefined || spool === undefined) return { ran: false, findings: [] };
@@ -171,7 +190,7 @@ class ArchiveRun implements DetectorRun {
 
   async #inspect(type: ArchiveType, spool: Spool, cut: boolean): Promise<Finding[]> {
     const s = this.#settings;
-    const sha = this.#hash.digest('hex');
+    const sha = (this.#hash ??= createHash('sha256')).digest('hex');
     const parent = this.#als.getStore();
     if (parent?.ancestors.includes(sha) === true) {
       const f = new ArchiveFindings();

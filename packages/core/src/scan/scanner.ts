@@ -138,7 +138,7 @@ export function createScanner(options?: ScannerOptions): Scanner {
       try {
         const st = await fh.stat();
         if (!st.isFile()) throw invalid(`scanFile needs a regular file; ${path} is ${st.isDirectory() ? 'a directory' : 'a device, FIFO or socket'}.`);
-        return await scanTop(readChunks(fh, config.chunkBytes), path, st.size, opts);
+        return await scanTop(readChunks(fh, config.chunkBytes, st.size), path, st.size, opts);
       } finally {
         await fh.close();
       }

@@ -53,17 +53,26 @@ export function abandon(it: AsyncIterator<unknown> | Iterator<unknown>): void {
 
 /**
  * Reads a file in chunks, one read ahead so the disk works while detectors do.
- * Each chunk is a fresh buffer. Positional reads: nothing else moves the offset.
+ * Each chunk is a fresh buffer, sized from `sizeHint` (the file's size from
+ * stat) so a small file does not cost two chunk-sized allocations; a file that
+ * grew past it is still read whole, in chunkBytes pieces. Positional reads:
+ * nothing else moves the offset.
  */
-export async function* readChunks(fh: FileHandle, chunkBytes: number): AsyncGenerator<Uint8Array> {
+export async function* readChunks(fh: FileHandle, chunkBytes: number, sizeHint = Infinity): AsyncGenerator<Uint8Array> {
+  // Before the expected end: what is left, at most a chunk. At it: a small read that should see EOF. Past it (the file grew): whole chunks.
+  const want = (at: number): number => (at < sizeHint ? Math.min(chunkBytes, sizeHint - at) : at === sizeHint ? Math.min(chunkBytes, 4096) : chunkBytes);
+  const next = (at: number): Promise<{ bytesRead: number; buffer: Uint8Array }> => {
+    const n = want(at);
+    return fh.read(new Uint8Array(n), 0, n, at);
+  };
   let pos = 0;
-  let pending = fh.read(new Uint8Array(chunkBytes), 0, chunkBytes, pos);
+  let pending = next(pos);
   try {
     for (;;) {
       const { bytesRead, buffer } = await pending;
       if (bytesRead === 0) return;
       pos += bytesRead;
-      pending = fh.read(new Uint8Array(chunkBytes), 0, chunkBytes, pos);
+      pending = next(pos);
       yield buffer.subarray(0, bytesRead);
     }
   } finally {

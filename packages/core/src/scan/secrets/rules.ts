@@ -142,10 +142,17 @@ function hit(rule: Rule, b: Uint8Array, start: number, length: number, certainty
   return { rule, start, length, certainty, excerpt: redacted(b, start, shown, length), ...(detail === undefined ? {} : { detail }) };
 }
 
+/** FIRST[c] = 1 when c is the first letter of some token rule's fixed prefix: the letters matchToken dispatches on. */
+const FIRST = new Uint8Array(256);
+for (const c of 'Agxsren') FIRST[c.charCodeAt(0)] = 1;
+
 /**
  * Calls `visit` with every candidate start q in [from, to): a word start (q is
- * 0 or b[q-1] is not [A-Za-z0-9_]) followed by at least STRIDE token
- * characters ([A-Za-z0-9_-]). Every token rule matches only at such a start.
+ * 0 or b[q-1] is not [A-Za-z0-9_]) at the first letter of some token rule's
+ * fixed prefix (FIRST; matchToken rejects any other start), followed by at
+ * least STRIDE token characters ([A-Za-z0-9_-]). Every token rule matches only
+ * at such a start. Starts at other letters are skipped before the run's length
+ * is checked, which is most of the work in text and base64.
  *
  * Such a run always covers one of the sample points from, from+STRIDE, …, so
  * only those are looked at; from a sample inside a run the walk goes left at
@@ -168,12 +175,12 @@ export function forEachCandidate(b: Uint8Array, from: number, to: number, end: n
         continue;
       }
       if (q === 0) {
-        bounds[nb++] = 0;
+        if (FIRST[b[0]!] === 1) bounds[nb++] = 0;
         break;
       }
       const c = cls(b, q - 1);
       if ((c & W) === 0) {
-        bounds[nb++] = q;
+        if (FIRST[b[q]!] === 1) bounds[nb++] = q;
         if ((c & DASH) === 0) break;
       }
       if (q === lo) break;
