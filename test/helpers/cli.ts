@@ -10,9 +10,9 @@ export interface CliRun {
   readonly stderr: string;
 }
 
-export async function runWarden(args: readonly string[], opts: { dataDir: string; stdin?: string }): Promise<CliRun> {
+export async function runWarden(args: readonly string[], opts: { dataDir: string; stdin?: string; env?: Record<string, string> }): Promise<CliRun> {
   return await new Promise((resolve, reject) => {
-    const child = spawn(WARDEN_BIN, args, { env: { ...process.env, WARDEN_DATA_DIR: opts.dataDir }, stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(WARDEN_BIN, args, { env: { ...process.env, WARDEN_DATA_DIR: opts.dataDir, ...opts.env }, stdio: ['pipe', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (b: Buffer) => (stdout += b.toString()));

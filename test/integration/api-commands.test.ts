@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Sandbox, hasCode } from '@warden/sdk';
 import { eventually, processesOwnedBy } from '../helpers/host.js';
 import { testServer, type TestServer } from '../helpers/server.js';
+import { runWarden } from '../helpers/cli.js';
 
 let t: TestServer;
 let conn: { url: string; apiKey: string };
@@ -190,4 +191,21 @@ describe('shutdown', () => {
     expect(await follow.wait()).toMatchObject({ reason: 'sandbox-closed' }); // the follower hears how it ended
     expect(await processesOwnedBy(new Set([hostUid]))).toEqual([]);
   }, 30_000);
+});
+
+describe('the CLI through the server', () => {
+  it('warden run --server streams output, forwards stdin, passes the exit code and leaves no sandbox running', async () => {
+    const key = t.key('cli');
+    const r = await runWarden(['run', '--server', t.url, '--', 'sh', '-c', 'cat; echo err >&2; exit 3'], { dataDir: '/nonexistent', stdin: 'piped\n', env: { WARDEN_API_KEY: key } });
+    expect(r).toMatchObject({ code: 3, stdout: 'piped\n', stderr: 'err\n' });
+    expect((await Sandbox.list(t.conn(key))).sandboxes).toEqual([]);
+    const json = await runWarden(['run', '--server', t.url, '--json', '--', 'echo', 'hi'], { dataDir: '/nonexistent', env: { WARDEN_API_KEY: key } });
+    expect(JSON.parse(json.stdout)).toMatchObject({ reason: 'exited', exitCode: 0, stdout: 'hi\n' });
+  });
+
+  it('warden run --server without a valid key says what to do', async () => {
+    const r = await runWarden(['run', '--server', t.url, '--', 'true'], { dataDir: '/nonexistent', env: { WARDEN_API_KEY: 'wdn_wrong' } });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('E_UNAUTHENTICATED');
+  });
 });

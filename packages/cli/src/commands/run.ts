@@ -172,29 +172,33 @@ async function readAll(stream: NodeJS.ReadableStream): Promise<Buffer> {
 /** `warden run --server URL`: the same through the API and the SDK. */
 async function runRemote(opts: RunArgs): Promise<number> {
   const { workspace: _local, ...spec } = opts.spec;
-  const sandbox = await RemoteSandbox.create({ url: opts.server, ...(spec as Omit<SandboxSpecInput, 'workspace' | 'runtime'>) });
+  // Signals are caught from the start: Ctrl-C while the sandbox is being made or stdin read
+  // must still end the remote sandbox, not leave it to its TTL.
+  const ctl = new AbortController();
+  const onSignal = (): void => ctl.abort();
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  let sandbox: RemoteSandbox | undefined;
   try {
-    const stdin = process.stdin.isTTY ? undefined : await readAll(process.stdin);
-    const ctl = new AbortController();
-    const onSignal = (): void => ctl.abort();
-    process.once('SIGINT', onSignal);
-    process.once('SIGTERM', onSignal);
-    const result = await sandbox.commands
-      .run('', {
-        argv: opts.argv,
-        signal: ctl.signal,
-        ...(stdin && stdin.length > 0 ? { stdin: new Uint8Array(stdin) } : {}),
-        ...(opts.json ? {} : { onStdout: (s: string) => process.stdout.write(s), onStderr: (s: string) => process.stderr.write(s) }),
-      })
-      .finally(() => {
-        process.off('SIGINT', onSignal);
-        process.off('SIGTERM', onSignal);
-      });
+    sandbox = await RemoteSandbox.create({ url: opts.server, ...(spec as Omit<SandboxSpecInput, 'workspace' | 'runtime'>) });
+    const stdin = process.stdin.isTTY || ctl.signal.aborted ? undefined : await readAll(process.stdin);
+    if (ctl.signal.aborted) return 130;
+    const result = await sandbox.commands.run('', {
+      argv: opts.argv,
+      signal: ctl.signal,
+      ...(stdin && stdin.length > 0 ? { stdin: new Uint8Array(stdin) } : {}),
+      ...(opts.json ? {} : { onStdout: (s: string) => process.stdout.write(s), onStderr: (s: string) => process.stderr.write(s) }),
+    });
     if (opts.json) printJson({ sandboxId: sandbox.id, ...result });
     else if (result.reason !== 'exited' && result.reason !== 'signaled') process.stderr.write(`warden: command ended: ${result.reason}\n`);
     return exitStatus(result);
+  } catch (err) {
+    if (ctl.signal.aborted) return 130;
+    throw err;
   } finally {
-    await sandbox.kill();
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    await sandbox?.kill();
   }
 }
 
