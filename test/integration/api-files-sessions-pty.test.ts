@@ -10,6 +10,17 @@ import { testServer, type TestServer } from '../helpers/server.js';
 let t: TestServer;
 let sbx: Sandbox;
 
+/** Names the step that hangs (seen once under heavy load) instead of a bare test timeout. */
+async function step<T>(name: string, p: Promise<T>, ms = 20_000): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`step "${name}" did not finish within ${ms} ms (sandbox ${sbx.id})`)), ms)));
+  try {
+    return await Promise.race([p, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 beforeAll(async () => {
   t = await testServer();
   sbx = await Sandbox.create({ ...t.conn(t.key('files')), limits: { tmpMb: 512, fileSizeMb: 1024, memoryMb: 1024, timeoutMs: 60_000 } });
@@ -129,15 +140,15 @@ describe('files over the API', () => {
   }, 120_000);
 
   it('watches a directory and reports creates, writes and removes', async () => {
-    await sbx.files.makeDir('watched');
+    await step('mkdir', sbx.files.makeDir('watched'));
     const events: WatchEvent[] = [];
-    const w = await sbx.files.watchDir('watched', (e) => events.push(e), { recursive: true });
-    await sbx.commands.run('echo a > /workspace/watched/a.txt; mkdir /workspace/watched/sub; sleep 0.1; echo b > /workspace/watched/sub/b.txt; rm /workspace/watched/a.txt');
+    const w = await step('watchDir', sbx.files.watchDir('watched', (e) => events.push(e), { recursive: true }));
+    await step('changes', sbx.commands.run('echo a > /workspace/watched/a.txt; mkdir /workspace/watched/sub; sleep 0.1; echo b > /workspace/watched/sub/b.txt; rm /workspace/watched/a.txt'));
     await eventually(() => events.some((e) => e.type === 'remove' && e.path === '/workspace/watched/a.txt'), 5000, 'the remove event');
     expect(events).toContainEqual({ type: 'create', path: '/workspace/watched/a.txt' });
     expect(events).toContainEqual({ type: 'write', path: '/workspace/watched/a.txt' });
     expect(events).toContainEqual({ type: 'create', path: '/workspace/watched/sub/b.txt' });
-    await w.stop();
+    await step('stop', w.stop());
     const n = events.length;
     await sbx.commands.run('echo c > /workspace/watched/c.txt');
     expect(events.length).toBe(n); // stopped means stopped

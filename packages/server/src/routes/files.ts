@@ -23,6 +23,7 @@ const WatchLine = Type.Union([
 const entry = (e: CoreEntry): FileEntry => ({ ...e, mtime: e.mtime.toISOString() });
 /** Uploads and downloads last as long as the client keeps sending or reading (a day at most); hanging up ends them. */
 const TRANSFER_TIMEOUT_MS = 86_400_000;
+const WATCH_SETUP_TIMEOUT_MS = 15_000;
 
 export function fileRoutes(app: FastifyInstance, sandboxes: SandboxService, scans: ScanService): void {
   const tags = ['files'];
@@ -164,6 +165,9 @@ export function fileRoutes(app: FastifyInstance, sandboxes: SandboxService, scan
       const handle = await sbx.files.watch(req.query.path, {
         recursive: req.query.recursive ?? false,
         signal: abort.signal,
+        // Setting the watches up is bounded on its own (not by the sandbox's command timeout):
+        // a client waiting for the ready line gets E_FILE_TIMEOUT instead of a silent hang.
+        timeoutMs: WATCH_SETUP_TIMEOUT_MS,
         onEvent: (e) => send(e),
         onError: (err) => {
           if (!isWardenError(err)) req.log.error({ err }, 'watch failed');
