@@ -9,7 +9,7 @@ import { WardenError, type ScanPolicy } from '@warden/protocol';
 import type { Engine } from '@warden/core';
 import { newId } from '@warden/core';
 import { registerAuth } from './auth/authenticate.js';
-import { toErrorResponse } from './errors.js';
+import { redactHostPaths, toErrorResponse } from './errors.js';
 import { commandRoutes } from './routes/commands.js';
 import { healthRoutes } from './routes/health.js';
 import { fileRoutes } from './routes/files.js';
@@ -78,7 +78,8 @@ export async function buildApp(opts: AppOptions): Promise<App> {
     if (draining) throw new WardenError('E_SHUTTING_DOWN', 'The server is shutting down and takes no new requests. Retry once it has restarted.');
   });
   fastify.setErrorHandler((err, req, reply) => {
-    const { status, body, internal } = toErrorResponse(err, req.id);
+    const { status, body: raw, internal } = toErrorResponse(err, req.id);
+    const body = redactHostPaths(raw, [[opts.engine.config.dataDir, '<data-dir>']]);
     if (internal) req.log.error({ err }, 'request failed');
     else req.log.info({ code: body.code }, 'request refused');
     return reply.code(status).send(body);

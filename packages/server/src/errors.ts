@@ -51,3 +51,16 @@ export function toErrorResponse(err: unknown, requestId: string): { status: numb
   const entry = ERROR_CATALOGUE[e.code];
   return { status: entry.status, internal: !entry.expose, body: { ...e.toJSON(), requestId } };
 }
+
+/**
+ * Replaces the server's own directories (data dir, state dirs) in an error body
+ * with placeholders: some exposed core errors quote a tool's stderr (bwrap on a
+ * failed start), and a tenant has no business learning the server's layout.
+ */
+export function redactHostPaths(body: ErrorBody, paths: ReadonlyArray<readonly [string, string]>): ErrorBody {
+  let text = JSON.stringify(body);
+  for (const [path, placeholder] of paths) {
+    if (path.length > 1) text = text.split(JSON.stringify(path).slice(1, -1)).join(placeholder);
+  }
+  return JSON.parse(text) as ErrorBody;
+}
