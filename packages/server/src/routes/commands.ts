@@ -1,5 +1,5 @@
 /** Commands: run to completion, stream, background and reattach, stdin, signals, PTY resize. */
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { Type, type Static } from '@sinclair/typebox';
 import {
   CommandEvent,
@@ -23,7 +23,7 @@ const Ok = Type.Object({ ok: Type.Boolean() });
 
 export function commandRoutes(app: FastifyInstance, sandboxes: SandboxService, commands: CommandRegistry): void {
   const tags = ['commands'];
-  const find = (req: { principal?: unknown; params: { id: string; cid: string } } & Parameters<typeof principalOf>[0]): Command => {
+  const find = (req: FastifyRequest<Cmd>): Command => {
     const sbx = sandboxes.get(principalOf(req).tenant, req.params.id);
     return commands.get(sbx.id, req.params.cid);
   };

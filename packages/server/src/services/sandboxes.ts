@@ -43,9 +43,6 @@ export class SandboxService {
     this.#log = log;
   }
 
-  get engine(): Engine {
-    return this.#engine;
-  }
 
   async create(tenant: string, body: CreateSandboxBody): Promise<SandboxView> {
     const sbx = await this.#engine.create(body);
