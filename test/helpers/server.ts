@@ -18,6 +18,10 @@ export interface TestServer extends AsyncDisposable {
   key(tenant: string, scopes?: Scope[], ttlMs?: number): string;
   /** SDK connection options for a key. */
   conn(key: string): { url: string; apiKey: string };
+  /** A raw JSON API call; the body is the answer's first JSON line (or `{ raw }` when it is not JSON). */
+  call(key: string, method: string, path: string, body?: unknown): Promise<{ status: number; body: { code?: string } & Record<string, unknown> }>;
+  /** Uploads `body` to `path` in a sandbox (PUT /files, streamed octets). */
+  put(key: string, sandboxId: string, path: string, body: string): Promise<Response>;
 }
 
 export async function testServer(): Promise<TestServer> {
@@ -34,6 +38,25 @@ export async function testServer(): Promise<TestServer> {
     adminKey,
     key: (tenant, scopes = ['sandboxes:read', 'sandboxes:write'], ttlMs) => server.app.keys.create({ name: `test ${tenant}`, tenant, scopes, ...(ttlMs ? { ttlMs } : {}) }).key,
     conn: (apiKey) => ({ url: server.url, apiKey }),
+    call: async (key, method, path, body) => {
+      const res = await fetch(server.url + path, {
+        method,
+        headers: { authorization: `Bearer ${key}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      });
+      const text = await res.text();
+      try {
+        return { status: res.status, body: JSON.parse(text.split('\n')[0] ?? '{}') as Record<string, unknown> };
+      } catch {
+        return { status: res.status, body: { raw: text } };
+      }
+    },
+    put: (key, sandboxId, path, body) =>
+      fetch(`${server.url}/v1/sandboxes/${sandboxId}/files?path=${encodeURIComponent(path)}`, {
+        method: 'PUT',
+        headers: { authorization: `Bearer ${key}`, 'content-type': 'application/octet-stream' },
+        body,
+      }),
     [Symbol.asyncDispose]: async () => {
       await server.close();
       await rm(dataDir, { recursive: true, force: true });

@@ -23,11 +23,7 @@ afterAll(async () => {
 });
 
 async function put(key: string, sbx: string, path: string, body: string): Promise<{ status: number; code?: string; level: string | null }> {
-  const res = await fetch(`${t.url}/v1/sandboxes/${sbx}/files?path=${encodeURIComponent(path)}`, {
-    method: 'PUT',
-    headers: { authorization: `Bearer ${key}`, 'content-type': 'application/octet-stream' },
-    body,
-  });
+  const res = await t.put(key, sbx, path, body);
   const j = (await res.json()) as { code?: string };
   return { status: res.status, ...(j.code ? { code: j.code } : {}), level: res.headers.get('x-warden-scan-level') };
 }

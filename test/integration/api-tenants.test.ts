@@ -14,21 +14,7 @@ let cmdA: string;
 let sesA: string;
 const canary = 'tenant-a-secret-content';
 
-async function call(key: string, method: string, path: string, body?: unknown): Promise<{ status: number; body: { code?: string } & Record<string, unknown> }> {
-  const res = await fetch(t.url + path, {
-    method,
-    headers: { authorization: `Bearer ${key}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
-  const text = await res.text();
-  let parsed: Record<string, unknown> = {};
-  try {
-    parsed = JSON.parse(text.split('\n')[0] ?? '{}') as Record<string, unknown>;
-  } catch {
-    parsed = { raw: text };
-  }
-  return { status: res.status, body: parsed };
-}
+const call = (key: string, method: string, path: string, body?: unknown): ReturnType<TestServer['call']> => t.call(key, method, path, body);
 
 beforeAll(async () => {
   t = await testServer();
@@ -40,11 +26,7 @@ beforeAll(async () => {
   cmdA = String(cmd.body.id);
   const ses = await call(keyA, 'POST', `/v1/sandboxes/${sbxA}/sessions`, {});
   sesA = String(ses.body.id);
-  const put = await fetch(`${t.url}/v1/sandboxes/${sbxA}/files?path=secret.txt`, {
-    method: 'PUT',
-    headers: { authorization: `Bearer ${keyA}`, 'content-type': 'application/octet-stream' },
-    body: canary,
-  });
+  const put = await t.put(keyA, sbxA, 'secret.txt', canary);
   expect(put.status).toBe(200);
 });
 
@@ -89,12 +71,11 @@ describe('tenant B against tenant A', () => {
   });
 
   it('cannot upload into its sandbox', async () => {
-    const res = await fetch(`${t.url}/v1/sandboxes/${sbxA}/files?path=secret.txt`, {
-      method: 'PUT',
-      headers: { authorization: `Bearer ${keyB}`, 'content-type': 'application/octet-stream' },
-      body: 'overwritten',
-    });
-    expect(res.status).toBe(404);
+    const res = await t.put(keyB, sbxA, 'secret.txt', 'overwritten');
+    expect({ status: res.status, code: ((await res.json()) as { code?: string }).code }).toEqual({ status: 404, code: 'E_SANDBOX_NOT_FOUND' });
+    // The host is the oracle: A's file is as A wrote it.
+    const file = await fetch(`${t.url}/v1/sandboxes/${sbxA}/files?path=secret.txt`, { headers: { authorization: `Bearer ${keyA}` } });
+    expect(await file.text()).toBe(canary);
   });
 
   it('does not see its sandboxes when listing, even filtering by its metadata', async () => {

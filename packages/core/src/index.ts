@@ -1,7 +1,8 @@
 export { createEngine, type Engine } from './engine.js';
 export type { EngineOptions, EngineConfig } from './config.js';
 export { Sandbox, type SandboxInfo, type SandboxState, type ScanGate } from './sandbox.js';
-export { atLeast as scanLevelAtLeast, LEVELS as SCAN_LEVELS, type PathVerdict } from './scan/changes.js';
+export type { PathVerdict } from './scan/changes.js';
+export { atLeast as scanLevelAtLeast, LEVELS as SCAN_LEVELS } from './scan/verdict.js';
 export { SandboxProcess, type ProcessOptions } from './process/process.js';
 export type { Session, SessionInfo } from './session/session.js';
 export type { SessionManager } from './session/manager.js';

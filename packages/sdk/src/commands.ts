@@ -85,15 +85,31 @@ async function follow(
   opts: Pick<RunOptions, 'onStdout' | 'onStderr'> & { onData?: (b: Uint8Array) => void },
   events?: AsyncGenerator<CommandEvent>,
 ): Promise<CommandResult> {
+  let id = '';
+  const r = await collectOutput<ExecResult>(events ?? http.ndjson<CommandEvent>('GET', path, { query: { after } }), {
+    ...opts,
+    onStart: (startId) => (id = startId),
+    lost: 'The output stream ended before the command did (the server went away?). Reattach with sandbox.commands.connect(id).',
+  });
+  return { ...r, id };
+}
+
+/**
+ * @internal Decodes a stream of output events (stdout/stderr as base64) into text,
+ * calling the callbacks in order; resolves with the end event's result plus the text.
+ */
+export async function collectOutput<R extends { stdout: string; stderr: string }>(
+  events: AsyncIterable<CommandEvent | { type: 'end'; result: R }>,
+  opts: Pick<RunOptions, 'onStdout' | 'onStderr'> & { onData?: (b: Uint8Array) => void; onStart?: (id: string) => void; lost: string },
+): Promise<R> {
   const out = new TextDecoder();
   const err = new TextDecoder();
   let stdout = '';
   let stderr = '';
-  let id = '';
-  for await (const e of events ?? http.ndjson<CommandEvent>('GET', path, { query: { after } })) {
+  for await (const e of events) {
     switch (e.type) {
       case 'start':
-        id = e.id;
+        opts.onStart?.(e.id);
         break;
       case 'stdout': {
         const bytes = fromBase64(e.data);
@@ -112,12 +128,10 @@ async function follow(
       case 'error':
         throw new WardenError(e.code as 'E_INTERNAL', e.message);
       case 'end':
-        stdout += out.decode();
-        stderr += err.decode();
-        return { ...e.result, stdout, stderr, id };
+        return { ...(e.result as R), stdout: stdout + out.decode(), stderr: stderr + err.decode() };
     }
   }
-  throw new WardenError('E_CONNECTION', 'The output stream ended before the command did (the server went away?). Reattach with sandbox.commands.connect(id).');
+  throw new WardenError('E_CONNECTION', opts.lost);
 }
 
 export class Commands {

@@ -49,10 +49,6 @@ export class Http {
     this.#fetch = opts.fetch ?? globalThis.fetch.bind(globalThis);
   }
 
-  get connection(): ConnectionOptions {
-    return { url: this.url, ...(this.#apiKey === undefined ? {} : { apiKey: this.#apiKey }), requestTimeoutMs: this.#timeoutMs, fetch: this.#fetch };
-  }
-
   /** Sends a request; throws a WardenError for any non-2xx answer. */
   async request(method: string, path: string, o: RequestOptions = {}): Promise<Response> {
     const url = new URL(this.url + path);

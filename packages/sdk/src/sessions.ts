@@ -1,6 +1,6 @@
 /** `sandbox.sessions`: long-lived shells whose cwd, env and variables persist between commands. */
-import { WardenError, type CommandEvent, type SessionResult, type SessionView } from '@warden/protocol';
-import { fromBase64 } from './bytes.js';
+import type { CommandEvent, SessionResult, SessionView } from '@warden/protocol';
+import { collectOutput } from './commands.js';
 import type { Http } from './http.js';
 
 export type { SessionResult };
@@ -24,26 +24,8 @@ export class Session {
   async run(command: string, opts: { timeoutMs?: number; maxOutputBytes?: number; onStdout?: (s: string) => void; onStderr?: (s: string) => void } = {}): Promise<SessionResult> {
     const body = { command, ...(opts.timeoutMs !== undefined ? { timeoutMs: opts.timeoutMs } : {}), ...(opts.maxOutputBytes !== undefined ? { maxOutputBytes: opts.maxOutputBytes } : {}) };
     if (!opts.onStdout && !opts.onStderr) return this.#http.json<SessionResult>('POST', `${this.#base}/run`, { json: body, unbounded: true });
-    const out = new TextDecoder();
-    const err = new TextDecoder();
-    let stdout = '';
-    let stderr = '';
-    for await (const e of this.#http.ndjson<CommandEvent | { type: 'end'; result: SessionResult }>('POST', `${this.#base}/run`, { json: { ...body, stream: true } })) {
-      if (e.type === 'stdout') {
-        const s = out.decode(fromBase64(e.data), { stream: true });
-        stdout += s;
-        if (s) opts.onStdout?.(s);
-      } else if (e.type === 'stderr') {
-        const s = err.decode(fromBase64(e.data), { stream: true });
-        stderr += s;
-        if (s) opts.onStderr?.(s);
-      } else if (e.type === 'error') {
-        throw new WardenError(e.code as 'E_INTERNAL', e.message);
-      } else if (e.type === 'end') {
-        return { ...(e.result as SessionResult), stdout: stdout + out.decode(), stderr: stderr + err.decode() };
-      }
-    }
-    throw new WardenError('E_CONNECTION', 'The session stream ended before the command did (the server went away?).');
+    const events = this.#http.ndjson<CommandEvent | { type: 'end'; result: SessionResult }>('POST', `${this.#base}/run`, { json: { ...body, stream: true } });
+    return collectOutput<SessionResult>(events, { ...opts, lost: 'The session stream ended before the command did (the server went away?).' });
   }
 
   async close(): Promise<void> {

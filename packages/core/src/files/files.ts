@@ -16,7 +16,7 @@ import type { FileEntry, FileOpOptions, ListOptions, MoveOptions, WatchHandle, W
 import { watchPath } from './watch.js';
 import { writeFile, writeSource } from './write.js';
 
-export const MAX_LIST_DEPTH = 4096;
+const MAX_LIST_DEPTH = 4096;
 
 export class SandboxFiles {
   readonly #ctx: FilesContext;

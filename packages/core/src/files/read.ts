@@ -11,8 +11,8 @@ import { helperProtocolError } from './lines.js';
 import type { OpLimits } from './options.js';
 import { pathArg } from './paths.js';
 
-export const WINDOW_BYTES = 1024 * 1024;
-export const CREDITS = 4;
+const WINDOW_BYTES = 1024 * 1024;
+const CREDITS = 4;
 
 export async function* readStream(ctx: FilesContext, path: string, limits: OpLimits): AsyncGenerator<Uint8Array, void, undefined> {
   const queue: Buffer[] = [];

@@ -12,8 +12,8 @@ import type { OpLimits } from './options.js';
 import { pathArg } from './paths.js';
 import type { FileEntry, WriteData } from './types.js';
 
-export const ACK_BYTES = 1024 * 1024;
-export const WINDOW_BYTES = 8 * ACK_BYTES;
+const ACK_BYTES = 1024 * 1024;
+const WINDOW_BYTES = 8 * ACK_BYTES;
 const STOPPED = Symbol('stopped');
 
 /** The data as a stream of chunks; refuses anything else up front. */

@@ -30,7 +30,10 @@ interface Mount {
   readonly superOptions: readonly string[];
 }
 
-/** Parses /proc/self/mountinfo (see proc(5)). */
+/** The kernel writes space, tab, newline and backslash in mountinfo paths as octal escapes (\040 …). */
+const decodeMountPath = (p: string): string => p.replace(/\\([0-7]{3})/g, (_, oct: string) => String.fromCharCode(parseInt(oct, 8)));
+
+/** Parses /proc/self/mountinfo (see proc(5)), in mount order. */
 export function parseMountinfo(text: string): Mount[] {
   const out: Mount[] = [];
   for (const line of text.split('\n')) {
@@ -41,7 +44,7 @@ export function parseMountinfo(text: string): Mount[] {
     const point = left[4];
     const fstype = right[0];
     if (point === undefined || fstype === undefined) continue;
-    out.push({ point: point.replace(/\\040/g, ' '), fstype, superOptions: (right[2] ?? '').split(',') });
+    out.push({ point: decodeMountPath(point), fstype, superOptions: (right[2] ?? '').split(',') });
   }
   return out;
 }

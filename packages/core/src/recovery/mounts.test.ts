@@ -21,3 +21,8 @@ it('lists mounts at or below a directory, last mounted first, with escapes decod
   ]);
   expect(mountsUnder(info, '/data/run/eng_b')).toEqual([]);
 });
+
+it('decodes every escape the kernel writes in mount paths (tab, newline, backslash), not only spaces', () => {
+  const info = [line(30, '/d/run/eng_a/t\\011ab'), line(31, '/d/run/eng_a/n\\012l'), line(32, '/d/run/eng_a/b\\134s')].join('\n');
+  expect(mountsUnder(info, '/d/run/eng_a')).toEqual(['/d/run/eng_a/b\\s', '/d/run/eng_a/n\nl', '/d/run/eng_a/t\tab']);
+});

@@ -9,25 +9,18 @@ import { execFile } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import { WardenError } from '@warden/protocol';
+import { parseMountinfo } from '../limits/layout.js';
 
 const run = promisify(execFile);
 const UMOUNT_ENV = { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', LC_ALL: 'C' };
 const MAX_PASSES = 8;
 
-/** Mount points in /proc/<pid>/mountinfo (proc(5)), octal escapes (\040 etc.) decoded, in mount order. */
-export function mountPoints(mountinfo: string): string[] {
-  const out: string[] = [];
-  for (const line of mountinfo.split('\n')) {
-    const point = line.split(' ')[4];
-    if (point) out.push(point.replace(/\\([0-7]{3})/g, (_, oct: string) => String.fromCharCode(parseInt(oct, 8))));
-  }
-  return out;
-}
 
 /** Mount points at or below `dir`, last mounted first (the order to unmount them in; stacked mounts repeat). */
 export function mountsUnder(mountinfo: string, dir: string): string[] {
   const root = dir.replace(/\/+$/, '');
-  return mountPoints(mountinfo)
+  return parseMountinfo(mountinfo)
+    .map((m) => m.point)
     .filter((p) => p === root || p.startsWith(`${root}/`))
     .reverse();
 }

@@ -15,7 +15,7 @@ import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { placesOf, type CgroupLayout } from '../limits/layout.js';
 import { isProcessIdentity, type ProcessIdentity } from '../host/processes.js';
 
-export const RECORD_FILE = 'engine.json';
+const RECORD_FILE = 'engine.json';
 export const LENT_DIR = 'lent';
 /** Engine ids as `newId('eng')` makes them; nothing else in <dataDir>/run is an engine. */
 export const ENGINE_ID = /^eng_[a-z2-7]{12}$/;

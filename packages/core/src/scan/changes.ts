@@ -6,11 +6,7 @@ import { WardenError } from '@warden/protocol';
 import type { Diff } from '../fs/delta/diff.js';
 import type { Scanner } from './scanner.js';
 import type { Level, Verdict } from './types.js';
-
-export const LEVELS: readonly Level[] = ['clean', 'suspicious', 'malicious', 'critical'];
-
-/** `a` is at least as bad as `b`. */
-export const atLeast = (a: Level, b: Level): boolean => LEVELS.indexOf(a) >= LEVELS.indexOf(b);
+import { atLeast } from './verdict.js';
 
 export interface PathVerdict {
   /** Path relative to /workspace, as the diff names it. */

@@ -37,8 +37,11 @@ export const CERTAIN = 0.9;
 /** The detector name the scanner uses for its own findings (limits, failures): facts about the scan, not evidence of harm. */
 export const SCANNER_DETECTOR = 'scanner';
 
-const LEVELS: readonly Level[] = ['clean', 'suspicious', 'malicious', 'critical'];
-const RANK: Readonly<Record<Level, number>> = { clean: 0, suspicious: 1, malicious: 2, critical: 3 };
+/** Levels from least to most dangerous. */
+export const LEVELS: readonly Level[] = ['clean', 'suspicious', 'malicious', 'critical'];
+
+/** `a` is at least as bad as `b`. */
+export const atLeast = (a: Level, b: Level): boolean => LEVELS.indexOf(a) >= LEVELS.indexOf(b);
 
 export interface Assessment {
   readonly level: Level;
@@ -74,7 +77,7 @@ export function levelOf(score: number): Level {
 /** Says part of the file was not examined. */
 const isIncomplete = (f: Finding): boolean => f.incomplete === true || f.detector === SCANNER_DETECTOR;
 
-const maxLevel = (a: Level, b: Level): Level => (RANK[a] >= RANK[b] ? a : b);
+const maxLevel = (a: Level, b: Level): Level => (atLeast(a, b) ? a : b);
 const round = (x: number): number => Math.round(x * 10_000) / 10_000;
 
 function compareFindings(a: Finding, b: Finding): number {

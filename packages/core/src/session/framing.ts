@@ -115,7 +115,7 @@ export class MarkerScanner {
   #held: Buffer = Buffer.alloc(0);
   #trailer: Buffer[] | undefined;
   #trailerBytes = 0;
-  #done = false;
+  /** Set once the marker and its NUL terminator were seen. */
   #result: Buffer | undefined;
 
   constructor(token: Buffer) {
@@ -124,7 +124,7 @@ export class MarkerScanner {
 
   /** True once the marker and its NUL terminator were seen. */
   get done(): boolean {
-    return this.#done;
+    return this.#result !== undefined;
   }
 
   /** The bytes between the token and its NUL, once done. */
@@ -134,7 +134,7 @@ export class MarkerScanner {
 
   /** Feeds a chunk; returns the output bytes it frees (possibly empty). Bytes after the marker are dropped. */
   push(chunk: Buffer): Buffer {
-    if (this.#done) return EMPTY;
+    if (this.#result) return EMPTY;
     if (this.#trailer) {
       this.#takeTrailer(chunk);
       return EMPTY;
@@ -154,7 +154,7 @@ export class MarkerScanner {
 
   /** The stream ended without a marker: the held-back tail was output after all. */
   flush(): Buffer {
-    if (this.#trailer || this.#done) return EMPTY;
+    if (this.#trailer || this.#result) return EMPTY;
     const rest = this.#held;
     this.#held = EMPTY;
     return rest;
@@ -168,7 +168,6 @@ export class MarkerScanner {
     trailer.push(piece.subarray(0, Math.max(0, room)));
     this.#trailerBytes += piece.length;
     if (nul >= 0 || this.#trailerBytes >= MAX_TRAILER_BYTES) {
-      this.#done = true;
       this.#result = Buffer.concat(trailer);
       this.#trailer = undefined;
     }

@@ -54,7 +54,7 @@ export interface RunDefaults {
 }
 
 /** A command line is read by the shell byte by byte from a pipe: keep it to a size that parses in well under a second. */
-export const MAX_COMMAND_BYTES = 4 * 1024 * 1024;
+const MAX_COMMAND_BYTES = 4 * 1024 * 1024;
 /** stdin travels escaped (up to 4 bytes per byte) inside the command line. */
 const MAX_STDIN_BYTES = 1024 * 1024;
 

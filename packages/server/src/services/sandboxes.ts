@@ -93,12 +93,7 @@ export class SandboxService {
   /** The live sandbox; E_SANDBOX_CLOSED when it has ended. */
   live(tenant: string, id: string): Sandbox {
     const v = this.get(tenant, id);
-    let sbx: Sandbox | undefined;
-    try {
-      sbx = this.#engine.get(id);
-    } catch {
-      sbx = undefined;
-    }
+    const sbx = this.#running(id);
     if (!sbx || v.state === 'closed' || sbx.state === 'closed') {
       throw new WardenError('E_SANDBOX_CLOSED', `Sandbox ${id} has ended (${v.closedReason ?? sbx?.info().closedReason ?? 'killed'}). Create a new sandbox.`, {
         details: { sandboxId: id },
@@ -131,18 +126,22 @@ export class SandboxService {
   /** Kills the sandbox and waits until it is torn down. Killing an ended sandbox is a no-op. */
   async kill(tenant: string, id: string): Promise<SandboxView> {
     this.get(tenant, id);
-    let sbx: Sandbox | undefined;
-    try {
-      sbx = this.#engine.get(id);
-    } catch {
-      sbx = undefined;
-    }
+    const sbx = this.#running(id);
     if (sbx) {
       await sbx.kill();
       await sbx.ended;
     }
     this.#store.markClosed(id, 'killed');
     return this.get(tenant, id);
+  }
+
+  /** The engine's sandbox with this id, if it still has one. */
+  #running(id: string): Sandbox | undefined {
+    try {
+      return this.#engine.get(id);
+    } catch {
+      return undefined;
+    }
   }
 
   /** Store records are updated as sandboxes end; wait for the pending updates (shutdown). */

@@ -23,6 +23,7 @@ import { BlobStore, type IngestOptions } from './blobs.js';
 import { forEachLimit, RwLock, TimeSlicer } from './concurrency.js';
 import { isFile, normaliseEntries, totals } from './entries.js';
 import { errnoOf, sourceError, storeError } from './errors.js';
+import { pidLiveness } from '../../host/processes.js';
 import { assertCodebaseName, assertVersion } from './names.js';
 import { checkMembers, extractTarball, listTarball } from './tarball.js';
 import { walkTree, type SkippedEntry } from './walk.js';
@@ -93,15 +94,6 @@ const DEFAULT_CONCURRENCY = 16;
 /** Up to this many new blobs are fsynced one by one; more cost one syncfs. */
 const FSYNC_EACH_MAX = 64;
 const execFileAsync = promisify(execFile);
-
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return errnoOf(err) === 'EPERM';
-  }
-}
 
 async function mkdirPrivate(path: string): Promise<void> {
   await mkdir(path, { mode: 0o700 }).catch((err: unknown) => {
@@ -562,7 +554,7 @@ async function resolveSourceDir(dir: string): Promise<string> {
 async function sweepTmp(tmp: string): Promise<void> {
   for (const name of await readdir(tmp)) {
     const pid = Number(OP_DIR.exec(name)?.[1] ?? NaN);
-    if (!Number.isSafeInteger(pid) || pid === process.pid || pidAlive(pid)) continue;
+    if (!Number.isSafeInteger(pid) || pid === process.pid || pidLiveness(pid) === 'alive') continue;
     await rm(join(tmp, name), { recursive: true, force: true });
   }
 }
