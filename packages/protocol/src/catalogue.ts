@@ -211,6 +211,46 @@ export const ERROR_CATALOGUE = {
     expose: true,
     description: 'The shell session was closed or its shell exited, so it runs no more commands; create a new session.',
   },
+  E_POLICY_INVALID: {
+    status: 400,
+    expose: true,
+    description: 'A guard policy (YAML) is invalid or one of its rules fails its own examples; the message names the rule, the field and the fix.',
+  },
+  E_GUARD_DENIED: {
+    status: 403,
+    expose: true,
+    description: 'The guard refused the command or code before it ran; details give the decision, risk, rule ids and reasons.',
+  },
+  E_APPROVAL_PENDING: {
+    status: 428,
+    expose: true,
+    description: 'The action needs a human approval first; details carry the approval id, risk and reasons. Retry with the approval id once it is approved.',
+  },
+  E_APPROVAL_NOT_FOUND: {
+    status: 404,
+    expose: true,
+    description: 'No approval with this id exists for this tenant (it never did, or it was forgotten after deciding); list the approvals.',
+  },
+  E_APPROVAL_MISMATCH: {
+    status: 409,
+    expose: true,
+    description: 'The approval id was given for a different action, sandbox or language than the one it approved; approvals bind to the exact action.',
+  },
+  E_APPROVAL_DECIDED: {
+    status: 409,
+    expose: true,
+    description: 'The approval was already decided, used or expired, so it cannot be decided or used again; ask for a new one by retrying the action.',
+  },
+  E_APPROVAL_FORBIDDEN: {
+    status: 403,
+    expose: true,
+    description: 'This key may not decide this approval: it is the key that asked for the action, or it lacks the approvals:decide scope or the tenant.',
+  },
+  E_AUDIT_UNAVAILABLE: {
+    status: 503,
+    expose: true,
+    description: 'The audit log could not record an event that must be durable before the action runs, so the action did not run; check the data dir disk.',
+  },
   E_INTERNAL: {
     status: 500,
     expose: false,
