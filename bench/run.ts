@@ -2,16 +2,18 @@
  * Warden benchmark: cold start, warm command round trip, throughput and idle
  * density, each next to the bare tool it is built on, codebase file-system
  * costs (bench/fs.ts), what the HTTP API adds (bench/api.ts), the threat
- * scanner's throughput and latency (bench/scan.ts), plus PASS/MISS against the
+ * scanner's throughput and latency (bench/scan.ts), the audit log's append,
+ * verify and query costs (bench/audit.ts), plus PASS/MISS against the
  * performance targets.
  *
- *   node --expose-gc --import tsx bench/run.ts [--quick] [--json] [--fs-only] [--api-only] [--scan-only]
+ *   node --expose-gc --import tsx bench/run.ts [--quick] [--json] [--fs-only] [--api-only] [--scan-only] [--audit-only]
  *
  * --quick  a few seconds in total (CI smoke); --json  results as JSON on stdout;
  * --fs-only  only section (e), codebases; --api-only  only section (f), the API;
- * --scan-only  only section (g), the scanner (any of them together: those sections).
+ * --scan-only  only section (g), the scanner; --audit-only  only section (h), the
+ * audit log (any of them together: those sections).
  * Progress goes to stderr. Must run as root (like Warden), except --scan-only
- * alone. Every count and duration is bounded and a watchdog aborts the run; the
+ * and --audit-only (alone or together). Every count and duration is bounded and a watchdog aborts the run; the
  * engine is always closed.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -23,6 +25,7 @@ import { bareProfile, type BareProfile } from './bare.js';
 import { FS_PLAN, fsBench, fsTargets, printFsReport, printFsTargets, type FsResults } from './fs.js';
 import { API_PLAN, apiBench, apiTargets, openApiServer, printApiReport, printApiTargets, type ApiResults, type ApiServer } from './api.js';
 import { SCAN_PLAN, printScanReport, printScanTargets, scanBench, scanTargets, type ScanResults } from './scan.js';
+import { AUDIT_PLAN, auditBench, auditTargets, printAuditReport, printAuditTargets, type AuditResults } from './audit.js';
 import { hostBusyPercent, hostShellLoops, hostSpawn, hostSpawnSync } from './host.js';
 import { cgroupMemoryBytes, memoryOfUids } from './memory.js';
 import { elapsedMs, now, summarize, throughput } from './stats.js';
@@ -30,8 +33,8 @@ import { printReport, targetsOf, type Results, type ThroughputResult } from './r
 
 const args = new Set(process.argv.slice(2));
 for (const a of args) {
-  if (a !== '--quick' && a !== '--json' && a !== '--fs-only' && a !== '--api-only' && a !== '--scan-only') {
-    process.stderr.write(`bench: unknown argument ${a}; use --quick, --json, --fs-only, --api-only and/or --scan-only\n`);
+  if (a !== '--quick' && a !== '--json' && a !== '--fs-only' && a !== '--api-only' && a !== '--scan-only' && a !== '--audit-only') {
+    process.stderr.write(`bench: unknown argument ${a}; use --quick, --json, --fs-only, --api-only, --scan-only and/or --audit-only\n`);
     process.exit(2);
   }
 }
@@ -40,12 +43,14 @@ const json = args.has('--json');
 const fsOnly = args.has('--fs-only');
 const apiOnly = args.has('--api-only');
 const scanOnly = args.has('--scan-only');
-/** Which sections run: everything by default; --fs-only / --api-only / --scan-only pick theirs. */
-const all = !fsOnly && !apiOnly && !scanOnly;
-const RUN = { core: all, fs: all || fsOnly, api: all || apiOnly, scan: all || scanOnly };
+const auditOnly = args.has('--audit-only');
+/** Which sections run: everything by default; --fs-only / --api-only / --scan-only / --audit-only pick theirs. */
+const all = !fsOnly && !apiOnly && !scanOnly && !auditOnly;
+const RUN = { core: all, fs: all || fsOnly, api: all || apiOnly, scan: all || scanOnly, audit: all || auditOnly };
 const FS = quick ? FS_PLAN.quick : FS_PLAN.full;
 const API = quick ? API_PLAN.quick : API_PLAN.full;
 const SCAN = quick ? SCAN_PLAN.quick : SCAN_PLAN.full;
+const AUDIT = quick ? AUDIT_PLAN.quick : AUDIT_PLAN.full;
 
 const PLAN = quick
   ? { coldN: 10, coldWarmup: 2, coldBudgetMs: 15_000, warmN: 200, warmWarmup: 20, warmBudgetMs: 5_000, tputMs: 500, clients: [1, 2, 8], idleN: 20, watchdogMs: 60_000 }
@@ -253,7 +258,7 @@ async function density(engine: Engine, signal: AbortSignal): Promise<Results['de
 }
 
 function printHeader(m: Results['machine'], aborted: boolean, out: (line: string) => void): void {
-  const only = [fsOnly ? '--fs-only' : '', apiOnly ? '--api-only' : '', scanOnly ? '--scan-only' : ''].filter(Boolean).join(' ');
+  const only = [fsOnly ? '--fs-only' : '', apiOnly ? '--api-only' : '', scanOnly ? '--scan-only' : '', auditOnly ? '--audit-only' : ''].filter(Boolean).join(' ');
   out(`Warden bench${quick ? ' (--quick)' : ''}, ${only} — ${m.date}`);
   out(`${m.cpus} × ${m.cpuModel}, ${m.memGiB} GiB, Linux ${m.kernel}, ${m.bwrap}, node ${m.node}`);
   out(`host CPU busy before the run: ${m.busyPercentAtStart.toFixed(0)}%${m.busyPercentAtStart > 10 ? ' — WARNING: other work was running; numbers are skewed' : ''}`);
@@ -272,7 +277,7 @@ async function main(): Promise<number> {
   };
   process.once('SIGINT', stop('SIGINT'));
   process.once('SIGTERM', stop('SIGTERM'));
-  const watchdogMs = (RUN.core ? PLAN.watchdogMs : 0) + (RUN.fs ? FS.watchdogMs : 0) + (RUN.api ? API.watchdogMs : 0) + (RUN.scan ? SCAN.watchdogMs : 0);
+  const watchdogMs = (RUN.core ? PLAN.watchdogMs : 0) + (RUN.fs ? FS.watchdogMs : 0) + (RUN.api ? API.watchdogMs : 0) + (RUN.scan ? SCAN.watchdogMs : 0) + (RUN.audit ? AUDIT.watchdogMs : 0);
   const watchdog = setTimeout(stop(`watchdog (${watchdogMs} ms)`), watchdogMs);
   watchdog.unref();
 
@@ -290,11 +295,11 @@ async function main(): Promise<number> {
       api = await openApiServer();
       bwrapPath = api.server.engine.config.bwrapPath;
     } else {
-      // The scanner needs no engine; bwrap is only looked up for the machine line.
+      // The scanner and the audit log need no engine; bwrap is only looked up for the machine line.
       bwrapPath = 'bwrap';
     }
     const m = machine(bwrapPath, await hostBusyPercent(1000));
-    const only = [fsOnly ? ' fs-only' : '', apiOnly ? ' api-only' : '', scanOnly ? ' scan-only' : ''].join('');
+    const only = [fsOnly ? ' fs-only' : '', apiOnly ? ' api-only' : '', scanOnly ? ' scan-only' : '', auditOnly ? ' audit-only' : ''].join('');
     log(`${quick ? 'quick' : 'full'}${only} run on ${m.cpus} cpus, ${m.kernel}, ${m.bwrap}, node ${m.node}`);
 
     let core: Pick<Results, 'cold' | 'warm' | 'throughput' | 'density'> | undefined;
@@ -332,6 +337,12 @@ async function main(): Promise<number> {
       g = await scanBench(SCAN, ac.signal, log);
       gc();
     }
+    let h: AuditResults | undefined;
+    if (RUN.audit && !ac.signal.aborted) {
+      log('(h) audit log…');
+      h = await auditBench(AUDIT, ac.signal, log);
+      gc();
+    }
 
     const aborted = ac.signal.aborted;
     const partial: Omit<Results, 'targets'> | undefined = core && { machine: m, ...core, aborted };
@@ -339,15 +350,16 @@ async function main(): Promise<number> {
     const fsT = e ? fsTargets(e) : [];
     const apiT = f ? apiTargets(f) : [];
     const scanT = g ? scanTargets(g) : [];
-    const targets = [...coreT, ...fsT, ...apiT, ...scanT];
+    const auditT = h ? auditTargets(h) : [];
+    const targets = [...coreT, ...fsT, ...apiT, ...scanT, ...auditT];
     if (json) {
       const body = partial
-        ? { ...partial, targets, fs: e, api: f, scan: g }
-        : { machine: m, ...(e ? { fs: e } : {}), ...(f ? { api: f } : {}), ...(g ? { scan: g } : {}), targets, aborted };
+        ? { ...partial, targets, fs: e, api: f, scan: g, audit: h }
+        : { machine: m, ...(e ? { fs: e } : {}), ...(f ? { api: f } : {}), ...(g ? { scan: g } : {}), ...(h ? { audit: h } : {}), targets, aborted };
       process.stdout.write(`${JSON.stringify(body, null, 2)}\n`);
     } else {
       const out = (line: string): void => void process.stdout.write(`${line}\n`);
-      // printReport ends with the targets of (a)–(d); sections (e), (f) and (g) follow with their own.
+      // printReport ends with the targets of (a)–(d); sections (e) to (h) follow with their own.
       if (partial) printReport({ ...partial, targets: coreT }, out);
       else printHeader(m, aborted, out);
       if (e) {
@@ -364,6 +376,11 @@ async function main(): Promise<number> {
         out('');
         printScanReport(g, out);
         printScanTargets(scanT, out);
+      }
+      if (h) {
+        out('');
+        printAuditReport(h, out);
+        printAuditTargets(auditT, out);
       }
     }
     return aborted ? 1 : 0;

@@ -1,6 +1,9 @@
 #!/usr/bin/env node
 /** The `warden` command. Thin: parses arguments and calls the engine. */
+import { APPROVALS_USAGE, approvalsCommand } from './commands/approvals.js';
+import { AUDIT_USAGE, auditCommand } from './commands/audit.js';
 import { CODEBASE_USAGE, codebaseCommand } from './commands/codebase.js';
+import { GUARD_USAGE, guardCommand } from './commands/guard.js';
 import { demoCommand } from './commands/demo.js';
 import { doctorCommand } from './commands/doctor.js';
 import { KEYS_USAGE, keysCommand } from './commands/keys.js';
@@ -16,6 +19,9 @@ commands:
   serve     start the HTTP API server
   keys      create, list and revoke API keys
   scan      give each file a threat verdict (level, score, confidence, why)
+  guard     check code against the guard's policy without running it; validate policies
+  approvals list, approve and deny actions the guard held for a person
+  audit     query, verify and export the tamper-evident audit log
   codebase  add, list, show and delete codebases
   doctor    check what this host supports and how to fix what is missing
   demo      start a sandbox, run a command and Python, print timings
@@ -25,7 +31,10 @@ ${RUN_USAGE}
 ${SERVE_USAGE}
 ${KEYS_USAGE}
 ${SCAN_USAGE}
-${CODEBASE_USAGE}`;
+${CODEBASE_USAGE}
+${GUARD_USAGE}
+${APPROVALS_USAGE}
+${AUDIT_USAGE}`;
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
@@ -44,6 +53,12 @@ async function main(argv: string[]): Promise<number> {
         return await keysCommand(rest);
       case 'scan':
         return await scanCommand(rest);
+      case 'guard':
+        return await guardCommand(rest);
+      case 'approvals':
+        return await approvalsCommand(rest);
+      case 'audit':
+        return await auditCommand(rest);
       case 'codebase':
         return await codebaseCommand(rest);
       case 'doctor':

@@ -1,4 +1,6 @@
 /** Engine configuration: validated once, defaulted, frozen. */
+import type { AuditSink } from './audit/sink.js';
+import type { Guard } from './guard/guard.js';
 import { Type, type Static } from '@sinclair/typebox';
 import { parseWith } from '@warden/protocol';
 import type { Logger } from './logger.js';
@@ -39,9 +41,19 @@ export interface EngineOptions {
   readonly startTimeoutMs?: number;
   /** Where the engine logs. Default: silent. */
   readonly logger?: Logger;
+  /**
+   * The guard every command, session command and code cell passes (from
+   * `createGuard()`). Default: none — nothing is analysed, but actions are
+   * still audited when `audit` is set.
+   */
+  readonly guard?: Guard;
+  /** Where sandbox lifecycle, commands, file changes, decisions and approvals are recorded (e.g. `openAuditLog()`). Default: nowhere. */
+  readonly audit?: AuditSink;
+  /** How long an `ask` waits for a person before it expires as denied. Default 300000 (5 minutes). */
+  readonly approvalTimeoutMs?: number;
 }
 
 export function parseEngineConfig(opts: EngineOptions): Readonly<EngineConfig> {
-  const { logger: _logger, ...rest } = opts;
+  const { logger: _logger, guard: _guard, audit: _audit, approvalTimeoutMs: _approvalTimeoutMs, ...rest } = opts;
   return parseWith(EngineConfigSchema, { dataDir: process.env.WARDEN_DATA_DIR ?? '/var/lib/warden', ...rest }, 'engine config');
 }

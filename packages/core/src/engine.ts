@@ -25,6 +25,9 @@ import { Codebases } from './fs/codebases.js';
 import type { SnapshotMeta } from './fs/delta/snapshot.js';
 import type { Manifest } from './fs/types.js';
 import type { CodebaseWorkspace } from './fs/workspace.js';
+import { Approvals } from './guard/approvals.js';
+import { Gate } from './guard/gate.js';
+import type { Guard, Policy } from './guard/guard.js';
 
 export interface Engine extends AsyncDisposable {
   readonly id: string;
@@ -39,7 +42,11 @@ export interface Engine extends AsyncDisposable {
    * Starts a sandbox. Throws E_INVALID_SPEC for a bad spec (nothing is created).
    * @example await using sbx = await engine.create({ limits: { memoryMb: 256 } });
    */
-  create(spec?: SandboxSpecInput): Promise<Sandbox>;
+  create(spec?: SandboxSpecInput, context?: CreateContext): Promise<Sandbox>;
+  /** Pending and recently decided approvals of this engine's sandboxes. */
+  readonly approvals: Approvals;
+  /** The guard given in the options, if any. */
+  readonly guard: Guard | undefined;
   get(id: string): Sandbox;
   /** Codebases in this data directory: add a directory or tarball as a new version, list, show, delete. */
   readonly codebases: {
@@ -54,6 +61,20 @@ export interface Engine extends AsyncDisposable {
   list(): SandboxInfo[];
   /** Kills every sandbox and removes everything the engine made. Idempotent. */
   close(): Promise<void>;
+}
+
+/** Who a sandbox belongs to and the policy layers it runs under, for the guard and the audit log. */
+export interface CreateContext {
+  /** The tenant owning the sandbox (recorded on every audit event and approval). */
+  readonly tenant?: string;
+  /** Who creates it, e.g. `key:abc`. Default `local`. */
+  readonly actor?: string;
+  /**
+   * Policy layers below the engine's (the tenant's, then the sandbox's), from
+   * `guard.loadPolicy`: they can only tighten. A function is asked before
+   * every check, so a changed tenant policy applies to running sandboxes.
+   */
+  readonly policies?: readonly Policy[] | (() => readonly Policy[]);
 }
 
 /** Undo stages run last-first; the steps of one stage run concurrently. */
@@ -139,6 +160,8 @@ export async function createEngine(options: EngineOptions = {}): Promise<Engine>
   const starting = new Set<Promise<unknown>>();
   let closing: Promise<void> | undefined;
   const hostMemMb = Math.floor(totalmem() / 1024 / 1024);
+  const audit = options.audit;
+  const approvals = new Approvals({ ...(options.approvalTimeoutMs === undefined ? {} : { timeoutMs: options.approvalTimeoutMs }), ...(audit ? { audit } : {}) });
 
   interface WorkspaceSource {
     readonly mount: WorkspaceMount;
@@ -176,15 +199,15 @@ export async function createEngine(options: EngineOptions = {}): Promise<Engine>
     };
   }
 
-  function create(input?: SandboxSpecInput): Promise<Sandbox> {
-    const p = createNow(input);
+  function create(input?: SandboxSpecInput, context: CreateContext = {}): Promise<Sandbox> {
+    const p = createNow(input, context);
     starting.add(p);
     const forget = (): void => void starting.delete(p);
     p.then(forget, forget);
     return p;
   }
 
-  async function createNow(input?: SandboxSpecInput): Promise<Sandbox> {
+  async function createNow(input: SandboxSpecInput | undefined, context: CreateContext): Promise<Sandbox> {
     if (closing) throw new WardenError('E_ENGINE_CLOSED', 'The engine is closed; create a new engine.');
     const spec = parseSandboxSpec(input);
     if (spec.limits.memoryMb + spec.limits.swapMb > hostMemMb) {
@@ -236,7 +259,9 @@ export async function createEngine(options: EngineOptions = {}): Promise<Engine>
 
       const steps = [...undo];
       let torn: Promise<void> | undefined;
+      const gate = new Gate({ sandboxId, tenant: context.tenant, guard: options.guard, layers: context.policies ?? [], approvals, audit });
       const sandbox = new Sandbox({
+        gate,
         id: sandboxId,
         spec,
         uid: lease.uid,
@@ -255,6 +280,12 @@ export async function createEngine(options: EngineOptions = {}): Promise<Engine>
           })()),
       });
       sandboxes.set(sandboxId, sandbox);
+      const actor = context.actor ?? 'local';
+      gate.record({ action: 'sandbox.create', actor, outcome: 'ok', details: { runtime: spec.runtime, limits: spec.limits, ...(spec.codebase ? { codebase: spec.codebase } : {}) } });
+      void sandbox.ended.then((reason) => {
+        approvals.forgetSandbox(sandboxId);
+        gate.record({ action: 'sandbox.end', outcome: reason });
+      });
       log.info('sandbox started', { sandboxId, uid: lease.uid });
       return sandbox;
     } catch (err) {
@@ -267,6 +298,7 @@ export async function createEngine(options: EngineOptions = {}): Promise<Engine>
     closing ??= (async () => {
       // Wait for in-flight creates, so none escapes teardown.
       await Promise.allSettled([...starting]);
+      approvals.close();
       const results = await Promise.allSettled([...sandboxes.values()].map((s) => s.kill()));
       await cgroups.destroy();
       await uids.close();
@@ -291,6 +323,8 @@ export async function createEngine(options: EngineOptions = {}): Promise<Engine>
     },
     snapshots: { get: (sid) => codebases.snapshots.get(sid), delete: (sid) => codebases.snapshots.delete(sid) },
     create,
+    approvals,
+    guard: options.guard,
     get(sandboxId: string): Sandbox {
       const s = sandboxes.get(sandboxId);
       if (!s) throw new WardenError('E_SANDBOX_NOT_FOUND', `No sandbox ${JSON.stringify(sandboxId)} in this engine; list them with engine.list().`);

@@ -1,6 +1,6 @@
-export { createEngine, type Engine } from './engine.js';
+export { createEngine, type Engine, type CreateContext } from './engine.js';
 export type { EngineOptions, EngineConfig } from './config.js';
-export { Sandbox, type SandboxInfo, type SandboxState, type ScanGate } from './sandbox.js';
+export { Sandbox, type SandboxInfo, type SandboxState, type ScanGate, type SpawnOptions, type ExecOptions } from './sandbox.js';
 export type { PathVerdict } from './scan/changes.js';
 export { atLeast as scanLevelAtLeast, LEVELS as SCAN_LEVELS } from './scan/verdict.js';
 export { SandboxProcess, type ProcessOptions } from './process/process.js';
@@ -34,3 +34,50 @@ export type {
   FinishInfo,
   MemberInfo,
 } from './scan/types.js';
+export { Approvals, type Approval, type ApprovalState, type ApprovalScope, type ApprovalDecision, type ApprovalFilter, type ActionKind } from './guard/approvals.js';
+export type { GateOptions } from './guard/gate.js';
+export type { AuditSink } from './audit/sink.js';
+export {
+  createGuard,
+  loadPolicy,
+  isPolicy,
+  createAnalyzer,
+  argvToShell,
+  policyJsonSchema,
+  DEFAULT_POLICY_YAML,
+  GUARD_LANGUAGES,
+  DECISIONS,
+  RISKS,
+  CATEGORIES,
+  GUARD_MODES,
+  type Guard,
+  type GuardOptions,
+  type CheckInput,
+  type CheckOptions,
+  type Policy,
+  type PolicyInput,
+  type PolicySource,
+  type Analyzer,
+  type Analysis,
+  type GuardResult,
+  type GuardFinding,
+  type GuardLanguage,
+  type GuardMode,
+  type Decision,
+  type Risk,
+  type Category,
+  type Span,
+} from './guard/index.js';
+export {
+  openAuditLog,
+  verifyExport,
+  VERIFY_FAILURES,
+  type AuditLog,
+  type AuditLogOptions,
+  type AuditEvent,
+  type AuditEventInput,
+  type AuditQuery as AuditFilter,
+  type Checkpoint,
+  type VerifyReport,
+  type VerifyProblem,
+} from './audit/index.js';

@@ -18,6 +18,7 @@ import { rm } from 'node:fs/promises';
 import { createScanner, type Scanner } from './scan/scanner.js';
 import { enforce, scanDiff, type PathVerdict } from './scan/changes.js';
 import type { Level as ScanLevel } from './scan/types.js';
+import { checkGateOptions, type Admission, type Gate, type GateOptions } from './guard/gate.js';
 
 /** Scan what leaves the sandbox and refuse it at `blockAt` or worse. */
 export interface ScanGate {
@@ -55,6 +56,18 @@ export interface SandboxParts {
   readonly runtimeExited: Promise<unknown>;
   /** Tears down runtime, cgroup, workspace and uid; idempotent. */
   readonly teardown: () => Promise<void>;
+  /** The guard and audit gate every command of this sandbox passes. */
+  readonly gate: Gate;
+}
+
+/** Options of spawn: the process's, plus who asks and the approval it may carry. */
+export type SpawnOptions = ProcessOptions & GateOptions;
+/** Options of exec: stdin is given whole. */
+export type ExecOptions = Omit<ProcessOptions, 'stdin'> & { stdin?: string | Uint8Array } & GateOptions & { signal?: AbortSignal };
+
+/** How a finished process is written in the audit log. */
+function outcomeOf(r: ExecResult): string {
+  return r.reason === 'exited' ? `exited:${String(r.exitCode)}` : r.reason === 'signaled' ? `signaled:${String(r.signal)}` : r.reason;
 }
 
 const BASE_ENV: Readonly<Record<string, string>> = Object.freeze({
@@ -79,7 +92,8 @@ function checkArgv(argv: unknown): readonly string[] {
   return argv as readonly string[];
 }
 
-function checkOptions(opts: ProcessOptions): void {
+function checkOptions(opts: ProcessOptions & GateOptions): void {
+  checkGateOptions(opts);
   const intIn = (name: string, v: unknown, min: number, max: number): void => {
     if (v !== undefined && (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max)) {
       throw new WardenError('E_INVALID_ARGUMENT', `${name} must be an integer from ${min} to ${max}, got ${JSON.stringify(v)}.`);
@@ -147,16 +161,14 @@ export class Sandbox {
       },
       defaults: { timeoutMs: parts.spec.limits.timeoutMs, maxOutputBytes: parts.spec.limits.maxOutputBytes },
       sandboxEnded: this.#ended,
+      gate: parts.gate,
     });
     this.files = new SandboxFiles({
       agent: parts.agent,
       sandboxId: this.id,
       defaultTimeoutMs: parts.spec.limits.timeoutMs,
-      assertRunning: () => {
-        if (this.state !== 'running') {
-          throw new WardenError('E_SANDBOX_CLOSED', `Sandbox ${this.id} is closed (${this.info().closedReason ?? 'killed'}). Create a new sandbox.`, { details: { sandboxId: this.id } });
-        }
-      },
+      assertRunning: () => this.#assertRunning(),
+      onChange: (event) => parts.gate.record(event),
       killSandbox: (reason) => void this.#close(reason),
     });
   }
@@ -213,23 +225,51 @@ export class Sandbox {
 
   /**
    * Starts a process and returns a handle for streaming, stdin and signals.
+   * The guard decides first: E_GUARD_DENIED, or E_APPROVAL_PENDING when a
+   * person must approve (use `start` or `exec` with `approvalWaitMs` to wait).
    * @example
    * const p = sbx.spawn(['sh', '-c', 'cat'], { stdin: 'pipe', onStdout: (b) => process.stdout.write(b) });
    * await p.write('hello'); await p.end(); const r = await p.wait();
    */
-  spawn(argv: readonly string[], opts: ProcessOptions = {}): SandboxProcess {
+  spawn(argv: readonly string[], opts: SpawnOptions = {}): SandboxProcess {
     const args = checkArgv(argv);
     checkOptions(opts);
-    return this.#start(args, opts, {
+    this.#assertRunning();
+    return this.#launch(args, opts, this.#parts.gate.admit('command', { argv: args }, opts));
+  }
+
+  /**
+   * spawn, but when the guard asks and `approvalWaitMs` is set, waits for a
+   * person's decision before starting.
+   */
+  async start(argv: readonly string[], opts: SpawnOptions = {}): Promise<SandboxProcess> {
+    const args = checkArgv(argv);
+    checkOptions(opts);
+    this.#assertRunning();
+    const admission = await this.#parts.gate.admitWaiting('command', { argv: args }, opts);
+    return this.#launch(args, opts, admission);
+  }
+
+  #launch(args: readonly string[], opts: ProcessOptions, admission: Admission): SandboxProcess {
+    const p = this.#start(args, opts, {
       timeoutMs: opts.timeoutMs ?? this.spec.limits.timeoutMs,
       maxOutputBytes: opts.maxOutputBytes ?? this.spec.limits.maxOutputBytes,
     });
+    p.wait().then(
+      (r) => this.#parts.gate.finished(admission, outcomeOf(r)),
+      (err: unknown) => this.#parts.gate.finished(admission, `error:${err instanceof WardenError ? err.code : 'unknown'}`),
+    );
+    return p;
   }
 
-  #start(args: readonly string[], opts: ProcessOptions, limits: ProcessLimits): SandboxProcess {
+  #assertRunning(): void {
     if (this.state !== 'running') {
       throw new WardenError('E_SANDBOX_CLOSED', `Sandbox ${this.id} is closed (${this.info().closedReason ?? 'killed'}). Create a new sandbox.`, { details: { sandboxId: this.id } });
     }
+  }
+
+  #start(args: readonly string[], opts: ProcessOptions, limits: ProcessLimits): SandboxProcess {
+    this.#assertRunning();
     const env = Object.entries({ ...this.#baseEnv, ...opts.env }).map(([k, v]) => `${k}=${v}`);
     return new SandboxProcess(
       this.#parts.agent,
@@ -251,8 +291,8 @@ export class Sandbox {
    * signal, a timeout or a limit is a result (`reason`), not an exception.
    * @example const r = await sbx.exec(['python3', '-c', 'print(6*7)']); // r.stdout === '42\n'
    */
-  async exec(argv: readonly string[], opts: Omit<ProcessOptions, 'stdin'> & { stdin?: string | Uint8Array } = {}): Promise<ExecResult> {
-    return this.spawn(argv, opts).wait();
+  async exec(argv: readonly string[], opts: ExecOptions = {}): Promise<ExecResult> {
+    return (await this.start(argv, opts)).wait();
   }
 
   #codebase(): CodebaseWorkspace {

@@ -1,5 +1,19 @@
 /** Server-level calls that are not about one sandbox: API keys, the caller's identity. */
-import type { CreatedKey, KeyView, RecordedScan, Scope, ScanPolicy, VerdictView, WhoAmI } from '@warden/protocol';
+import type {
+  ApprovalView,
+  AuditEventView,
+  AuditQuery,
+  AuditVerifyView,
+  CreatedKey,
+  GuardCheckView,
+  GuardPolicyView,
+  KeyView,
+  RecordedScan,
+  Scope,
+  ScanPolicy,
+  VerdictView,
+  WhoAmI,
+} from '@warden/protocol';
 import { toBytes } from './bytes.js';
 import { Http, type Body, type ConnectionOptions } from './http.js';
 
@@ -11,8 +25,50 @@ export class WardenClient {
     revoke(id: string): Promise<KeyView>;
   };
 
+  /** Actions the guard held for a person. Deciding needs a key with approvals:decide that did not ask. */
+  readonly approvals: {
+    list(o?: { state?: ApprovalView['state']; sandboxId?: string }): Promise<ApprovalView[]>;
+    get(id: string): Promise<ApprovalView>;
+    approve(id: string, o?: { scope?: 'once' | 'session'; reason?: string }): Promise<ApprovalView>;
+    deny(id: string, o?: { reason?: string }): Promise<ApprovalView>;
+  };
+  /** The tamper-evident audit log: your tenant's events; verify and export need an admin key. */
+  readonly audit: {
+    query(q?: AuditQuery): Promise<AuditEventView[]>;
+    verify(): Promise<AuditVerifyView>;
+    /** The whole log as JSON Lines objects (events, then checkpoints). */
+    export(): AsyncGenerator<Record<string, unknown>>;
+  };
+  /** The guard: check code without running it, and the tenant's policy layer. */
+  readonly guard: {
+    check(code: string, o?: { language?: 'bash' | 'python' | 'javascript' | 'typescript'; policy?: string }): Promise<GuardCheckView>;
+    policy(): Promise<GuardPolicyView>;
+    /** Admin: sets a tenant's policy layer (YAML); it can only tighten the server's. */
+    setPolicy(tenant: string, policy: string): Promise<GuardPolicyView>;
+    /** Admin: removes a tenant's policy layer. */
+    clearPolicy(tenant: string): Promise<GuardPolicyView>;
+  };
+
   constructor(opts: ConnectionOptions = {}) {
     const http = (this.#http = new Http(opts));
+    const enc = encodeURIComponent;
+    this.approvals = {
+      list: async (o = {}) => (await http.json<{ approvals: ApprovalView[] }>('GET', '/v1/approvals', { query: o })).approvals,
+      get: (id) => http.json<ApprovalView>('GET', `/v1/approvals/${enc(id)}`),
+      approve: (id, o = {}) => http.json<ApprovalView>('POST', `/v1/approvals/${enc(id)}/approve`, { json: o }),
+      deny: (id, o = {}) => http.json<ApprovalView>('POST', `/v1/approvals/${enc(id)}/deny`, { json: o }),
+    };
+    this.audit = {
+      query: async (q = {}) => (await http.json<{ events: AuditEventView[] }>('GET', '/v1/audit', { query: q })).events,
+      verify: () => http.json<AuditVerifyView>('GET', '/v1/audit/verify', { unbounded: true }),
+      export: () => http.ndjson<Record<string, unknown>>('GET', '/v1/audit/export'),
+    };
+    this.guard = {
+      check: (code, o = {}) => http.json<GuardCheckView>('POST', '/v1/guard/check', { json: { code, ...o } }),
+      policy: () => http.json<GuardPolicyView>('GET', '/v1/guard-policy'),
+      setPolicy: (tenant, policy) => http.json<GuardPolicyView>('PUT', `/v1/tenants/${enc(tenant)}/guard-policy`, { json: { policy } }),
+      clearPolicy: (tenant) => http.json<GuardPolicyView>('DELETE', `/v1/tenants/${enc(tenant)}/guard-policy`),
+    };
     this.keys = {
       create: (o) => http.json<CreatedKey>('POST', '/v1/keys', { json: o }),
       list: async (tenant) => (await http.json<{ keys: KeyView[] }>('GET', '/v1/keys', { query: { tenant } })).keys,

@@ -21,6 +21,10 @@ export interface RunOptions {
   /** Run this exact argv instead of `bash -c cmd` (then pass cmd as ''). */
   readonly argv?: readonly string[];
   readonly signal?: AbortSignal;
+  /** An approved approval for exactly this command (its id came with an E_APPROVAL_PENDING error). */
+  readonly approvalId?: string;
+  /** When the guard asks for a person's approval, wait up to this long for the decision instead of failing at once with E_APPROVAL_PENDING. */
+  readonly approvalWaitMs?: number;
 }
 
 /** A command's result; stdout and stderr are decoded as UTF-8. */
@@ -134,6 +138,11 @@ export async function collectOutput<R extends { stdout: string; stderr: string }
   throw new WardenError('E_CONNECTION', opts.lost);
 }
 
+/** The approval fields of a guarded request body. */
+export function approvalFields(o: { approvalId?: string; approvalWaitMs?: number }): Record<string, unknown> {
+  return { ...(o.approvalId !== undefined ? { approvalId: o.approvalId } : {}), ...(o.approvalWaitMs !== undefined ? { approvalWaitMs: o.approvalWaitMs } : {}) };
+}
+
 export class Commands {
   readonly #http: Http;
   readonly #sandboxId: string;
@@ -185,6 +194,7 @@ export class Commands {
       ...(opts.envs !== undefined ? { env: opts.envs } : {}),
       ...(opts.timeoutMs !== undefined ? { timeoutMs: opts.timeoutMs } : {}),
       ...(opts.maxOutputBytes !== undefined ? { maxOutputBytes: opts.maxOutputBytes } : {}),
+      ...approvalFields(opts),
       ...(opts.stdin === undefined ? {} : typeof opts.stdin === 'string' || opts.stdin instanceof Uint8Array ? { stdin: toBase64(toBytes(opts.stdin)) } : { stdin: true }),
     };
   }

@@ -1,6 +1,6 @@
 /** `sandbox.sessions`: long-lived shells whose cwd, env and variables persist between commands. */
 import type { CommandEvent, SessionResult, SessionView } from '@warden/protocol';
-import { collectOutput } from './commands.js';
+import { approvalFields, collectOutput } from './commands.js';
 import type { Http } from './http.js';
 
 export type { SessionResult };
@@ -21,8 +21,11 @@ export class Session {
    * Runs a command line in the session's shell. Calls on one session run one at a time, in order.
    * @example await s.run('cd /tmp && export X=1'); (await s.run('echo $X $PWD')).stdout // "1 /tmp\n"
    */
-  async run(command: string, opts: { timeoutMs?: number; maxOutputBytes?: number; onStdout?: (s: string) => void; onStderr?: (s: string) => void } = {}): Promise<SessionResult> {
-    const body = { command, ...(opts.timeoutMs !== undefined ? { timeoutMs: opts.timeoutMs } : {}), ...(opts.maxOutputBytes !== undefined ? { maxOutputBytes: opts.maxOutputBytes } : {}) };
+  async run(
+    command: string,
+    opts: { timeoutMs?: number; maxOutputBytes?: number; onStdout?: (s: string) => void; onStderr?: (s: string) => void; approvalId?: string; approvalWaitMs?: number } = {},
+  ): Promise<SessionResult> {
+    const body = { command, ...(opts.timeoutMs !== undefined ? { timeoutMs: opts.timeoutMs } : {}), ...(opts.maxOutputBytes !== undefined ? { maxOutputBytes: opts.maxOutputBytes } : {}), ...approvalFields(opts) };
     if (!opts.onStdout && !opts.onStderr) return this.#http.json<SessionResult>('POST', `${this.#base}/run`, { json: body, unbounded: true });
     const events = this.#http.ndjson<CommandEvent | { type: 'end'; result: SessionResult }>('POST', `${this.#base}/run`, { json: { ...body, stream: true } });
     return collectOutput<SessionResult>(events, { ...opts, lost: 'The session stream ended before the command did (the server went away?).' });

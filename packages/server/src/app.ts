@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import swagger from '@fastify/swagger';
 import { WardenError, type ScanPolicy } from '@warden/protocol';
-import type { Engine } from '@warden/core';
+import type { AuditLog, Engine } from '@warden/core';
 import { newId } from '@warden/core';
 import { registerAuth } from './auth/authenticate.js';
 import { redactHostPaths, toErrorResponse } from './errors.js';
@@ -19,6 +19,11 @@ import { ScanStore } from './store/scans.js';
 import { keyRoutes } from './routes/keys.js';
 import { sandboxRoutes } from './routes/sandboxes.js';
 import { sessionRoutes } from './routes/sessions.js';
+import { approvalRoutes } from './routes/approvals.js';
+import { auditRoutes } from './routes/audit.js';
+import { guardRoutes } from './routes/guard.js';
+import { GuardService } from './services/guard.js';
+import { GuardPolicyStore } from './store/guard-policies.js';
 import { CommandRegistry } from './services/commands.js';
 import { SandboxService } from './services/sandboxes.js';
 import type { Db } from './store/db.js';
@@ -39,6 +44,8 @@ export interface AppOptions {
   readonly bodyLimitBytes?: number;
   /** Scan policy of tenants that have none of their own. Default: report (scan and record, never block). */
   readonly defaultScanPolicy?: ScanPolicy;
+  /** The audit log the engine writes to, for the query, verify and export routes. Default: none (the routes are absent). */
+  readonly audit?: AuditLog;
 }
 
 export interface App {
@@ -67,7 +74,8 @@ export async function buildApp(opts: AppOptions): Promise<App> {
 
   const keys = new KeyStore(opts.db);
   const store = new SandboxStore(opts.db);
-  const sandboxes = new SandboxService(opts.engine, store, coreLogger(fastify.log));
+  const guard = new GuardService(opts.engine, new GuardPolicyStore(opts.db));
+  const sandboxes = new SandboxService(opts.engine, store, guard, coreLogger(fastify.log));
   const scans = new ScanService(new ScanStore(opts.db, opts.defaultScanPolicy ?? { mode: 'report', blockAt: 'malicious' }), join(opts.engine.stateDir, 'spool') /* removed with the engine, and by crash recovery */, coreLogger(fastify.log));
   const commands = new CommandRegistry();
   sandboxes.onEnded((id) => commands.drop(id));
@@ -106,6 +114,9 @@ export async function buildApp(opts: AppOptions): Promise<App> {
   sessionRoutes(fastify, sandboxes);
   fileRoutes(fastify, sandboxes, scans);
   scanRoutes(fastify, sandboxes, scans);
+  guardRoutes(fastify, guard);
+  approvalRoutes(fastify, opts.engine);
+  if (opts.audit) auditRoutes(fastify, opts.audit);
 
   await fastify.ready();
   return {

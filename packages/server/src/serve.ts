@@ -2,12 +2,12 @@
  * The server process: recover what a previous run left, open the store,
  * start the engine, listen; stop gracefully on SIGINT/SIGTERM.
  */
-import { mkdir } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { FastifyBaseLogger } from 'fastify';
 import pino from 'pino';
 import { WardenError } from '@warden/protocol';
-import { createEngine, recoverDataDir, type Engine, type RecoveryReport } from '@warden/core';
+import { createEngine, createGuard, openAuditLog, recoverDataDir, type AuditLog, type Engine, type Guard, type RecoveryReport } from '@warden/core';
 import { buildApp, type App } from './app.js';
 import { openDb, type Db } from './store/db.js';
 import { coreLogger } from './logging.js';
@@ -22,6 +22,12 @@ export interface ServeOptions {
   readonly adminKey?: string;
   /** Log level for the JSON log on stderr; 'silent' for none. Default 'info'. */
   readonly logLevel?: string;
+  /**
+   * The server's guard policy layer (a YAML file); tenants' and sandboxes'
+   * layers can only tighten it. Default: $WARDEN_GUARD_POLICY, else the
+   * shipped default policy. 'off' runs without a guard (actions are still audited).
+   */
+  readonly guardPolicy?: string | 'off';
 }
 
 export interface RunningServer extends AsyncDisposable {
@@ -56,7 +62,12 @@ export async function serve(opts: ServeOptions = {}): Promise<RunningServer> {
   const db: Db = openDb(join(dataDir, 'warden.db'));
   let engine: Engine | undefined;
   let app: App | undefined;
+  let audit: AuditLog | undefined;
+  let guard: Guard | undefined;
   try {
+    // The signing key lives beside, not inside, the database it signs for.
+    audit = openAuditLog({ file: join(dataDir, 'audit.sqlite'), keyFile: join(dataDir, 'keys', 'audit-ed25519.pem'), logger: coreLogger(log) });
+    guard = await startGuard(opts.guardPolicy ?? process.env.WARDEN_GUARD_POLICY);
     // Before anything new starts: end what a previous run left behind (its sandboxes died with it).
     const report = await recoverDataDir(dataDir, { logger: coreLogger(log) });
     for (const e of report.engines) {
@@ -65,8 +76,8 @@ export async function serve(opts: ServeOptions = {}): Promise<RunningServer> {
         'cleaned up after a previous server run',
       );
     }
-    engine = await createEngine({ dataDir, logger: coreLogger(log) });
-    app = await buildApp({ engine, db, logger: log });
+    engine = await createEngine({ dataDir, logger: coreLogger(log), ...(guard ? { guard } : {}), audit });
+    app = await buildApp({ engine, db, logger: log, audit });
     const orphanedSandboxes = app.store.closeOrphans(engine.id, 'server-restart');
     if (orphanedSandboxes.length > 0) log.warn({ sandboxes: orphanedSandboxes }, 'sandboxes of a previous server run ended with it; marked closed');
 
@@ -86,6 +97,8 @@ export async function serve(opts: ServeOptions = {}): Promise<RunningServer> {
     const url = typeof addr === 'object' && addr ? `http://${addr.family === 'IPv6' ? `[${addr.address}]` : addr.address}:${addr.port}` : String(addr);
     const eng = engine;
     const running = app;
+    const auditLog = audit;
+    const theGuard = guard;
     let closing: Promise<void> | undefined;
     const close = (): Promise<void> =>
       (closing ??= (async () => {
@@ -107,6 +120,8 @@ export async function serve(opts: ServeOptions = {}): Promise<RunningServer> {
           http.closeAllConnections(); // whatever still hangs on after both grace periods
           await stopped;
           await running.sandboxes.settled(); // records of the sandboxes that just ended, before the store closes
+          theGuard?.close();
+          auditLog.close();
           db.close();
         }
       })());
@@ -115,7 +130,19 @@ export async function serve(opts: ServeOptions = {}): Promise<RunningServer> {
     await app?.fastify.close();
     await engine?.close();
     await app?.sandboxes.settled();
+    guard?.close();
+    audit?.close();
     db.close();
     throw err;
   }
+}
+
+/** The server's guard: its policy file, the shipped default, or none ('off'). */
+async function startGuard(policy: string | undefined): Promise<Guard | undefined> {
+  if (policy === 'off') return undefined;
+  if (policy === undefined || policy === '') return createGuard();
+  const source = await readFile(policy, 'utf8').catch((err: unknown) => {
+    throw new WardenError('E_INVALID_ARGUMENT', `Cannot read the guard policy ${policy}: ${(err as Error).message}. Pass a readable YAML file (--guard-policy / WARDEN_GUARD_POLICY), or 'off'.`);
+  });
+  return createGuard({ policies: [{ layer: 'server', source }] });
 }

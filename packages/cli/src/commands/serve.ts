@@ -3,12 +3,14 @@ import { parseArgs } from 'node:util';
 import { serve } from '@warden/server';
 import { UsageError } from '../output.js';
 
-export const SERVE_USAGE = `usage: warden serve [--port P (8765)] [--host H (127.0.0.1)] [--data-dir DIR] [--log-level info|debug|warn|silent] [--json]`;
+export const SERVE_USAGE = `usage: warden serve [--port P (8765)] [--host H (127.0.0.1)] [--data-dir DIR] [--log-level info|debug|warn|silent]
+                    [--guard-policy FILE|off] [--json]
+  --guard-policy  the server's guard policy (YAML; default $WARDEN_GUARD_POLICY, else the shipped one); off: no guard`;
 
 export async function serveCommand(args: string[]): Promise<number> {
   const { values } = parseArgs({
     args,
-    options: { port: { type: 'string' }, host: { type: 'string' }, 'data-dir': { type: 'string' }, 'log-level': { type: 'string' }, json: { type: 'boolean' } },
+    options: { port: { type: 'string' }, host: { type: 'string' }, 'data-dir': { type: 'string' }, 'log-level': { type: 'string' }, 'guard-policy': { type: 'string' }, json: { type: 'boolean' } },
   });
   const port = values.port === undefined ? 8765 : Number(values.port);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--port must be a port number from 0 to 65535, got ${JSON.stringify(values.port)}.\n${SERVE_USAGE}`);
@@ -17,6 +19,7 @@ export async function serveCommand(args: string[]): Promise<number> {
     ...(values.host === undefined ? {} : { host: values.host }),
     ...(values['data-dir'] === undefined ? {} : { dataDir: values['data-dir'] }),
     logLevel: values['log-level'] ?? 'info',
+    ...(values['guard-policy'] === undefined ? {} : { guardPolicy: values['guard-policy'] }),
   });
   const key = server.createdAdminKey;
   if (values.json) {

@@ -6,7 +6,7 @@
  */
 import { WardenError } from '@warden/protocol';
 import { decodeEntry, decodeFlag } from './decode.js';
-import { FsHelper, type FilesContext } from './helper.js';
+import { FsHelper, type FileChangeEvent, type FilesContext } from './helper.js';
 import type { FileOp } from './errors.js';
 import { helperProtocolError, JsonLines } from './lines.js';
 import { checkBoolean, checkInt, checkSignal, opLimits, type OpLimits } from './options.js';
@@ -66,7 +66,7 @@ export class SandboxFiles {
   async write(path: string, data: WriteData, options?: FileOpOptions): Promise<FileEntry> {
     const p = sandboxPath(path);
     const source = writeSource(data);
-    return writeFile(this.#ctx, p, source, this.#limits(options));
+    return this.#change('file.write', p, options, writeFile(this.#ctx, p, source, this.#limits(options)), (e) => ({ size: e.size }));
   }
 
   /**
@@ -97,7 +97,7 @@ export class SandboxFiles {
   /** Creates a directory and its missing parents (0755); resolves to false if it already was one. @example await sbx.files.mkdir('out/img'); */
   async mkdir(path: string, options?: FileOpOptions): Promise<boolean> {
     const p = sandboxPath(path);
-    return this.#one('mkdir', p, ['mkdir', pathArg(p)], options, (v) => decodeFlag(v, 'created'));
+    return this.#change('file.mkdir', p, options, this.#one('mkdir', p, ['mkdir', pathArg(p)], options, (v) => decodeFlag(v, 'created')), (created) => ({ created }));
   }
 
   /**
@@ -111,7 +111,7 @@ export class SandboxFiles {
     const to = sandboxPath(dst, 'dst');
     checkBoolean('overwrite', options.overwrite);
     const args = ['move', pathArg(from), pathArg(to), ...(options.overwrite === true ? ['overwrite'] : [])];
-    return this.#one('move', from, args, options, decodeEntry, to);
+    return this.#change('file.move', `${from} -> ${to}`, options, this.#one('move', from, args, options, decodeEntry, to));
   }
 
   /**
@@ -122,7 +122,7 @@ export class SandboxFiles {
   async remove(path: string, options?: FileOpOptions): Promise<void> {
     const p = sandboxPath(path);
     if (p === '/') throw new WardenError('E_INVALID_ARGUMENT', 'path must not be "/": remove what is inside it instead.');
-    await this.#one('remove', p, ['remove', pathArg(p)], options, (v) => decodeFlag(v, 'removed'));
+    await this.#change('file.remove', p, options, this.#one('remove', p, ['remove', pathArg(p)], options, (v) => decodeFlag(v, 'removed')));
   }
 
   /**
@@ -147,6 +147,21 @@ export class SandboxFiles {
       signal: checkSignal(options.signal),
       setupTimeoutMs: limits.timeoutMs ?? this.#ctx.defaultTimeoutMs,
     });
+  }
+
+  /** Awaits a change and puts it on record, whether it worked or not. */
+  async #change<T>(action: FileChangeEvent['action'], path: string, options: FileOpOptions | undefined, op: Promise<T>, details?: (v: T) => Record<string, unknown>): Promise<T> {
+    const t0 = performance.now();
+    const record = (outcome: string, extra?: Record<string, unknown>): void =>
+      this.#ctx.onChange?.({ action, ...(options?.actor ? { actor: options.actor } : {}), preview: path, outcome, durationMs: performance.now() - t0, ...(extra ? { details: extra } : {}) });
+    try {
+      const v = await op;
+      record('ok', details?.(v));
+      return v;
+    } catch (err) {
+      record(`error:${err instanceof WardenError ? err.code : 'unknown'}`);
+      throw err;
+    }
   }
 
   #limits(options: FileOpOptions | undefined): OpLimits {

@@ -21,6 +21,17 @@ export interface FilesContext {
   assertRunning(): void;
   /** Ends the sandbox: the agent did not confirm a kill, or a helper's output was malformed. */
   killSandbox(reason: string): void;
+  /** Called after every change (write, mkdir, move, remove), successful or not: the audit record. */
+  onChange?(event: FileChangeEvent): void;
+}
+
+export interface FileChangeEvent {
+  readonly action: 'file.write' | 'file.mkdir' | 'file.move' | 'file.remove';
+  readonly actor?: string;
+  readonly preview: string;
+  readonly outcome: string;
+  readonly durationMs: number;
+  readonly details?: Record<string, unknown>;
 }
 
 export interface HelperRun {

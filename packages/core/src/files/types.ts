@@ -30,6 +30,8 @@ export interface FileOpOptions {
   readonly signal?: AbortSignal;
   /** Wall-clock limit; the call rejects with E_TIMEOUT. Default: the sandbox's limits.timeoutMs. */
   readonly timeoutMs?: number;
+  /** Who asks, for the audit record of changes (e.g. `key:abc`). Default `local`. */
+  readonly actor?: string;
 }
 
 export interface ListOptions extends FileOpOptions {

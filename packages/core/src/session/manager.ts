@@ -8,6 +8,7 @@ import { newId } from '../host/ids.js';
 import { checkSessionOptions, type RunDefaults, type SessionOptions } from './options.js';
 import { Session, type SessionInfo } from './session.js';
 import { Shell, type SpawnShell } from './shell.js';
+import type { Gate } from '../guard/gate.js';
 
 export interface SessionManagerDeps {
   readonly sandboxId: string;
@@ -15,6 +16,7 @@ export interface SessionManagerDeps {
   readonly defaults: RunDefaults;
   /** Settles when the sandbox has ended: every session ends with it. */
   readonly sandboxEnded: Promise<unknown>;
+  readonly gate: Gate;
 }
 
 export class SessionManager {
@@ -47,6 +49,7 @@ export class SessionManager {
         options: opts,
         defaults: this.#deps.defaults,
         sandboxEnded: this.#deps.sandboxEnded,
+        gate: this.#deps.gate,
         onEnded: (s) => this.#sessions.delete(s.id),
       },
       shell,

@@ -4,6 +4,7 @@
  */
 import { WardenError } from '@warden/protocol';
 import type { ShellKind } from './shell.js';
+import { checkGateOptions, type GateOptions } from '../guard/gate.js';
 
 export interface SessionOptions {
   /** Working directory the shell starts in (absolute, inside the sandbox). Default: /workspace. */
@@ -12,7 +13,7 @@ export interface SessionOptions {
   readonly env?: Readonly<Record<string, string>>;
 }
 
-export interface SessionRunOptions {
+export interface SessionRunOptions extends GateOptions {
   /**
    * Wall-clock limit in ms, counted from when the command starts (after the
    * commands queued before it). On expiry every process the session started
@@ -59,7 +60,7 @@ const MAX_COMMAND_BYTES = 4 * 1024 * 1024;
 const MAX_STDIN_BYTES = 1024 * 1024;
 
 const CREATE_KEYS = ['cwd', 'env'];
-const RUN_KEYS = ['timeoutMs', 'maxOutputBytes', 'signal', 'onStdout', 'onStderr', 'stdin'];
+const RUN_KEYS = ['timeoutMs', 'maxOutputBytes', 'signal', 'onStdout', 'onStderr', 'stdin', 'actor', 'approvalId', 'approvalWaitMs'];
 
 function invalid(message: string): WardenError {
   return new WardenError('E_INVALID_ARGUMENT', message);
@@ -104,6 +105,7 @@ export function checkRun(command: unknown, opts: unknown, defaults: RunDefaults,
   const o = checkKeys('run() options', opts, RUN_KEYS) as SessionRunOptions;
   intIn('timeoutMs', o.timeoutMs, 1, 86_400_000);
   intIn('maxOutputBytes', o.maxOutputBytes, 1, 1_073_741_824);
+  checkGateOptions(o);
   if (o.signal !== undefined && !(o.signal instanceof AbortSignal)) throw invalid(`signal must be an AbortSignal, got ${typeof o.signal}.`);
   for (const k of ['onStdout', 'onStderr'] as const) {
     if (o[k] !== undefined && typeof o[k] !== 'function') throw invalid(`${k} must be a function (data: Buffer) => void, got ${typeof o[k]}.`);

@@ -8,6 +8,7 @@ import { commandLine, newNonce } from './framing.js';
 import { checkRun, type RunDefaults, type RunSpec, type SessionOptions, type SessionRunOptions } from './options.js';
 import { CommandOutput } from './output.js';
 import { Shell, describeEnd, type ShellEnd, type ShellKind, type SpawnShell } from './shell.js';
+import type { Gate } from '../guard/gate.js';
 
 export interface SessionInfo {
   readonly id: string;
@@ -41,6 +42,8 @@ export interface SessionDeps {
   readonly sandboxEnded: Promise<unknown>;
   /** Called once when the session ends, for whatever reason. */
   readonly onEnded: (session: Session) => void;
+  /** The guard and audit gate each command line passes before it is queued. */
+  readonly gate: Gate;
 }
 
 interface SessionEnd {
@@ -124,6 +127,17 @@ export class Session implements AsyncDisposable {
   async run(command: string, opts: SessionRunOptions = {}): Promise<SessionResult> {
     const spec = checkRun(command, opts, this.#deps.defaults, this.#kind);
     if (this.#end) throw this.#closedError();
+    const admission = await this.#deps.gate.admitWaiting('session', { language: 'bash', code: command }, opts);
+    if (this.#end) throw this.#closedError();
+    const result = this.#enqueue(spec);
+    result.then(
+      (r) => this.#deps.gate.finished(admission, r.reason === 'exited' ? `exited:${String(r.exitCode)}` : r.reason),
+      (err: unknown) => this.#deps.gate.finished(admission, `error:${err instanceof WardenError ? err.code : 'unknown'}`),
+    );
+    return result;
+  }
+
+  #enqueue(spec: RunSpec): Promise<SessionResult> {
     return new Promise<SessionResult>((resolve, reject) => {
       const job: Job = { spec, resolve, reject };
       if (spec.signal?.aborted) {

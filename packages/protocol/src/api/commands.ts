@@ -8,6 +8,14 @@ export const Pty = Type.Object(
   { additionalProperties: false, description: 'Run in a pseudo-terminal of this size (stdout and stderr are then one stream).' },
 );
 
+/** Fields of every guarded request: the approval it carries, or how long to wait for one. */
+export const ApprovalFields = {
+  approvalId: Type.Optional(Type.String({ pattern: '^apr_[a-z2-7]{12}$', expects: 'an approval id from an E_APPROVAL_PENDING error', description: 'An approved approval for exactly this action.' })),
+  approvalWaitMs: Type.Optional(
+    Type.Integer({ minimum: 0, maximum: 3_600_000, description: 'When the guard asks for an approval, wait this long for a person to decide (default 0: answer 428 E_APPROVAL_PENDING at once).' }),
+  ),
+};
+
 export const RunCommandBody = Type.Object(
   {
     cmd: Type.Optional(Type.String({ minLength: 1, maxLength: 1_048_576, description: 'A shell command line, run with bash -c (sh when bash is missing).' })),
@@ -22,6 +30,7 @@ export const RunCommandBody = Type.Object(
     background: Type.Optional(Type.Boolean({ description: 'Answer at once with the command id; follow it with GET …/events.' })),
     stream: Type.Optional(Type.Boolean({ description: 'Answer with NDJSON events (application/x-ndjson) as output arrives.' })),
     pty: Type.Optional(Pty),
+    ...ApprovalFields,
   },
   { additionalProperties: false, hint: 'Pass either cmd or argv.' },
 );

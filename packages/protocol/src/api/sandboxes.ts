@@ -20,6 +20,9 @@ export const CreateSandboxBody = Type.Object(
     ),
     policy: Type.Optional(PolicyInput),
     preset: Type.Optional(Type.String({ minLength: 1, maxLength: 64, hint: 'Presets: agent-safe, read-only, full-write.' })),
+    guardPolicy: Type.Optional(
+      Type.String({ minLength: 1, maxLength: 262_144, description: "A guard policy (YAML, docs/guard.md) for this sandbox only: it can add restrictions to the server's and the tenant's, never relax them." }),
+    ),
     env: Type.Optional(EnvMap),
     hostname: Type.Optional(Type.String({ pattern: '^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$', expects: 'a hostname of 1 to 63 lower-case letters, digits and inner hyphens' })),
     metadata: Type.Optional(

@@ -1,4 +1,5 @@
 /** Sessions over HTTP: a long-lived shell whose cwd, env and variables persist between commands. */
+import { ApprovalFields } from './commands.js';
 import { Type, type Static } from '@sinclair/typebox';
 import { EnvMap } from '../spec.js';
 import { SandboxIdParams } from './common.js';
@@ -19,6 +20,7 @@ export const SessionRunBody = Type.Object(
       Type.Integer({ minimum: 1, maximum: 67_108_864, description: 'Output cap for this command (default: the sandbox limit). Over the API at most 64 MiB: the server keeps output for reattaching; write bigger output to a file and download it.' }),
     ),
     stream: Type.Optional(Type.Boolean({ description: 'Answer with NDJSON events as output arrives.' })),
+    ...ApprovalFields,
   },
   { additionalProperties: false },
 );

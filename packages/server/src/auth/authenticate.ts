@@ -54,3 +54,8 @@ export function principalOf(req: FastifyRequest): Principal {
   if (!req.principal) throw new WardenError('E_UNAUTHENTICATED', 'No API key. Send it as "Authorization: Bearer <key>".');
   return req.principal;
 }
+
+/** How a caller appears in the audit log and on approvals: `key:<id>`. */
+export function actorOf(p: Principal): string {
+  return `key:${p.keyId}`;
+}

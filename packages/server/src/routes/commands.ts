@@ -13,7 +13,7 @@ import {
   SignalBody,
   StdinBody,
 } from '@warden/protocol';
-import { principalOf } from '../auth/authenticate.js';
+import { actorOf, principalOf } from '../auth/authenticate.js';
 import { ndjson } from '../ndjson.js';
 import type { Command, CommandRegistry } from '../services/commands.js';
 import type { SandboxService } from '../services/sandboxes.js';
@@ -41,8 +41,12 @@ export function commandRoutes(app: FastifyInstance, sandboxes: SandboxService, c
       },
     },
     async (req, reply) => {
-      const sbx = sandboxes.live(principalOf(req).tenant, req.params.id);
-      const cmd = commands.start(sbx, req.body);
+      const p = principalOf(req);
+      const sbx = sandboxes.live(p.tenant, req.params.id);
+      // A foreground caller who hangs up, even while the command waits for an approval, ends it.
+      const hangup = new AbortController();
+      if (!req.body.background) reply.raw.on('close', () => reply.raw.writableFinished || hangup.abort());
+      const cmd = await commands.start(sbx, req.body, actorOf(p), req.body.background ? undefined : hangup.signal);
       if (req.body.background) {
         // A command that cannot start (E_EXEC_FAILED) is an error response, as in the foreground.
         await cmd.started();

@@ -8,7 +8,7 @@ import type { FastifyInstance } from 'fastify';
 import { Type, type Static } from '@sinclair/typebox';
 import { ExistsView, FileEntry, FileList, ListQuery, MkdirBody, MoveBody, PathQuery, SandboxIdParams, WardenError, WatchEvent, WatchQuery, isWardenError } from '@warden/protocol';
 import type { FileEntry as CoreEntry } from '@warden/core';
-import { principalOf } from '../auth/authenticate.js';
+import { actorOf, principalOf } from '../auth/authenticate.js';
 import { wireError } from '../errors.js';
 import { ndjson, type NdjsonStream } from '../ndjson.js';
 import type { SandboxService } from '../services/sandboxes.js';
@@ -84,7 +84,7 @@ export function fileRoutes(app: FastifyInstance, sandboxes: SandboxService, scan
       const gated = await scans.gate(principalOf(req).tenant, sbx.id, 'upload', req.query.path, body as AsyncIterable<Uint8Array>);
       try {
         if (gated.scan) void reply.header('x-warden-scan-level', gated.scan.level);
-        return entry(await sbx.files.write(req.query.path, gated.source, { signal: abort.signal, timeoutMs: TRANSFER_TIMEOUT_MS }));
+        return entry(await sbx.files.write(req.query.path, gated.source, { signal: abort.signal, timeoutMs: TRANSFER_TIMEOUT_MS, actor: actorOf(principalOf(req)) }));
       } finally {
         await gated.cleanup();
       }
@@ -117,7 +117,7 @@ export function fileRoutes(app: FastifyInstance, sandboxes: SandboxService, scan
     { config: write, schema: { tags, summary: 'Make a directory and its parents', params: SandboxIdParams, body: MkdirBody, response: { 200: FileEntry } } },
     async (req) => {
       const sbx = sandboxes.live(principalOf(req).tenant, req.params.id);
-      await sbx.files.mkdir(req.body.path);
+      await sbx.files.mkdir(req.body.path, { actor: actorOf(principalOf(req)) });
       return entry(await sbx.files.stat(req.body.path));
     },
   );
@@ -127,7 +127,7 @@ export function fileRoutes(app: FastifyInstance, sandboxes: SandboxService, scan
     { config: write, schema: { tags, summary: 'Rename or move (refuses to replace)', params: SandboxIdParams, body: MoveBody, response: { 200: FileEntry } } },
     async (req) => {
       const sbx = sandboxes.live(principalOf(req).tenant, req.params.id);
-      await sbx.files.move(req.body.from, req.body.to);
+      await sbx.files.move(req.body.from, req.body.to, { actor: actorOf(principalOf(req)) });
       return entry(await sbx.files.stat(req.body.to));
     },
   );
@@ -136,7 +136,7 @@ export function fileRoutes(app: FastifyInstance, sandboxes: SandboxService, scan
     '/v1/sandboxes/:id/files',
     { config: write, schema: { tags, summary: 'Remove a file or directory tree (symlinks are never followed)', params: SandboxIdParams, querystring: PathQuery, response: { 200: Type.Object({ ok: Type.Boolean() }) } } },
     async (req) => {
-      await sandboxes.live(principalOf(req).tenant, req.params.id).files.remove(req.query.path);
+      await sandboxes.live(principalOf(req).tenant, req.params.id).files.remove(req.query.path, { actor: actorOf(principalOf(req)) });
       return { ok: true };
     },
   );

@@ -2,7 +2,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { Static } from '@sinclair/typebox';
 import { CreateSandboxBody, DiffView, ExtendTimeoutBody, ListSandboxesQuery, SandboxIdParams, SandboxPage, SandboxView } from '@warden/protocol';
-import { principalOf } from '../auth/authenticate.js';
+import { actorOf, principalOf } from '../auth/authenticate.js';
 import type { SandboxService } from '../services/sandboxes.js';
 
 type Id = { Params: Static<typeof SandboxIdParams> };
@@ -12,7 +12,7 @@ export function sandboxRoutes(app: FastifyInstance, sandboxes: SandboxService): 
   app.post<{ Body: CreateSandboxBody }>(
     '/v1/sandboxes',
     { config: { scope: 'sandboxes:write' }, schema: { tags, summary: 'Create a sandbox', body: CreateSandboxBody, response: { 201: SandboxView } } },
-    async (req, reply) => reply.code(201).send(await sandboxes.create(principalOf(req).tenant, req.body)),
+    async (req, reply) => reply.code(201).send(await sandboxes.create(principalOf(req).tenant, req.body, actorOf(principalOf(req)))),
   );
   app.get<{ Querystring: ListSandboxesQuery }>(
     '/v1/sandboxes',

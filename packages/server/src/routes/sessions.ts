@@ -3,7 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import { Type, type Static } from '@sinclair/typebox';
 import { CreateSessionBody, SandboxIdParams, SessionParams, SessionResult, SessionRunBody, SessionView, isWardenError } from '@warden/protocol';
 import type { Sandbox } from '@warden/core';
-import { principalOf } from '../auth/authenticate.js';
+import { actorOf, principalOf } from '../auth/authenticate.js';
 import { wireError } from '../errors.js';
 import { ndjson } from '../ndjson.js';
 import type { SandboxService } from '../services/sandboxes.js';
@@ -50,9 +50,17 @@ export function sessionRoutes(app: FastifyInstance, sandboxes: SandboxService): 
       schema: { tags, summary: 'Run a command line in the session (calls are serialised); stream: NDJSON events', params: SessionParams, body: SessionRunBody, response: { 200: SessionResult } },
     },
     async (req, reply) => {
-      const sbx = sandboxes.live(principalOf(req).tenant, req.params.id);
+      const p = principalOf(req);
+      const sbx = sandboxes.live(p.tenant, req.params.id);
       const session = sbx.sessions.get(req.params.sid);
-      const limits = { ...(req.body.timeoutMs !== undefined ? { timeoutMs: req.body.timeoutMs } : {}), ...(req.body.maxOutputBytes !== undefined ? { maxOutputBytes: req.body.maxOutputBytes } : {}) };
+      const b = req.body;
+      const limits = {
+        ...(b.timeoutMs !== undefined ? { timeoutMs: b.timeoutMs } : {}),
+        ...(b.maxOutputBytes !== undefined ? { maxOutputBytes: b.maxOutputBytes } : {}),
+        actor: actorOf(p),
+        ...(b.approvalId !== undefined ? { approvalId: b.approvalId } : {}),
+        ...(b.approvalWaitMs !== undefined ? { approvalWaitMs: b.approvalWaitMs } : {}),
+      };
       // The caller hanging up aborts the command (it could not see the result anyway).
       const abort = new AbortController();
       // (The request's own 'close' fires once its body is read; the response's fires on hang-up.)

@@ -22,7 +22,7 @@ export class Command {
   readonly argv: readonly string[];
   readonly pty: boolean;
   readonly startedAt = new Date();
-  readonly process: SandboxProcess;
+  #process: SandboxProcess | undefined;
   readonly #events: CommandEvent[] = [];
   readonly #listeners = new Set<Listener>();
   #result: ExecResult | null = null;
@@ -30,34 +30,54 @@ export class Command {
   #pid: number | null = null;
   finishedAt: number | undefined;
 
-  constructor(sbx: Sandbox, argv: readonly string[], body: RunCommandBody) {
-    this.sandboxId = sbx.id;
+  private constructor(sandboxId: string, argv: readonly string[], body: RunCommandBody) {
+    this.sandboxId = sandboxId;
     this.argv = argv;
     this.pty = body.pty !== undefined;
+  }
+
+  /**
+   * Starts the command once the guard admits it (waiting up to
+   * approvalWaitMs for a person when it asks); rejects with E_GUARD_DENIED or
+   * E_APPROVAL_PENDING without starting anything.
+   */
+  static async start(sbx: Sandbox, argv: readonly string[], body: RunCommandBody, actor: string, signal: AbortSignal | undefined): Promise<Command> {
+    const cmd = new Command(sbx.id, argv, body);
     const stdin = body.stdin === true ? 'pipe' : typeof body.stdin === 'string' ? Buffer.from(body.stdin, 'base64') : undefined;
-    this.process = sbx.spawn(argv, {
+    const p = await sbx.start(argv, {
       ...(body.cwd !== undefined ? { cwd: body.cwd } : {}),
       ...(body.env !== undefined ? { env: body.env } : {}),
       ...(body.timeoutMs !== undefined ? { timeoutMs: body.timeoutMs } : {}),
       ...(body.maxOutputBytes !== undefined ? { maxOutputBytes: body.maxOutputBytes } : {}),
       ...(stdin !== undefined ? { stdin } : {}),
       ...(body.pty !== undefined ? { pty: body.pty } : {}),
-      onStdout: (d) => this.#emit({ type: 'stdout', seq: 0, data: d.toString('base64') }),
-      onStderr: (d) => this.#emit({ type: 'stderr', seq: 0, data: d.toString('base64') }),
+      actor,
+      ...(signal ? { signal } : {}),
+      ...(body.approvalId !== undefined ? { approvalId: body.approvalId } : {}),
+      ...(body.approvalWaitMs !== undefined ? { approvalWaitMs: body.approvalWaitMs } : {}),
+      onStdout: (d) => cmd.#emit({ type: 'stdout', seq: 0, data: d.toString('base64') }),
+      onStderr: (d) => cmd.#emit({ type: 'stderr', seq: 0, data: d.toString('base64') }),
     });
-    this.#emit({ type: 'start', seq: 0, id: this.id, pid: null });
-    void this.process.started().then(
-      (pid) => (this.#pid = pid),
+    cmd.#process = p;
+    cmd.#emit({ type: 'start', seq: 0, id: cmd.id, pid: null });
+    void p.started().then(
+      (pid) => (cmd.#pid = pid),
       () => undefined,
     );
-    void this.process.wait().then(
-      (r) => this.#finish(r),
+    void p.wait().then(
+      (r) => cmd.#finish(r),
       (err: unknown) => {
-        this.#emit({ type: 'error', seq: 0, ...wireError(err) });
-        this.finishedAt = Date.now();
-        this.#listeners.clear();
+        cmd.#emit({ type: 'error', seq: 0, ...wireError(err) });
+        cmd.finishedAt = Date.now();
+        cmd.#listeners.clear();
       },
     );
+    return cmd;
+  }
+
+  get process(): SandboxProcess {
+    if (!this.#process) throw new Error('command not started');
+    return this.#process;
   }
 
   get running(): boolean {
@@ -118,7 +138,7 @@ export class Command {
 export class CommandRegistry {
   readonly #bySandbox = new Map<string, Map<string, Command>>();
 
-  start(sbx: Sandbox, body: RunCommandBody): Command {
+  async start(sbx: Sandbox, body: RunCommandBody, actor: string, signal?: AbortSignal): Promise<Command> {
     const argv = body.argv ?? (body.cmd !== undefined ? ['/bin/bash', '-c', body.cmd] : undefined);
     if (!argv || (body.argv && body.cmd !== undefined)) {
       throw new WardenError('E_INVALID_REQUEST', 'Pass exactly one of cmd (a shell command line) or argv (an exact argument vector).');
@@ -127,7 +147,7 @@ export class CommandRegistry {
       // A foreground caller learns the command id only when it ends, so it could never feed this stdin.
       throw new WardenError('E_INVALID_REQUEST', 'stdin: true (feed stdin later) needs background: true. For a foreground command pass the input itself as base64 in stdin.');
     }
-    const cmd = new Command(sbx, argv, body);
+    const cmd = await Command.start(sbx, argv, body, actor, signal);
     const map = this.#bySandbox.get(sbx.id) ?? new Map<string, Command>();
     this.#bySandbox.set(sbx.id, map);
     this.#prune(map);

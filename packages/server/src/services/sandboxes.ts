@@ -5,6 +5,7 @@
  */
 import { WardenError, type CreateSandboxBody, type ListSandboxesQuery, type SandboxPage, type SandboxView } from '@warden/protocol';
 import type { Engine, Logger, Sandbox } from '@warden/core';
+import type { GuardService } from './guard.js';
 import type { SandboxStore } from '../store/sandboxes.js';
 
 const notFound = (id: string): WardenError =>
@@ -37,15 +38,21 @@ export class SandboxService {
   readonly #ending = new Set<Promise<unknown>>();
   readonly #endedListeners: Array<(id: string) => void> = [];
 
-  constructor(engine: Engine, store: SandboxStore, log: Logger) {
+  readonly #guard: GuardService;
+
+  constructor(engine: Engine, store: SandboxStore, guard: GuardService, log: Logger) {
     this.#engine = engine;
+    this.#guard = guard;
     this.#store = store;
     this.#log = log;
   }
 
 
-  async create(tenant: string, body: CreateSandboxBody): Promise<SandboxView> {
-    const sbx = await this.#engine.create(body);
+  async create(tenant: string, body: CreateSandboxBody, actor: string): Promise<SandboxView> {
+    const { guardPolicy, ...spec } = body;
+    // Refuse a bad sandbox policy before anything starts; after that, layers are looked up per check.
+    const sandboxLayer = guardPolicy === undefined ? [] : this.#guard.layers(tenant, guardPolicy).slice(-1);
+    const sbx = await this.#engine.create(spec, { tenant, actor, policies: () => [...this.#guard.layers(tenant), ...sandboxLayer] });
     let record: SandboxView;
     try {
       record = this.#store.insert({

@@ -59,6 +59,11 @@ const MIGRATIONS: readonly string[] = [
      at INTEGER NOT NULL
    );
    CREATE INDEX scan_verdicts_tenant ON scan_verdicts (tenant, at);`,
+  `CREATE TABLE guard_policies (
+     tenant TEXT PRIMARY KEY,
+     policy TEXT NOT NULL,
+     updated_at INTEGER NOT NULL
+   );`,
 ];
 
 /** Opens (creating if needed) the store at `file` and brings its schema up to date. */

@@ -1,0 +1,3 @@
+export { createAnalyzer, type Analyzer, type AnalyzerOptions } from './analyze.js';
+export { normalise } from './normalise.js';
+export { argvToShell } from './argv.js';

@@ -1,0 +1,254 @@
+import type { Node } from 'web-tree-sitter';
+import { type Word, firstOf, lastOf, verbatimAt } from './context.js';
+import { decodeJsEscapes, decompress, fromBase64, fromHex } from './decode.js';
+import type { Grammar } from './parsers.js';
+import type { Lit } from './python-values.js';
+
+const MAX_DEPTH = 24;
+/** Expressions that only wrap another (TypeScript assertions, await, parentheses). */
+const WRAPPING = new Set(['parenthesized_expression', 'await_expression', 'as_expression', 'non_null_expression', 'satisfies_expression', 'type_assertion']);
+const GLOBALS = /^(globalThis|global|window|self)\./;
+const INFLATE = new Set(['zlib.inflateSync', 'zlib.gunzipSync', 'zlib.unzipSync', 'zlib.inflateRawSync']);
+
+function text(t: string, bytes: Buffer | null = null, decoders: readonly string[] = []): Lit {
+  return { text: t, bytes, decoders };
+}
+
+function bin(bytes: Buffer | null, from: Lit, layer: string, encoding: BufferEncoding = 'utf8'): Lit | null {
+  return bytes ? { text: bytes.toString(encoding), bytes, decoders: [...from.decoders, layer] } : null;
+}
+
+/** `node:fs` → `fs`. */
+export function moduleName(m: string): string {
+  return m.startsWith('node:') ? m.slice(5) : m;
+}
+
+/** Name and value resolution for one JS/TS frame (imports, requires, destructuring, simple consts). */
+export class JsScope {
+  readonly aliases = new Map<string, string>();
+  readonly assigns = new Map<string, Node[]>();
+  readonly #code: string;
+  readonly #g: Grammar;
+  readonly #maxBytes: number;
+  readonly #visiting = new Set<string>();
+  #budget = 20_000;
+
+  constructor(code: string, grammar: Grammar, maxBytes: number) {
+    this.#code = code;
+    this.#g = grammar;
+    this.#maxBytes = maxBytes;
+  }
+
+  type(n: Node): string {
+    return this.#g.types[n.typeId] ?? 'ERROR';
+  }
+
+  named(n: Node): boolean {
+    return this.#g.anonymous[n.typeId] !== true;
+  }
+
+  src(n: Node): string {
+    return this.#code.slice(n.startIndex, n.endIndex);
+  }
+
+  #via<T>(name: string, f: (right: Node) => T): T | null {
+    const rs = this.assigns.get(name);
+    const right = rs?.length === 1 && !this.#visiting.has(name) ? rs[0] : undefined;
+    if (!right) return null;
+    this.#visiting.add(name);
+    try {
+      return f(right);
+    } finally {
+      this.#visiting.delete(name);
+    }
+  }
+
+  /** Callee and arguments of a call or `new`. */
+  parts(n: Node): { fn: Node | null; args: Node[] } {
+    const head = firstOf(n);
+    const fn = head && this.type(head) === 'new' ? n.childForFieldName('constructor') : head;
+    const tail = lastOf(n);
+    const args = tail && this.type(tail) === 'arguments' ? tail.namedChildren.filter((c): c is Node => c !== null && this.type(c) !== 'comment') : [];
+    return { fn, args };
+  }
+
+  /** Qualified name (`cp.execSync` → `child_process.execSync`), or null. */
+  qualify(n: Node, d = 0): string | null {
+    if (d > MAX_DEPTH || --this.#budget < 0) return null;
+    const t = this.type(n);
+    if (WRAPPING.has(t)) return n.firstNamedChild ? this.qualify(n.firstNamedChild, d + 1) : null;
+    switch (t) {
+      case 'identifier': {
+        const name = this.src(n);
+        const alias = this.aliases.get(name);
+        if (alias !== undefined) return alias;
+        return this.#via(name, (right) => (this.type(right) === 'string' ? null : this.qualify(right, d + 1))) ?? name;
+      }
+      case 'member_expression': {
+        const obj = firstOf(n);
+        const prop = lastOf(n);
+        const q = obj ? this.qualify(obj, d + 1) : null;
+        return q && prop ? `${q}.${this.src(prop)}`.replace(GLOBALS, '') : null;
+      }
+      case 'subscript_expression': {
+        const obj = firstOf(n);
+        const index = n.childForFieldName('index');
+        const q = obj ? this.qualify(obj, d + 1) : null;
+        const k = index ? this.lit(index, d + 1)?.text : undefined;
+        return q && k !== undefined ? `${q}.${k}`.replace(GLOBALS, '') : null;
+      }
+      case 'call_expression': {
+        const { fn, args } = this.parts(n);
+        if (!fn || !args[0]) return null;
+        const f = this.type(fn) === 'import' ? 'import' : this.qualify(fn, d + 1);
+        if (f !== 'require' && f !== 'import' && f !== 'module.require' && f !== 'process.mainModule.require') return null;
+        const m = this.lit(args[0], d + 1)?.text;
+        return m === undefined ? null : moduleName(m);
+      }
+      default:
+        return null;
+    }
+  }
+
+  callName(fn: Node): string {
+    if (this.type(fn) === 'import') return 'import';
+    const q = this.qualify(fn);
+    if (q) return q;
+    if (this.type(fn) === 'member_expression') {
+      const obj = firstOf(fn);
+      const prop = lastOf(fn);
+      const inner = obj && this.type(obj) === 'call_expression' ? firstOf(obj) : null;
+      const base = inner ? `${this.callName(inner)}()` : '?';
+      return prop ? `${base}.${this.src(prop)}` : base;
+    }
+    return '?';
+  }
+
+  elements(n: Node, d = 0): Node[] | null {
+    if (d > MAX_DEPTH || --this.#budget < 0) return null;
+    const t = this.type(n);
+    if (t === 'array') return n.namedChildren.filter((c): c is Node => c !== null && this.type(c) !== 'comment');
+    if (WRAPPING.has(t)) return n.firstNamedChild ? this.elements(n.firstNamedChild, d + 1) : null;
+    if (t === 'identifier') return this.#via(this.src(n), (right) => this.elements(right, d + 1));
+    return null;
+  }
+
+  /** Value node of `key` in an object literal (`{ shell: true }`). */
+  prop(obj: Node | undefined, key: string): Node | null {
+    if (!obj || this.type(obj) !== 'object') return null;
+    for (const p of obj.namedChildren) {
+      if (!p) continue;
+      const t = this.type(p);
+      if (t === 'pair') {
+        const k = firstOf(p);
+        const kt = k ? this.type(k) : '';
+        const name = k ? (kt === 'string' ? this.lit(k)?.text : this.src(k)) : undefined;
+        if (name === key) return lastOf(p);
+      } else if (t === 'shorthand_property_identifier' && this.src(p) === key) return p;
+    }
+    return null;
+  }
+
+  word(n: Node): Word {
+    const l = this.lit(n);
+    const start = n.startIndex;
+    const end = n.endIndex;
+    if (!l) return { value: this.src(n), dynamic: true, start, end, raw: start, decoders: [] };
+    return { value: l.text, dynamic: false, start, end, raw: l.decoders.length > 0 ? -1 : verbatimAt(this.#code, l.text, start, end), decoders: l.decoders };
+  }
+
+  /** A string or template literal's value, from its text (null with `${…}`). */
+  string(n: Node): Lit | null {
+    const src = this.src(n);
+    const q = src[0];
+    if (q !== '"' && q !== "'" && q !== '`') return null;
+    const body = src.slice(1, src.length > 1 && src.endsWith(q) ? -1 : undefined);
+    if (q === '`' && /(^|[^\\])(\\\\)*\$\{/.test(body)) return null;
+    return text(body.includes('\\') ? decodeJsEscapes(body) : body);
+  }
+
+  lit(n: Node, d = 0): Lit | null {
+    if (d > MAX_DEPTH || --this.#budget < 0) return null;
+    const t = this.type(n);
+    if (WRAPPING.has(t)) return n.firstNamedChild ? this.lit(n.firstNamedChild, d + 1) : null;
+    switch (t) {
+      case 'string':
+      case 'template_string':
+        return this.string(n);
+      case 'binary_expression': {
+        if (n.childForFieldName('operator')?.type !== '+') return null;
+        const left = firstOf(n);
+        const right = lastOf(n);
+        const l = left ? this.lit(left, d + 1) : null;
+        const r = l && right ? this.lit(right, d + 1) : null;
+        return l && r ? text(l.text + r.text, null, [...l.decoders, ...r.decoders]) : null;
+      }
+      case 'identifier':
+        return this.#via(this.src(n), (right) => this.lit(right, d + 1));
+      case 'call_expression':
+      case 'new_expression':
+        return this.#litCall(n, d);
+      default:
+        return null;
+    }
+  }
+
+  #litCall(n: Node, d: number): Lit | null {
+    const { fn, args } = this.parts(n);
+    if (!fn) return null;
+    const arg = (i: number): Lit | null => {
+      const x = args[i];
+      return x ? this.lit(x, d + 1) : null;
+    };
+    if (this.type(fn) === 'member_expression') {
+      const obj = firstOf(fn);
+      const prop = lastOf(fn);
+      const method = prop ? this.src(prop) : '';
+      if (obj && method === 'join') {
+        const els = this.elements(obj, d + 1);
+        const parts = els?.map((e) => this.lit(e, d + 1));
+        const sep = args[0] ? arg(0) : text(',');
+        if (parts && sep && parts.every((p) => p)) return text((parts as Lit[]).map((p) => p.text).join(sep.text));
+      }
+      const self = obj && (method === 'toString' || method === 'trim' || method === 'replace' || method === 'concat') ? this.lit(obj, d + 1) : null;
+      if (self) {
+        if (method === 'toString') {
+          const enc = arg(0)?.text ?? 'utf8';
+          return self.bytes && enc !== 'base64' && enc !== 'hex' ? text(self.bytes.toString(enc === 'latin1' || enc === 'binary' ? 'latin1' : 'utf8'), null, self.decoders) : self;
+        }
+        if (method === 'trim') return text(self.text.trim(), null, self.decoders);
+        if (method === 'concat') {
+          const rest = args.map((_, i) => arg(i));
+          return rest.every((r) => r) ? text(self.text + rest.map((r) => r?.text).join(''), null, self.decoders) : null;
+        }
+        const from = arg(0);
+        const to = arg(1);
+        return from && to && args[0] && this.type(args[0]) !== 'regex' ? text(self.text.replace(from.text, to.text), null, self.decoders) : null;
+      }
+    }
+    const name = this.qualify(fn, d + 1);
+    if (name === 'String.fromCharCode' || name === 'String.fromCodePoint') {
+      const codes = args.map((a) => (this.type(a) === 'number' ? Number(this.src(a)) : NaN));
+      return codes.every((c) => Number.isInteger(c) && c >= 0 && c <= 0x10ffff) ? text(String.fromCodePoint(...codes)) : null;
+    }
+    const first = arg(0);
+    if (!first || !name) return null;
+    if (name === 'String') return first;
+    if (name === 'atob') return bin(fromBase64(first.text), first, 'base64', 'latin1');
+    if (name === 'Buffer.from' || name === 'Buffer') {
+      const enc = arg(1)?.text ?? 'utf8';
+      if (enc === 'base64' || enc === 'base64url') return bin(fromBase64(first.text), first, 'base64');
+      if (enc === 'hex') return bin(fromHex(first.text), first, 'hex');
+      return text(first.text, Buffer.from(first.text, enc === 'latin1' || enc === 'binary' ? 'latin1' : 'utf8'), first.decoders);
+    }
+    if (name === 'decodeURIComponent' || name === 'decodeURI' || name === 'unescape') {
+      try {
+        return text(name === 'unescape' ? unescape(first.text) : decodeURIComponent(first.text), null, [...first.decoders, 'uri']);
+      } catch {
+        return null;
+      }
+    }
+    if (INFLATE.has(name)) return bin(decompress(first.bytes ?? Buffer.from(first.text, 'utf8'), this.#maxBytes), first, 'zlib');
+    return null;
+  }
+}

@@ -1,0 +1,201 @@
+/**
+ * The gate every action of a sandbox passes before it runs: the guard's
+ * decision, the approval it may need, and the audit record of both — written
+ * durably before the action starts, so nothing runs unrecorded.
+ */
+import { WardenError } from '@warden/protocol';
+import type { AuditSink, AuditSinkEvent } from '../audit/sink.js';
+import type { ActionKind, Approvals } from './approvals.js';
+import type { Guard, Policy } from './guard.js';
+import type { GuardLanguage, GuardResult } from './types.js';
+
+/** Per-call options of exec, spawn, session commands and code cells. */
+export interface GateOptions {
+  /** Who asks, as recorded in the audit log and on approvals (e.g. `key:abc`). Default `local`. */
+  readonly actor?: string;
+  /** An approved approval for exactly this action (same sandbox, language and text). */
+  readonly approvalId?: string;
+  /**
+   * How long to wait for a person to decide when the guard asks. Default 0:
+   * fail at once with E_APPROVAL_PENDING carrying the approval id.
+   */
+  readonly approvalWaitMs?: number;
+}
+
+/** Validates the gate's options at the edge (E_INVALID_ARGUMENT naming the field). */
+export function checkGateOptions(o: GateOptions): void {
+  if (o.actor !== undefined && (typeof o.actor !== 'string' || o.actor.length === 0 || o.actor.length > 200)) {
+    throw new WardenError('E_INVALID_ARGUMENT', `actor must be a string of 1 to 200 characters such as "key:abc", got ${JSON.stringify(o.actor)}.`);
+  }
+  if (o.approvalId !== undefined && (typeof o.approvalId !== 'string' || !/^apr_[A-Za-z0-9_-]{1,64}$/.test(o.approvalId))) {
+    throw new WardenError('E_INVALID_ARGUMENT', `approvalId must be an approval id such as "apr_…" from an E_APPROVAL_PENDING error, got ${JSON.stringify(o.approvalId)}.`);
+  }
+  const w = o.approvalWaitMs;
+  if (w !== undefined && (typeof w !== 'number' || !Number.isInteger(w) || w < 0 || w > 86_400_000)) {
+    throw new WardenError('E_INVALID_ARGUMENT', `approvalWaitMs must be an integer from 0 to 86400000 (ms to wait for a person to decide), got ${JSON.stringify(w)}.`);
+  }
+}
+
+export type GateInput = { readonly argv: readonly string[] } | { readonly language: GuardLanguage; readonly code: string };
+
+/** Why an action was let through. */
+export type AdmittedBy = 'policy' | 'approval' | 'session-grant' | 'audit-only' | 'no-guard';
+
+export interface Admission {
+  readonly kind: ActionKind;
+  readonly actor: string;
+  readonly result: GuardResult | undefined;
+  readonly by: AdmittedBy;
+  readonly approvalId?: string;
+  readonly startedAt: number;
+}
+
+export interface GateDeps {
+  readonly sandboxId: string;
+  readonly tenant: string | undefined;
+  readonly guard: Guard | undefined;
+  /** Policy layers below the engine's (the tenant's, the sandbox's): they can only tighten. A function is asked on every check. */
+  readonly layers: readonly Policy[] | (() => readonly Policy[]);
+  readonly approvals: Approvals;
+  readonly audit: AuditSink | undefined;
+}
+
+const START_ACTION: Record<ActionKind, string> = { command: 'command.start', session: 'session.command', code: 'code.run' };
+const PREVIEW_CHARS = 4096;
+
+export class Gate {
+  readonly #d: GateDeps;
+
+  constructor(deps: GateDeps) {
+    this.#d = deps;
+  }
+
+  /**
+   * Decides now: returns the admission, or throws E_GUARD_DENIED or
+   * E_APPROVAL_PENDING (after creating the approval). Synchronous: the
+   * decision is on record before the caller starts anything.
+   */
+  admit(kind: ActionKind, input: GateInput, opts: GateOptions = {}): Admission {
+    const actor = opts.actor ?? 'local';
+    const startedAt = performance.now();
+    const { guard } = this.#d;
+    if (!guard) {
+      const preview = 'argv' in input ? input.argv.join(' ') : input.code;
+      this.#write({ action: START_ACTION[kind], actor, preview: preview.slice(0, PREVIEW_CHARS), outcome: 'started' });
+      return { kind, actor, result: undefined, by: 'no-guard', startedAt };
+    }
+    const layers = typeof this.#d.layers === 'function' ? this.#d.layers() : this.#d.layers;
+    const result = 'argv' in input ? guard.checkArgv(input.argv, { layers }) : guard.check(input, { layers });
+    const base = { kind, actor, result, startedAt };
+    if (result.mode !== 'enforce' || result.decision === 'allow') {
+      const by: AdmittedBy = result.mode === 'enforce' || result.decision === 'allow' ? 'policy' : 'audit-only';
+      this.#decision(kind, actor, result, by === 'audit-only' ? 'started (audit-only)' : 'started');
+      return { ...base, by };
+    }
+    if (result.decision === 'deny') {
+      this.#decision(kind, actor, result, 'denied');
+      throw deniedError(result);
+    }
+    // ask
+    const action = { sandboxId: this.#d.sandboxId, language: result.language, digest: result.digest };
+    if (this.#d.approvals.granted(this.#d.sandboxId, result.digest)) {
+      this.#decision(kind, actor, result, 'started (approved for session)');
+      return { ...base, by: 'session-grant' };
+    }
+    if (opts.approvalId !== undefined) {
+      const approval = this.#d.approvals.consume(opts.approvalId, action);
+      this.#decision(kind, actor, result, 'started (approved)', { approvalId: approval.id, approvedBy: approval.decidedBy });
+      return { ...base, by: 'approval', approvalId: approval.id };
+    }
+    const approval = this.#d.approvals.request({
+      ...action,
+      tenant: this.#d.tenant,
+      requestedBy: actor,
+      kind,
+      preview: result.text.slice(0, 65_536),
+      risk: result.risk,
+      findings: result.findings,
+    });
+    this.#decision(kind, actor, result, 'pending', { approvalId: approval.id });
+    throw new WardenError('E_APPROVAL_PENDING', `This ${kind === 'code' ? 'code cell' : 'command'} needs a person's approval (risk ${result.risk}: ${reasons(result)}). Approval ${approval.id} is waiting until ${approval.expiresAt}; once approved, retry with approvalId "${approval.id}".`, {
+      details: { approvalId: approval.id, decision: 'ask', risk: result.risk, findings: result.findings, expiresAt: approval.expiresAt },
+    });
+  }
+
+  /**
+   * Like admit, but when the guard asks and `approvalWaitMs` > 0, waits for
+   * the decision: approved → admitted; denied or expired → E_GUARD_DENIED;
+   * still pending when the wait ends → E_APPROVAL_PENDING.
+   */
+  async admitWaiting(kind: ActionKind, input: GateInput, opts: GateOptions & { signal?: AbortSignal } = {}): Promise<Admission> {
+    try {
+      return this.admit(kind, input, opts);
+    } catch (err) {
+      const waitMs = opts.approvalWaitMs ?? 0;
+      if (waitMs <= 0 || !(err instanceof WardenError) || err.code !== 'E_APPROVAL_PENDING') throw err;
+      const id = (err.details as { approvalId: string }).approvalId;
+      const decided = await this.#d.approvals.wait(id, { timeoutMs: waitMs, ...(opts.signal ? { signal: opts.signal } : {}) });
+      if (decided.state === 'pending') throw err;
+      if (decided.state !== 'approved') {
+        throw new WardenError('E_GUARD_DENIED', `Approval ${id} was ${decided.state}${decided.reason ? `: ${decided.reason}` : ''}; the ${kind === 'code' ? 'code cell' : 'command'} did not run.`, {
+          details: { approvalId: id, decision: 'deny', state: decided.state, risk: decided.risk, findings: decided.findings, ...(decided.reason ? { reason: decided.reason } : {}) },
+        });
+      }
+      return this.admit(kind, input, { ...opts, approvalId: id });
+    }
+  }
+
+  /** Records how an admitted action ended (group-committed). */
+  finished(adm: Admission, outcome: string): void {
+    this.#write({
+      action: 'command.end',
+      actor: adm.actor,
+      ...(adm.result ? { inputDigest: adm.result.digest } : {}),
+      outcome,
+      durationMs: Math.round((performance.now() - adm.startedAt) * 1000) / 1000,
+      details: { kind: adm.kind },
+    }, false);
+  }
+
+  /** Records a file change or another event of this sandbox (group-committed). */
+  record(event: Omit<AuditSinkEvent, 'sandboxId' | 'tenant'>): void {
+    this.#write(event, false);
+  }
+
+  #decision(kind: ActionKind, actor: string, r: GuardResult, outcome: string, details: Record<string, unknown> = {}): void {
+    this.#write({
+      action: START_ACTION[kind],
+      actor,
+      inputDigest: r.digest,
+      preview: r.text.slice(0, PREVIEW_CHARS),
+      decision: r.decision,
+      risk: r.risk,
+      ruleIds: r.findings.map((f) => f.ruleId),
+      outcome,
+      details: { language: r.language, mode: r.mode, guardMs: r.durationMs, ...details },
+    });
+  }
+
+  #write(event: Omit<AuditSinkEvent, 'sandboxId' | 'tenant'>, durable = true): void {
+    const { audit, sandboxId, tenant } = this.#d;
+    if (!audit) return;
+    try {
+      audit.append({ ...event, sandboxId, ...(tenant ? { tenant } : {}) }, { durable });
+    } catch (err) {
+      if (!durable) return;
+      throw err instanceof WardenError && err.code === 'E_AUDIT_UNAVAILABLE'
+        ? err
+        : new WardenError('E_AUDIT_UNAVAILABLE', `The audit log could not record this action, so it did not run: ${String(err)}. Check the data directory's disk.`, { cause: err });
+    }
+  }
+}
+
+function reasons(r: GuardResult): string {
+  return r.findings.length === 0 ? 'the guard could not analyse it' : r.findings.slice(0, 3).map((f) => `${f.ruleId}: ${f.message}`).join('; ');
+}
+
+function deniedError(r: GuardResult): WardenError {
+  return new WardenError('E_GUARD_DENIED', `The guard refused this before it ran (risk ${r.risk}): ${reasons(r)}. Change the action or ask the operator to change the policy.`, {
+    details: { decision: 'deny', risk: r.risk, findings: r.findings, digest: r.digest },
+  });
+}

@@ -1,0 +1,190 @@
+/** One policy against hand-built analyses: which rules fire, with what evidence, and the layer's decision. */
+import { describe, expect, it } from 'vitest';
+import type { Analysis } from '../types.js';
+import { ANALYSIS_RULE_ID, decideLayer, evaluatePolicy } from './evaluate.js';
+import { loadPolicy } from './load.js';
+import { createFacts } from './match/facts.js';
+import type { Policy } from './policy.js';
+import { call, fakeAnalysis, fakeAnalyzer, invocation } from './testing.js';
+
+const analyzer = fakeAnalyzer();
+
+/** A one-rule policy; examples are checked by the fake analyzer, so keep them simple. */
+function onlyRule(when: string, opts: { decision?: string; languages?: string; match?: string; notMatch?: string; head?: string } = {}): Policy {
+  return loadPolicy(
+    `version: 1
+${opts.head ?? ''}rules:
+  - id: t.rule
+    category: fs-destructive
+    risk: high
+    decision: ${opts.decision ?? 'deny'}
+    message: the test rule
+    ${opts.languages ? `languages: ${opts.languages}` : ''}
+    when: ${when}
+    examples: { match: ${opts.match ?? '[rm -rf /]'}, not_match: ${opts.notMatch ?? '[ls]'} }
+`,
+    { layer: 'server', analyzer },
+  );
+}
+
+const fired = (p: Policy, a: Analysis): string[] => evaluatePolicy(p, a).map((f) => f.ruleId);
+
+describe('command', () => {
+  const rmRoot = onlyRule("{ command: { program: [rm], flags: [r, f], args: ['/', '~', '/\\*'] } }");
+  it.each([
+    [['rm', '-rf', '/'], true],
+    [['/bin/rm', '-f', '-r', '/'], true],
+    [['rm', '--recursive', '--force', '/'], true],
+    [['rm', '-Rf', '/tmp/..'], true],
+    [['rm', '-rf', '$HOME/'], true],
+    [['rm', '-rf', '/home/*'], true],
+    [['rm', '-rf', '/*'], true],
+    [['rm', '-rf', './build'], false],
+    [['rm', '-r', '/'], false],
+    [['rm', '-rf', '/tmp'], false],
+    [['rmdir', '-rf', '/'], false],
+  ])('%j → %s', (argv, want) => {
+    expect(fired(rmRoot, fakeAnalysis({ invocations: [invocation(argv)] })).length > 0).toBe(want);
+  });
+
+  it('binds via and dynamic to the same invocation', () => {
+    const p = onlyRule('{ command: { program: [rm], via: [sudo], dynamic: false } }', { match: "['sudo rm x']" , notMatch: '[rm x]' });
+    expect(fired(p, fakeAnalysis({ invocations: [invocation(['rm', 'x'], { via: ['sudo'] })] }))).toEqual(['t.rule']);
+    expect(fired(p, fakeAnalysis({ invocations: [invocation(['rm', 'x']), invocation(['ls'], { via: ['sudo'] })] }))).toEqual([]);
+    expect(fired(p, fakeAnalysis({ invocations: [invocation(['rm', '$X'], { via: ['sudo'], dynamic: true })] }))).toEqual([]);
+  });
+
+  it('reports the spans of every matching invocation, sorted and deduplicated', () => {
+    const p = onlyRule('{ command: { program: [rm] } }', { notMatch: '[ls]' });
+    const a = fakeAnalysis({ invocations: [invocation(['rm', 'b'], { span: { start: 10, end: 14 } }), invocation(['rm', 'a'], { span: { start: 0, end: 4 } }), invocation(['rm', 'a'], { span: { start: 0, end: 4 } })] });
+    expect(evaluatePolicy(p, a)[0]!.evidence).toEqual([
+      { start: 0, end: 4 },
+      { start: 10, end: 14 },
+    ]);
+  });
+});
+
+describe('calls and imports', () => {
+  it('globs qualified names and tells literal from computed first arguments', () => {
+    const p = onlyRule("{ call: { name: [eval, 'builtins.*'], dynamic: true } }", { languages: '[python]', match: "['eval(x)']", notMatch: '[\'eval("1")\']' });
+    expect(fired(p, fakeAnalysis({ language: 'python', calls: [call('eval', [null])] }))).toEqual(['t.rule']);
+    expect(fired(p, fakeAnalysis({ language: 'python', calls: [call('builtins.exec', [null, null])] }))).toEqual(['t.rule']);
+    expect(fired(p, fakeAnalysis({ language: 'python', calls: [call('eval', ['1+1'])] }))).toEqual([]);
+    expect(fired(p, fakeAnalysis({ language: 'python', calls: [call('eval', [])] }))).toEqual([]);
+  });
+
+  it('matches literal arguments, including elements of a literal list', () => {
+    const p = onlyRule("{ call: { name: ['shutil.rmtree', 'subprocess.*'], args: ['/', '-rf'] } }", { languages: '[python]', match: '[\'shutil.rmtree("/")\']', notMatch: '[\'shutil.rmtree("x")\']' });
+    expect(fired(p, fakeAnalysis({ calls: [call('shutil.rmtree', ['//'])] }))).toEqual(['t.rule']);
+    expect(fired(p, fakeAnalysis({ calls: [call('subprocess.run', ['rm\0-rf\0x'])] }))).toEqual(['t.rule']);
+    expect(fired(p, fakeAnalysis({ calls: [call('subprocess.run', ['ls\0-l'])] }))).toEqual([]);
+  });
+
+  it('matches a module, its submodules and node: spellings', () => {
+    const p = onlyRule("{ import: [ctypes, child_process, fs] }", { languages: '[python]', match: "['import ctypes']", notMatch: "['import os']" });
+    const imp = (module: string) => fakeAnalysis({ imports: [{ module, span: { start: 0, end: 1 }, language: 'python' }] });
+    expect(['ctypes', 'ctypes.util', 'node:child_process', 'fs/promises'].map((m) => fired(p, imp(m)).length)).toEqual([1, 1, 1, 1]);
+    expect(['ctypesx', 'os', 'fsevents'].map((m) => fired(p, imp(m)).length)).toEqual([0, 0, 0]);
+  });
+});
+
+describe('paths, redirects, pipes, wrappers', () => {
+  it('path: literal strings, operands and redirect targets, in every spelling', () => {
+    const p = onlyRule("{ path: ['**/.ssh/id_*', '/etc/shadow'] }", { match: '[cat ~/.ssh/id_rsa]', notMatch: '[cat ~/.ssh/known_hosts]' });
+    expect(fired(p, fakeAnalysis({ strings: [{ value: '${HOME}/.ssh/id_ed25519', span: { start: 0, end: 3 } }] }))).toEqual(['t.rule']);
+    expect(fired(p, fakeAnalysis({ redirects: [{ op: '<', target: '/etc/./shadow', span: { start: 0, end: 3 } }] }))).toEqual(['t.rule']);
+    expect(fired(p, fakeAnalysis({ invocations: [invocation(['cp', '/root/.ssh/id_rsa', '/tmp/k'])] }))).toEqual(['t.rule']);
+    // Prose is not a path even when it names one.
+    expect(fired(p, fakeAnalysis({ strings: [{ value: 'see\n/etc/shadow', span: { start: 0, end: 3 } }] }))).toEqual([]);
+  });
+
+  it('redirect: operator and target', () => {
+    const p = onlyRule("{ redirect: { op: ['>', '>>'], target: ['/etc/passwd'] } }", { match: "['echo x >> /etc/passwd']", notMatch: "['echo x > /tmp/passwd']" });
+    expect(fired(p, fakeAnalysis({ redirects: [{ op: '>', target: '/etc//passwd', span: { start: 0, end: 3 } }] }))).toEqual(['t.rule']);
+    expect(fired(p, fakeAnalysis({ redirects: [{ op: '<', target: '/etc/passwd', span: { start: 0, end: 3 } }] }))).toEqual([]);
+  });
+
+  it('pipe: an earlier stage feeds a later one, in the same pipeline only', () => {
+    const p = onlyRule('{ pipe: { from: [curl, wget], to: [sh, bash] } }', { match: "['curl x | sh']", notMatch: "['sh x.sh | curl y']" });
+    const at = (argv: string[], id: number, stage: number) => invocation(argv, { pipeline: { id, stage }, span: { start: stage * 10, end: stage * 10 + 5 } });
+    expect(fired(p, fakeAnalysis({ invocations: [at(['curl', 'u'], 1, 0), at(['tee', 'f'], 1, 1), at(['bash'], 1, 2)] }))).toEqual(['t.rule']);
+    expect(fired(p, fakeAnalysis({ invocations: [at(['bash'], 1, 0), at(['curl', 'u'], 1, 1)] }))).toEqual([]);
+    expect(fired(p, fakeAnalysis({ invocations: [at(['curl', 'u'], 1, 0), at(['bash'], 2, 1)] }))).toEqual([]);
+  });
+
+  it('via: any invocation reached through a matching wrapper', () => {
+    const p = onlyRule("{ via: [sudo, 'bash -c'] }", { match: "['sudo ls']", notMatch: '[ls]' });
+    expect(fired(p, fakeAnalysis({ invocations: [invocation(['ls'], { via: ['bash -c'] })] }))).toEqual(['t.rule']);
+    expect(fired(p, fakeAnalysis({ invocations: [invocation(['ls'], { via: ['env'] })] }))).toEqual([]);
+  });
+});
+
+describe('regex, query and combinators', () => {
+  it('regex: spans over the normalised text', () => {
+    const p = onlyRule("{ regex: '(?i)stratum\\+tcp://' }", { match: "['xmrig -o stratum+tcp://p']", notMatch: "['echo tcp']" });
+    const a = fakeAnalysis({ text: 'x -o STRATUM+TCP://pool' });
+    expect(evaluatePolicy(p, a)[0]!.evidence).toEqual([{ start: 5, end: 19 }]);
+  });
+
+  it('query: any capture in a listed language', () => {
+    const q = '((identifier) @f (#eq? @f "eval"))';
+    const p = onlyRule(`{ query: { python: '${q}' } }`, { match: '[eval(x)]', notMatch: '[print(x)]', languages: '[python]' }).rules[0]!;
+    const a = fakeAnalysis({ language: 'python', queries: { [`python:${q}`]: [{ start: 1, end: 2 }] } });
+    expect(p.when(createFacts(a, {}), p.languages)).toEqual([{ start: 1, end: 2 }]);
+  });
+
+  it('all, any and not', () => {
+    const p = onlyRule("{ all: [ { command: { program: [git] } }, { any: [ { command: { flags: [force] } }, { command: { args: ['+*'] } } ] } ], not: { command: { flags: [dry-run] } } }", {
+      match: "['git push -f', 'git push origin +main']",
+      notMatch: "['git push', 'git push -f --dry-run']",
+    });
+    expect(p.rules).toHaveLength(1);
+  });
+
+  it('languages: a bash rule still sees the shell inside python’s os.system, not python calls', () => {
+    const p = onlyRule('{ any: [ { command: { program: [rm] } }, { call: { name: [eval] } } ] }', { languages: '[bash]', match: '[rm x]', notMatch: "[{ python: 'eval(x)' }]" });
+    expect(fired(p, fakeAnalysis({ language: 'python', invocations: [invocation(['rm', 'x'], { via: ['os.system'] })] }))).toEqual(['t.rule']);
+    expect(fired(p, fakeAnalysis({ language: 'python', calls: [call('eval', [null])] }))).toEqual([]);
+  });
+});
+
+describe('analysis problems and the layer decision', () => {
+  const p = onlyRule('{ command: { program: [rm] } }', { decision: 'ask', head: 'default: allow\non_error: deny\n' });
+
+  it('turns problems into one guard.analysis-problem finding with on_error', () => {
+    const a = fakeAnalysis({ problems: [{ kind: 'parse-error', message: 'bash: syntax error', span: { start: 3, end: 4 } }, { kind: 'too-deep', message: 'nested too deep' }] });
+    const findings = evaluatePolicy(p, a);
+    expect(findings).toEqual([
+      expect.objectContaining({ ruleId: ANALYSIS_RULE_ID, category: 'analysis', decision: 'deny', risk: 'high', layer: 'server', evidence: [{ start: 3, end: 4 }] }),
+    ]);
+    expect(findings[0]!.message).toMatch(/parse-error, too-deep: bash: syntax error/);
+    expect(decideLayer(p, findings)).toBe('deny');
+  });
+
+  it('a rule that throws is an analysis problem, never a silent allow', () => {
+    const a = fakeAnalysis({ invocations: [invocation(['ls'])], query: () => { throw new Error('boom'); } });
+    const q = onlyRule(`{ query: { bash: '((word) @w (#eq? @w "x"))' } }`, { match: '[x]', notMatch: '[y]' });
+    const findings = evaluatePolicy(q, a);
+    expect(findings.map((f) => [f.ruleId, f.decision])).toEqual([[ANALYSIS_RULE_ID, 'ask']]);
+    expect(findings[0]!.message).toMatch(/rule t\.rule could not be evaluated: boom/);
+  });
+
+  it('no match → default; matched allow rules → allow even under default ask; deny beats ask beats allow', () => {
+    const layered = loadPolicy(
+      `version: 1
+default: ask
+rules:
+  - { id: t.ls, category: process-spawn, risk: low, decision: allow, message: listing, when: { command: { program: [ls] } }, examples: { match: [ls], not_match: [rm] } }
+  - { id: t.rm, category: fs-destructive, risk: medium, decision: ask, message: rm, when: { command: { program: [rm] } }, examples: { match: [rm], not_match: [ls] } }
+  - { id: t.rmrf, category: fs-destructive, risk: critical, decision: deny, message: rm -rf, when: { command: { program: [rm], flags: [r] } }, examples: { match: [rm -r x], not_match: [rm x] } }
+`,
+      { layer: 'server', analyzer },
+    );
+    const decide = (...argvs: string[][]) => decideLayer(layered, evaluatePolicy(layered, fakeAnalysis({ invocations: argvs.map((a) => invocation(a)) })));
+    expect(decide(['cat', 'x'])).toBe('ask');
+    expect(decide(['ls'])).toBe('allow');
+    expect(decide(['ls'], ['rm', 'x'])).toBe('ask');
+    expect(decide(['ls'], ['rm', 'x'], ['rm', '-r', 'y'])).toBe('deny');
+  });
+});
+

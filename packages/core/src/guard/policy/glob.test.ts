@@ -1,0 +1,66 @@
+import { describe, expect, it } from 'vitest';
+import { compileGlobs, GlobError, MAX_GLOB_INPUT } from './glob.js';
+
+describe('path globs', () => {
+  const cases: [string, string, boolean][] = [
+    ['/etc/**', '/etc', true],
+    ['/etc/**', '/etc/passwd', true],
+    ['/etc/**', '/etc/ssh/sshd_config', true],
+    ['/etc/**', '/etcetera', false],
+    ['/etc/*', '/etc/ssh/sshd_config', false],
+    ['/etc/*', '/etc/passwd', true],
+    ['**/.ssh/id_*', '~/.ssh/id_rsa', true],
+    ['**/.ssh/id_*', '.ssh/id_rsa', true],
+    ['**/.ssh/id_*', '/home/a/.ssh/id_ed25519', true],
+    ['**/.ssh/id_*', '/home/a/.ssh/known_hosts', false],
+    ['/a/**/b', '/a/b', true],
+    ['/a/**/b', '/a/x/y/b', true],
+    ['/\\*', '/*', true],
+    ['/\\*', '/tmp', false],
+    ['/{bin,usr}', '/usr', true],
+    ['/{bin,usr}', '/var', false],
+    ['/dev/{sd,nvme}[a-z0-9]*', '/dev/sda1', true],
+    ['/dev/{sd,nvme}[a-z0-9]*', '/dev/null', false],
+    ['/dev/[!n]*', '/dev/null', false],
+    ['/dev/[!n]*', '/dev/sda', true],
+    ['?', '/', false],
+  ];
+  it.each(cases)('%s ~ %s → %s', (glob, input, want) => {
+    expect(compileGlobs([glob], { sep: '/' })(input)).toBe(want);
+  });
+});
+
+describe('name globs', () => {
+  it('lets * cross dots and slashes', () => {
+    const m = compileGlobs(['subprocess.*', 'mkfs*']);
+    expect(['subprocess.run', 'subprocess.Popen.communicate', 'mkfs', 'mkfs.ext4'].map(m)).toEqual([true, true, true, true]);
+    expect(['subprocess', 'os.system', 'xmkfs'].map(m)).toEqual([false, false, false]);
+  });
+  it('is exact without wildcards', () => {
+    expect(compileGlobs(['rm'])('rm')).toBe(true);
+    expect(compileGlobs(['rm'])('rmdir')).toBe(false);
+  });
+});
+
+describe('bad globs', () => {
+  it.each([
+    ['[abc', /without a closing \]/],
+    ['a{b,c', /\{ without a \}/],
+    ['a}b', /\} without a \{/],
+    ['x\\', /lone \\/],
+    ['[z-a]', /backwards range/],
+    ['{a,b}{c,d}{e,f}{g,h}{i,j}{k,l}{m,n}', /more than 64/],
+  ])('%s is refused', (glob, message) => {
+    expect(() => compileGlobs([glob], { sep: '/' })).toThrow(GlobError);
+    expect(() => compileGlobs([glob], { sep: '/' })).toThrow(message);
+  });
+});
+
+it('takes linear time on adversarial input (no backtracking)', () => {
+  const m = compileGlobs(['*a*a*a*a*a*a*a*a*b']);
+  const input = 'a'.repeat(MAX_GLOB_INPUT);
+  const t = performance.now();
+  expect(m(input)).toBe(false);
+  expect(performance.now() - t).toBeLessThan(500);
+  expect(m('a'.repeat(MAX_GLOB_INPUT + 1))).toBe(false);
+});

@@ -1,0 +1,32 @@
+import { expect, it } from 'vitest';
+import { compileSafeRegex, MAX_REGEX_INPUT_CHARS, UnsafeRegexError } from './regex-safety.js';
+
+it.each([
+  ['(a+)+', /unbounded repetition/],
+  ['(a|a)*', /unbounded repetition/],
+  ['(.*)*', /unbounded repetition/],
+  ['\\w*\\w*', /unbounded repetition/],
+  ['x(a{1,9}){1,9}', /fixed width/],
+  ['x(ab|ac){1,20}', /different bytes/],
+  ['x\\w{0,50}\\w{0,50}', /adjacent variable-length/],
+  ['[^\\n]{0,200}foo', /opens with a gap/],
+  ['(?=x)', /lookaround/],
+  ['^rm', /anchors/],
+  ['a[', /missing \]/],
+])('%s is refused', (source, reason) => {
+  expect(() => compileSafeRegex(source)).toThrow(UnsafeRegexError);
+  expect(() => compileSafeRegex(source)).toThrow(reason);
+});
+
+it('finds spans, case-insensitively with (?i), and skips over-long text', () => {
+  const re = compileSafeRegex('(?i)curl\\s{1,4}-s');
+  expect(re.search('x; CURL  -s y; curl -s')).toEqual([
+    { start: 3, end: 11 },
+    { start: 15, end: 22 },
+  ]);
+  expect(re.search(`${'x'.repeat(MAX_REGEX_INPUT_CHARS)}curl -s`)).toEqual([]);
+});
+
+it('matches non-ASCII text through negated classes', () => {
+  expect(compileSafeRegex('rm[^a]{1,3}x').search('rm\u00e9\u00e9x')).toEqual([{ start: 0, end: 5 }]);
+});
