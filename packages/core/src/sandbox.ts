@@ -242,12 +242,17 @@ export class Sandbox {
    * spawn, but when the guard asks and `approvalWaitMs` is set, waits for a
    * person's decision before starting.
    */
-  async start(argv: readonly string[], opts: SpawnOptions = {}): Promise<SandboxProcess> {
-    const args = checkArgv(argv);
-    checkOptions(opts);
-    this.#assertRunning();
-    const admission = await this.#parts.gate.admitWaiting('command', { argv: args }, opts);
-    return this.#launch(args, opts, admission);
+  start(argv: readonly string[], opts: SpawnOptions = {}): Promise<SandboxProcess> {
+    try {
+      const args = checkArgv(argv);
+      checkOptions(opts);
+      this.#assertRunning();
+      // Admitted at once, the process starts within this call (callers keep their order).
+      const admitted = this.#parts.gate.admitWaiting('command', { argv: args }, opts);
+      return admitted instanceof Promise ? admitted.then((a) => this.#launch(args, opts, a)) : Promise.resolve(this.#launch(args, opts, admitted));
+    } catch (err) {
+      return Promise.reject(err as Error);
+    }
   }
 
   #launch(args: readonly string[], opts: ProcessOptions, admission: Admission): SandboxProcess {

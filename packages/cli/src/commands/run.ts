@@ -1,8 +1,9 @@
 /** `warden run`: one sandbox, one command, exit code passed through. */
 import { parseArgs } from 'node:util';
 import { readFileSync, writeFileSync } from 'node:fs';
-import { createEngine, type Sandbox } from '@warden/core';
-import type { ExecResult, PolicyInput, SandboxSpecInput } from '@warden/protocol';
+import { readFile } from 'node:fs/promises';
+import { createEngine, createGuard, type Guard, type Sandbox } from '@warden/core';
+import { hasCode, WardenError, type ExecResult, type PolicyInput, type SandboxSpecInput } from '@warden/protocol';
 import { constants } from 'node:os';
 import { Sandbox as RemoteSandbox } from '@warden/sdk';
 import { printJson, UsageError } from '../output.js';
@@ -10,8 +11,9 @@ import { printJson, UsageError } from '../output.js';
 export const RUN_USAGE = `usage: warden run [--runtime bwrap] [--memory-mb N] [--cpus N] [--pids N] [--timeout-ms N]
                   [--workspace DIR | --codebase NAME [--version N] [--preset P | --policy FILE.json] | --snapshot ID] [--disk-mb N]
                   [--diff] [--export FILE.tar|FILE.patch] [--commit] [--take-snapshot]
-                  [--env K=V]... [--data-dir DIR | --server URL] [--json] -- CMD [ARGS...]
-(with --server, the API key comes from WARDEN_API_KEY)`;
+                  [--env K=V]... [--data-dir DIR | --server URL] [--guard-policy FILE|off] [--json] -- CMD [ARGS...]
+(with --server, the API key comes from WARDEN_API_KEY; locally the guard checks CMD against the shipped policy
+ or --guard-policy first, and an action it would hold for a person is refused: run it through a server to approve it)`;
 
 function intFlag(name: string, v: string | undefined): number | undefined {
   if (v === undefined) return undefined;
@@ -36,6 +38,8 @@ export interface RunArgs {
   readonly after: AfterRun;
   /** Run through this Warden server (with WARDEN_API_KEY) instead of a local engine. */
   readonly server: string | undefined;
+  /** Local runs: the guard policy file, 'off', or undefined for the shipped default. */
+  readonly guardPolicy: string | undefined;
 }
 
 export function parseRunArgs(args: string[]): RunArgs {
@@ -66,6 +70,7 @@ export function parseRunArgs(args: string[]): RunArgs {
       commit: { type: 'boolean' },
       'take-snapshot': { type: 'boolean' },
       server: { type: 'string' },
+      'guard-policy': { type: 'string' },
     },
   });
   const command = [...positionals, ...argv];
@@ -100,7 +105,8 @@ export function parseRunArgs(args: string[]): RunArgs {
   if (values.server !== undefined && (values.workspace !== undefined || after.diff || after.export !== undefined || after.commit || after.snapshot)) {
     throw new UsageError('--workspace, --diff, --export, --commit and --take-snapshot work only without --server (a remote server cannot mount or write your local files).');
   }
-  return { spec, argv: command, json: values.json ?? false, dataDir: values['data-dir'], timeoutMs, after, server: values.server };
+  if (values.server !== undefined && values['guard-policy'] !== undefined) throw new UsageError('--guard-policy applies to local runs only; with --server the server’s policies apply.');
+  return { spec, argv: command, json: values.json ?? false, dataDir: values['data-dir'], timeoutMs, after, server: values.server, guardPolicy: values['guard-policy'] };
 }
 
 function readPolicy(file: string): PolicyInput {
@@ -205,11 +211,15 @@ async function runRemote(opts: RunArgs): Promise<number> {
 export async function runCommand(args: string[]): Promise<number> {
   const opts = parseRunArgs(args);
   if (opts.server !== undefined) return runRemote(opts);
-  const engine = await createEngine(opts.dataDir === undefined ? {} : { dataDir: opts.dataDir });
+  const guard = await localGuard(opts.guardPolicy);
+  const engine = await createEngine({ ...(opts.dataDir === undefined ? {} : { dataDir: opts.dataDir }), ...(guard ? { guard } : {}) }).catch((err: unknown) => {
+    guard?.close();
+    throw err;
+  });
   try {
-    const sandbox = await engine.create(opts.spec);
+    const sandbox = await engine.create(opts.spec, { actor: 'cli' });
     const forwardStdin = !process.stdin.isTTY;
-    const proc = sandbox.spawn(opts.argv, {
+    const proc = admitLocally(() => sandbox.spawn(opts.argv, {
       ...(forwardStdin ? { stdin: 'pipe' } : {}),
       ...(opts.json
         ? {}
@@ -217,7 +227,7 @@ export async function runCommand(args: string[]): Promise<number> {
             onStdout: (b: Buffer) => process.stdout.write(b),
             onStderr: (b: Buffer) => process.stderr.write(b),
           }),
-    });
+    }));
     if (forwardStdin) {
       process.stdin.on('data', (chunk: Buffer) => {
         process.stdin.pause();
@@ -243,5 +253,28 @@ export async function runCommand(args: string[]): Promise<number> {
     return exitStatus(result);
   } finally {
     await engine.close();
+    guard?.close();
+  }
+}
+
+/** The guard of a local run: the shipped default policy, a policy file, or none ('off'). */
+async function localGuard(policy: string | undefined): Promise<Guard | undefined> {
+  if (policy === 'off') return undefined;
+  if (policy === undefined) return createGuard();
+  const source = await readFile(policy, 'utf8').catch((err: unknown) => {
+    throw new UsageError(`--guard-policy ${policy}: ${(err as Error).message}. Pass a YAML policy file (docs/guard.md) or off.`);
+  });
+  return createGuard({ policies: [{ layer: 'server', source }] });
+}
+
+/** Locally nobody can approve: an action the guard would hold for a person is refused, saying how to run it. */
+function admitLocally<T>(start: () => T): T {
+  try {
+    return start();
+  } catch (err) {
+    if (!hasCode(err, 'E_APPROVAL_PENDING')) throw err;
+    throw new WardenError('E_GUARD_DENIED', `${err.message.split('. Approval ')[0] ?? err.message}. A local run has nobody to approve it: run it through a server (warden run --server URL) where an approver can decide, or pass --guard-policy with a policy that allows it.`, {
+      details: Object.fromEntries(Object.entries(err.details).filter(([k]) => k !== 'approvalId' && k !== 'expiresAt')),
+    });
   }
 }

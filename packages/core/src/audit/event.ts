@@ -50,6 +50,27 @@ export interface EventFields {
 /** A validated input: what append stores, minus the chain fields. */
 export type NormalizedInput = Omit<EventFields, 'seq' | 'ts' | 'prevHash'>;
 
+/** The stored fields of an input placed in the chain. Built property by property: `{ ...n, seq }` is several times slower in V8. */
+export function chained(n: NormalizedInput, seq: number, ts: string, prevHash: string): EventFields {
+  return {
+    seq,
+    ts,
+    prevHash,
+    action: n.action,
+    actor: n.actor,
+    tenant: n.tenant,
+    sandboxId: n.sandboxId,
+    inputDigest: n.inputDigest,
+    preview: n.preview,
+    decision: n.decision,
+    ruleIdsJson: n.ruleIdsJson,
+    risk: n.risk,
+    outcome: n.outcome,
+    durationMs: n.durationMs,
+    detailsJson: n.detailsJson,
+  };
+}
+
 /** Thrown while building the canonical form of something that is not an event (a tampered row, a bad line). */
 export class MalformedEvent extends Error {
   override readonly name = 'MalformedEvent';

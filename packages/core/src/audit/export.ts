@@ -164,7 +164,7 @@ export function verifyExport(lines: Iterable<string>, publicKey: string | KeyObj
       if (!(err instanceof MalformedEvent)) throw err;
       malformed = err.message;
     }
-    v.event({ seq: o.seq, hash: o.hash, ...(fields ? { fields } : {}), ...(malformed === undefined ? {} : { malformed }) });
+    v.event(fields ? { seq: o.seq, hash: o.hash, fields } : { seq: o.seq, hash: o.hash, malformed: malformed ?? 'unreadable' });
   }
   if (!v) return { ok: false, events: 0, checkpoints: 0, lastSeq: 0, lastCheckpointSeq: 0, uncovered: 0, keyId: key.keyId, firstBad: { seq: 1, reason: 'malformed', message: 'The export is empty: no header.' } };
   return v.report();

@@ -17,7 +17,7 @@
 import { randomBytes } from 'node:crypto';
 import type Database from 'better-sqlite3';
 import { WardenError } from '@warden/protocol';
-import { canonicalEvent, eventHash, GENESIS_HASH, normalizeInput, toEvent, type EventFields } from './event.js';
+import { canonicalEvent, chained, eventHash, GENESIS_HASH, normalizeInput, toEvent } from './event.js';
 import { FORMAT, INSERT_CHECKPOINT, INSERT_EVENT, Statements, eventParams, initMeta, openAuditDb, readMeta, rowFields, type CheckpointRow, type Db, type EventRow, type Meta } from './db.js';
 import { exportDb } from './export.js';
 import { checkpointSignatureValid, loadSigningKey, parsePublicKey, signCheckpoint, type SigningKey, type VerifyingKey } from './keys.js';
@@ -178,7 +178,7 @@ class Log implements AuditLog {
         throw new Error(`the log ends at seq ${end}, not ${expected} as this process left it: another process is writing to it (one writer per file)`);
       }
       const insert = this.#stmts.get(INSERT_EVENT);
-      for (const p of batch) insert.run(...p.params);
+      for (const p of batch) insert.run(p.params);
       if (cp) this.#stmts.get(INSERT_CHECKPOINT).run(cp.seq, cp.treeSize, cp.root, cp.ts, cp.keyId, cp.signature, frontier);
     });
     if (head) {
@@ -220,7 +220,7 @@ class Log implements AuditLog {
     }
     const now = this.#cfg.now();
     if (!(now instanceof Date) || Number.isNaN(now.getTime())) throw unavailable('audit append: the clock (options.now) did not return a valid Date.');
-    const fields: EventFields = { ...n, seq: this.#headSeq + 1, ts: now.toISOString(), prevHash: this.#headHash };
+    const fields = chained(n, this.#headSeq + 1, now.toISOString(), this.#headHash);
     const hash = eventHash(fields.prevHash, canonicalEvent(fields));
     const event = Object.freeze(toEvent(fields, hash));
     this.#buffer.push({ event, params: eventParams(fields, hash) });

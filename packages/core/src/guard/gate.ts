@@ -125,24 +125,28 @@ export class Gate {
   /**
    * Like admit, but when the guard asks and `approvalWaitMs` > 0, waits for
    * the decision: approved → admitted; denied or expired → E_GUARD_DENIED;
-   * still pending when the wait ends → E_APPROVAL_PENDING.
+   * still pending when the wait ends → E_APPROVAL_PENDING. Answers without a
+   * promise when nothing has to wait, so callers can keep call order.
    */
-  async admitWaiting(kind: ActionKind, input: GateInput, opts: GateOptions & { signal?: AbortSignal } = {}): Promise<Admission> {
+  admitWaiting(kind: ActionKind, input: GateInput, opts: GateOptions & { signal?: AbortSignal } = {}): Admission | Promise<Admission> {
     try {
       return this.admit(kind, input, opts);
     } catch (err) {
-      const waitMs = opts.approvalWaitMs ?? 0;
-      if (waitMs <= 0 || !(err instanceof WardenError) || err.code !== 'E_APPROVAL_PENDING') throw err;
-      const id = (err.details as { approvalId: string }).approvalId;
-      const decided = await this.#d.approvals.wait(id, { timeoutMs: waitMs, ...(opts.signal ? { signal: opts.signal } : {}) });
-      if (decided.state === 'pending') throw err;
-      if (decided.state !== 'approved') {
-        throw new WardenError('E_GUARD_DENIED', `Approval ${id} was ${decided.state}${decided.reason ? `: ${decided.reason}` : ''}; the ${kind === 'code' ? 'code cell' : 'command'} did not run.`, {
-          details: { approvalId: id, decision: 'deny', state: decided.state, risk: decided.risk, findings: decided.findings, ...(decided.reason ? { reason: decided.reason } : {}) },
-        });
-      }
-      return this.admit(kind, input, { ...opts, approvalId: id });
+      if ((opts.approvalWaitMs ?? 0) <= 0 || !(err instanceof WardenError) || err.code !== 'E_APPROVAL_PENDING') throw err;
+      return this.#waitForDecision(err, kind, input, opts);
     }
+  }
+
+  async #waitForDecision(pending: WardenError, kind: ActionKind, input: GateInput, opts: GateOptions & { signal?: AbortSignal }): Promise<Admission> {
+    const id = (pending.details as { approvalId: string }).approvalId;
+    const decided = await this.#d.approvals.wait(id, { timeoutMs: opts.approvalWaitMs ?? 0, ...(opts.signal ? { signal: opts.signal } : {}) });
+    if (decided.state === 'pending') throw pending;
+    if (decided.state !== 'approved') {
+      throw new WardenError('E_GUARD_DENIED', `Approval ${id} was ${decided.state}${decided.reason ? `: ${decided.reason}` : ''}; the ${kind === 'code' ? 'code cell' : 'command'} did not run.`, {
+        details: { approvalId: id, decision: 'deny', state: decided.state, risk: decided.risk, findings: decided.findings, ...(decided.reason ? { reason: decided.reason } : {}) },
+      });
+    }
+    return this.admit(kind, input, { ...opts, approvalId: id });
   }
 
   /** Records how an admitted action ended (group-committed). */

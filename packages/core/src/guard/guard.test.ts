@@ -76,7 +76,13 @@ describe('checkArgv', () => {
 
   it('refuses a malformed argv with E_INVALID_ARGUMENT', () => {
     for (const bad of [[], [1], 'ls', null] as unknown[]) {
-      expect(() => guard.checkArgv(bad as string[])).toThrow(expect.objectContaining({ code: 'E_INVALID_ARGUMENT' }));
+      let caught: unknown;
+      try {
+        guard.checkArgv(bad as string[]);
+      } catch (err) {
+        caught = err;
+      }
+      expect(hasCode(caught, 'E_INVALID_ARGUMENT')).toBe(true);
     }
   });
 });
@@ -132,7 +138,7 @@ rules:
   it('mode off skips analysis but still binds the digest to the normalised text', async () => {
     let analysed = 0;
     const counting = { analyze: (i: { language: 'bash'; code: string }): Analysis => (analysed++, analyzer.analyze(i)), close: () => undefined };
-    const off = await createGuard({ analyzer: counting as Analyzer, policies: [{ layer: 'server', source: 'version: 1\nmode: off\n' }] });
+    const off = await createGuard({ analyzer: counting, policies: [{ layer: 'server', source: 'version: 1\nmode: off\n' }] });
     const r = off.check({ language: 'bash', code: 'r\u200bm -rf /' });
     expect(r).toMatchObject({ decision: 'allow', risk: 'none', findings: [], mode: 'off', text: 'rm -rf /', digest: sha('bash\nrm -rf /') });
     expect(analysed).toBe(0);

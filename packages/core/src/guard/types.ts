@@ -105,6 +105,8 @@ export interface Analysis {
   /** Literal strings in the code (Python/JS string literals, shell words), for path and regex rules. */
   readonly strings: readonly { readonly value: string; readonly span: Span }[];
   readonly problems: readonly AnalysisProblem[];
+  /** true when this came from the analyzer's cache of identical recent actions (same facts, no parsing). */
+  readonly cached?: boolean;
   /**
    * Runs a tree-sitter query over the parse tree of `language` code found in
    * this action (the top level and any nested code such as `python3 -c '…'`)

@@ -127,7 +127,9 @@ export class Session implements AsyncDisposable {
   async run(command: string, opts: SessionRunOptions = {}): Promise<SessionResult> {
     const spec = checkRun(command, opts, this.#deps.defaults, this.#kind);
     if (this.#end) throw this.#closedError();
-    const admission = await this.#deps.gate.admitWaiting('session', { language: 'bash', code: command }, opts);
+    // Admitted at once (no await), a command joins the queue in call order.
+    const admitted = this.#deps.gate.admitWaiting('session', { language: 'bash', code: command }, opts);
+    const admission = admitted instanceof Promise ? await admitted : admitted;
     if (this.#end) throw this.#closedError();
     const result = this.#enqueue(spec);
     result.then(

@@ -120,6 +120,8 @@ describe('problems', () => {
 
   it('turns an unknown language and a closed analyzer into analyzer-error, not an exception', async () => {
     expect(run('cobol' as GuardLanguage, 'x').problems.map((p) => p.kind)).toEqual(['analyzer-error']);
+    expect(analyzer.analyze({ language: 'bash', code: undefined as unknown as string }).problems.map((p) => p.kind)).toEqual(['analyzer-error']);
+    expect(analyzer.analyze(null as unknown as { language: GuardLanguage; code: string }).problems.map((p) => p.kind)).toEqual(['analyzer-error']);
     const closed = await createAnalyzer();
     closed.close();
     closed.close();
@@ -171,7 +173,7 @@ describe('never throws', () => {
     }
   }
 
-  it('on random bytes, truncated and mutated inputs (3000 runs)', () => {
+  it('on random bytes, truncated and mutated inputs (3000 runs)', { timeout: 60_000 }, () => {
     for (let i = 0; i < 3000; i++) {
       const language = GUARD_LANGUAGES[rand(GUARD_LANGUAGES.length)] as GuardLanguage;
       const base = corpus[rand(corpus.length)] as string;

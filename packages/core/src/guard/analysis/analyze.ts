@@ -122,13 +122,15 @@ class Engine implements Analyzer {
   }
 
   analyze(input: { language: GuardLanguage; code: string }): Analysis {
-    const language = input.language;
+    let language = 'bash' as GuardLanguage;
     let text = '';
     let normalisation: Normalisation = { removedInvisible: 0, removedBidi: 0, nfkcChanged: false, truncated: false };
     try {
+      language = input.language;
       if (!GUARD_LANGUAGES.includes(language)) throw new Error(`unknown language ${JSON.stringify(language)}; expected one of ${GUARD_LANGUAGES.join(', ')}`);
+      if (typeof input.code !== 'string') throw new Error(`code must be a string, got ${typeof input.code}`);
       if (this.#parsers.closed) throw new Error('the analyzer is closed');
-      const n = normalise(typeof input.code === 'string' ? input.code : String(input.code), this.#maxBytes);
+      const n = normalise(input.code, this.#maxBytes);
       text = truncateUtf8(n.text, this.#maxBytes);
       normalisation = text === n.text ? n.normalisation : { ...n.normalisation, truncated: true };
       const key = `${language}\0${text}`;

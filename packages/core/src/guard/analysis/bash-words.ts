@@ -15,6 +15,8 @@ export interface Data {
 
 export interface WordEnv {
   readonly code: string;
+  /** Node type (cached by the walker). */
+  type(node: Node): string;
   /** Output of `$(…)`, or null when it is not a literal. */
   substitute(node: Node): Data | null;
 }
@@ -48,7 +50,7 @@ function substitution(node: Node, env: WordEnv): Piece {
 function piece(node: Node, env: WordEnv): Piece {
   const { code } = env;
   const text = code.slice(node.startIndex, node.endIndex);
-  switch (node.type) {
+  switch (env.type(node)) {
     case 'word':
       return { value: unescapeBare(text), dynamic: false, decoders: [] };
     case 'number':
@@ -71,15 +73,16 @@ function piece(node: Node, env: WordEnv): Piece {
 }
 
 function join(node: Node, env: WordEnv): Piece {
-  const inString = node.type === 'string';
+  const outer = env.type(node);
+  const inString = outer === 'string';
   let value = '';
   let dynamic = false;
   let decoders: readonly string[] = [];
   for (const c of node.children) {
     if (!c) continue;
-    const t = c.type;
+    const t = env.type(c);
     if (inString && t === '"') continue;
-    if (t === '$' && node.type === 'translated_string') continue;
+    if (t === '$' && outer === 'translated_string') continue;
     const p = inString && t === 'string_content' ? { value: unescapeDouble(env.code.slice(c.startIndex, c.endIndex)), dynamic: false, decoders: [] } : piece(c, env);
     value += p.value;
     dynamic ||= p.dynamic;
@@ -128,7 +131,7 @@ export function wordsOf(node: Node, env: WordEnv): Word[] {
   const { code } = env;
   const start = node.startIndex;
   const end = node.endIndex;
-  const type = node.type;
+  const type = env.type(node);
   if (type === 'command_substitution') {
     const p = substitution(node, env);
     if (p.dynamic) return [{ value: p.value, dynamic: true, start, end, raw: start, decoders: [] }];

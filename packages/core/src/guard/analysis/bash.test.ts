@@ -21,6 +21,7 @@ describe('bash wrappers and nesting', () => {
     ['env -i PATH=/x rm -rf /', [' :: env -i PATH=/x rm -rf /', 'env :: rm -rf /']],
     ["env -S 'rm -rf /'", [" :: env -S rm -rf /", 'env :: rm -rf /']],
     ['/usr/bin/env rm -rf /', [' :: /usr/bin/env rm -rf /', 'env :: rm -rf /']],
+    ['env - A=1 rm x', [' :: env - A=1 rm x', 'env :: rm x']],
     ['timeout 5 nohup rm -rf ~', [' :: timeout 5 nohup rm -rf ~', 'timeout :: nohup rm -rf ~', 'timeout > nohup :: rm -rf ~']],
     ['timeout -s KILL --kill-after=2 10s rm x', [' :: timeout -s KILL --kill-after=2 10s rm x', 'timeout :: rm x']],
     ['nice -n 10 ionice -c3 stdbuf -oL rm x', [' :: nice -n 10 ionice -c3 stdbuf -oL rm x', 'nice :: ionice -c3 stdbuf -oL rm x', 'nice > ionice :: stdbuf -oL rm x', 'nice > ionice > stdbuf :: rm x']],

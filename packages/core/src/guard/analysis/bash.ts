@@ -47,12 +47,28 @@ class BashWalker implements WordEnv {
     this.#g = grammar;
   }
 
+  /** Type ids by Node object: each lookup is a wasm call, and a word is looked at by several steps. */
+  readonly #ids = new WeakMap<Node, number>();
+
+  #id(n: Node): number {
+    let id = this.#ids.get(n);
+    if (id === undefined) {
+      id = n.typeId;
+      this.#ids.set(n, id);
+    }
+    return id;
+  }
+
+  type(n: Node): string {
+    return this.#g.types[this.#id(n)] ?? 'ERROR';
+  }
+
   #type(n: Node): string {
-    return this.#g.types[n.typeId] ?? 'ERROR';
+    return this.type(n);
   }
 
   #named(n: Node): boolean {
-    return this.#g.anonymous[n.typeId] !== true;
+    return this.#g.anonymous[this.#id(n)] !== true;
   }
 
   #visits = 0;
@@ -125,7 +141,6 @@ class BashWalker implements WordEnv {
       this.walk(n);
       return null;
     }
-    let s: Stage | null;
     let body: Node | null = n;
     let red: Redirects | null = null;
     if (t === 'redirected_statement') {
@@ -141,7 +156,7 @@ class BashWalker implements WordEnv {
         body = null;
       }
     }
-    s = body ? this.#command(body, pipe, red) : null;
+    const s = body ? this.#command(body, pipe, red) : null;
     const stdin = s?.input ?? red?.input ?? input;
     let out: Data | null = null;
     if (s) {
@@ -183,9 +198,9 @@ class BashWalker implements WordEnv {
         continue;
       }
       if (!this.#named(c) || t === 'comment') continue;
-      const arg = t === 'command_name' ? c.firstChild : c;
+      const arg = t === 'command_name' ? (c.children[0] ?? null) : c;
       if (!arg) continue;
-      this.#inside(arg);
+      if (!LEAVES.has(this.#type(arg))) this.#inside(arg);
       for (const w of wordsOf(arg, this)) this.#append(words, w, dollar);
       dollar = -1;
     }
@@ -370,7 +385,7 @@ class BashWalker implements WordEnv {
       const t = this.#type(c);
       if (REDIRECTS.has(t)) redirects.push(c);
       else if (t !== 'variable_assignment' && t !== 'comment') {
-        const arg = t === 'command_name' ? c.firstChild : c;
+        const arg = t === 'command_name' ? (c.children[0] ?? null) : c;
         if (arg) for (const w of wordsOf(arg, this)) this.#append(argv, w, -1);
       }
     }

@@ -4,13 +4,33 @@ import type { Normalisation } from '../types.js';
  * Characters that render as nothing but change what a parser or a regex sees:
  * zero-width joiners/spaces, word joiner and invisible operators, BOM, soft
  * hyphen, combining grapheme joiner, Mongolian and variation selectors, Hangul
- * fillers and Unicode tag characters (used to smuggle hidden text).
+ * fillers and Unicode tag characters (used to smuggle hidden text). Checked by
+ * code point rather than a regex: several are combining marks.
  */
-const INVISIBLE =
-  /[\u00AD\u034F\u115F\u1160\u180B-\u180F\u200B-\u200D\u2060-\u2064\u3164\uFE00-\uFE0F\uFEFF\uFFA0]|\uDB40[\uDC00-\uDC7F\uDD00-\uDDEF]/g;
+function invisible(c: number): boolean {
+  return (
+    c === 0xad ||
+    c === 0x34f ||
+    c === 0x115f ||
+    c === 0x1160 ||
+    (c >= 0x180b && c <= 0x180f) ||
+    (c >= 0x200b && c <= 0x200d) ||
+    (c >= 0x2060 && c <= 0x2064) ||
+    c === 0x3164 ||
+    (c >= 0xfe00 && c <= 0xfe0f) ||
+    c === 0xfeff ||
+    c === 0xffa0 ||
+    (c >= 0xe0000 && c <= 0xe007f) ||
+    (c >= 0xe0100 && c <= 0xe01ef)
+  );
+}
+
 /** Bidi embeddings, overrides, isolates and marks: they reorder what a reviewer sees (Trojan Source). */
-const BIDI = /[\u061C\u200E\u200F\u202A-\u202E\u2066-\u2069]/g;
-const ASCII_ONLY = /^[\x00-\x7F]*$/;
+function bidi(c: number): boolean {
+  return c === 0x61c || c === 0x200e || c === 0x200f || (c >= 0x202a && c <= 0x202e) || (c >= 0x2066 && c <= 0x2069);
+}
+
+const NON_ASCII = /[\u0080-\uFFFF]/;
 
 /**
  * Makes the text the guard analyses and approvals bind to: strips invisible and
@@ -27,17 +47,24 @@ export function normalise(code: string, maxChars: number): { text: string; norma
   let removedInvisible = 0;
   let removedBidi = 0;
   let nfkcChanged = false;
-  if (!ASCII_ONLY.test(text)) {
-    const strip = (s: string): string =>
-      s
-        .replace(INVISIBLE, () => {
-          removedInvisible++;
-          return '';
-        })
-        .replace(BIDI, () => {
-          removedBidi++;
-          return '';
-        });
+  if (NON_ASCII.test(text)) {
+    const strip = (t: string): string => {
+      let out = '';
+      let from = 0;
+      for (let i = 0; i < t.length; i++) {
+        const c = t.codePointAt(i) as number;
+        const wide = c > 0xffff ? 2 : 1;
+        const inv = invisible(c);
+        if (inv || bidi(c)) {
+          if (inv) removedInvisible++;
+          else removedBidi++;
+          out += t.slice(from, i);
+          from = i + wide;
+        }
+        i += wide - 1;
+      }
+      return from === 0 ? t : out + t.slice(from);
+    };
     text = strip(text);
     const nfkc = text.normalize('NFKC');
     if (nfkc !== text) {

@@ -1,5 +1,5 @@
 import type { Node } from 'web-tree-sitter';
-import { type Frame, type Run, type Word, firstOf, lastOf, pushString, toTop } from './context.js';
+import { type Frame, type Run, type Word, firstOf, pushString, toTop } from './context.js';
 import type { Grammar } from './parsers.js';
 import { PyScope } from './python-values.js';
 import { unwrap } from './unwrap.js';

@@ -95,14 +95,14 @@ type Step =
   | { readonly kind: 'code'; readonly label: string; readonly language: GuardLanguage; readonly words: readonly Word[] }
   | { readonly kind: 'branches'; readonly label: string; readonly groups: readonly (readonly Word[])[] };
 
-const exec = (label: string, words: readonly Word[], at: number, runtimeArgs = false): Step | null =>
+const wrapped = (label: string, words: readonly Word[], at: number, runtimeArgs = false): Step | null =>
   at < words.length ? { kind: 'exec', label, words: words.slice(at), runtimeArgs } : null;
 const code = (label: string, language: GuardLanguage, w: Word | undefined): Step | null => (w ? { kind: 'code', label, language, words: [w] } : null);
 
 function simple(spec: Spec, stop: readonly string[] = []) {
   return (words: readonly Word[], prog: string): Step | null => {
     const { at, opts } = scan(words, 1, spec);
-    return has(opts, ...stop) ? null : exec(prog, words, at);
+    return has(opts, ...stop) ? null : wrapped(prog, words, at);
   };
 }
 
@@ -176,7 +176,7 @@ function find(words: readonly Word[]): Step | null {
     label = `find ${v}`;
     let j = i + 1;
     while (j < words.length && (words[j] as Word).value !== ';' && (words[j] as Word).value !== '+') j++;
-    if (j > i + 1) groups.push(words.slice(i + 1, j) as Word[]);
+    if (j > i + 1) groups.push(words.slice(i + 1, j));
     i = j;
   }
   return groups.length > 0 ? { kind: 'branches', label, groups } : null;
@@ -195,14 +195,14 @@ const WRAPPERS: Record<string, (words: readonly Word[], prog: string) => Step | 
       arg: 'ugpCDrtUTR',
       long: ['user', 'group', 'prompt', 'close-from', 'chdir', 'role', 'type', 'other-user', 'command-timeout', 'chroot', 'host'],
     });
-    return has(opts, 'e', 'edit', 'l', 'list', 'V', 'version', 'v', 'validate', 'K', 'remove-timestamp') ? null : exec('sudo', words, skipAssignments(words, at));
+    return has(opts, 'e', 'edit', 'l', 'list', 'V', 'version', 'v', 'validate', 'K', 'remove-timestamp') ? null : wrapped('sudo', words, skipAssignments(words, at));
   },
   doas: simple({ arg: 'uC' }),
   pkexec: simple({ long: ['user'] }),
   runuser: (words) => {
     const spec: Spec = { arg: 'ugGcsw', long: ['user', 'group', 'supp-group', 'command', 'session-command', 'shell', 'whitelist-environment'] };
     const first = scan(words, 1, spec);
-    if (has(first.opts, 'u', 'user')) return exec('runuser', words, first.at);
+    if (has(first.opts, 'u', 'user')) return wrapped('runuser', words, first.at);
     return code('runuser -c', 'bash', word(scanAll(words, 1, spec), 'c', 'command', 'session-command'));
   },
   su: (words) => {
@@ -212,13 +212,14 @@ const WRAPPERS: Record<string, (words: readonly Word[], prog: string) => Step | 
   env: (words) => {
     const { at, opts } = scan(words, 1, { arg: 'uCSPa', long: ['unset', 'chdir', 'split-string', 'argv0'] });
     const split = word(opts, 'S', 'split-string');
-    const rest = words.slice(skipAssignments(words, at));
+    // A lone `-` is the old spelling of -i.
+    const rest = words.slice(skipAssignments(words, words[at]?.value === '-' ? at + 1 : at));
     const argv = split ? [...splitString(split), ...rest] : rest;
-    return exec('env', argv, 0);
+    return wrapped('env', argv, 0);
   },
   timeout: (words) => {
     const { at } = scan(words, 1, { arg: 'sk', long: ['signal', 'kill-after'] });
-    return exec('timeout', words, at + 1);
+    return wrapped('timeout', words, at + 1);
   },
   nohup: simple({}),
   nice: simple({ arg: 'n', long: ['adjustment'] }),
@@ -227,25 +228,25 @@ const WRAPPERS: Record<string, (words: readonly Word[], prog: string) => Step | 
   time: simple({ arg: 'fo', long: ['format', 'output'] }),
   command: simple({}, ['v', 'V']),
   exec: simple({ arg: 'a' }),
-  builtin: (words) => exec('builtin', words, 1),
+  builtin: (words) => wrapped('builtin', words, 1),
   setsid: simple({}),
-  busybox: (words) => (words[1]?.value.startsWith('-') ? null : exec('busybox', words, 1)),
+  busybox: (words) => (words[1]?.value.startsWith('-') ? null : wrapped('busybox', words, 1)),
   xargs: (words) => {
     const { at } = scan(words, 1, {
       arg: 'aEILnPsd',
       optional: 'eil',
       long: ['arg-file', 'delimiter', 'max-lines', 'max-args', 'max-procs', 'max-chars', 'process-slot-var'],
     });
-    return exec('xargs', words, at, true);
+    return wrapped('xargs', words, at, true);
   },
   find: (words) => find(words),
   watch: (words) => {
     const { at, opts } = scan(words, 1, { arg: 'nq', optional: 'd', long: ['interval', 'equexit'] });
-    if (has(opts, 'x', 'exec')) return exec('watch', words, at);
+    if (has(opts, 'x', 'exec')) return wrapped('watch', words, at);
     // Without -x, watch hands its arguments, joined by spaces, to `sh -c`.
     return at < words.length ? { kind: 'code', label: 'watch', language: 'bash', words: words.slice(at) } : null;
   },
-  chroot: (words) => exec('chroot', words, scan(words, 1, { long: ['userspec', 'groups'] }).at + 1),
+  chroot: (words) => wrapped('chroot', words, scan(words, 1, { long: ['userspec', 'groups'] }).at + 1),
   unshare: simple({ arg: 'SGRw', long: ['setuid', 'setgid', 'root', 'wd', 'propagation', 'map-user', 'map-group', 'map-users', 'map-groups', 'setgroups'] }),
   nsenter: simple({ arg: 'tSG', optional: 'mutinpUCTrw', long: ['target', 'setuid', 'setgid'] }),
   flock: (words) => {
@@ -253,7 +254,7 @@ const WRAPPERS: Record<string, (words: readonly Word[], prog: string) => Step | 
     const first = scan(words, 1, spec);
     const { at, opts } = scan(words, first.at + 1, spec, first.opts);
     const c = word(opts, 'c', 'command');
-    return c ? code('flock -c', 'bash', c) : exec('flock', words, at);
+    return c ? code('flock -c', 'bash', c) : wrapped('flock', words, at);
   },
   script: (words) => code('script -c', 'bash', word(scan(words, 1, { arg: 'cEIOBTm', long: ['command'] }).opts, 'c', 'command')),
   eval: (words) => (words.length > 1 ? { kind: 'code', label: 'eval', language: 'bash', words: words.slice(1) } : null),

@@ -53,11 +53,11 @@ export function compileRules(doc: PolicyDocument, checkQuery: QueryCheck): { rul
     if (problems.length > before) continue;
     rules.push({
       id: rule.id,
-      category: rule.category as Category,
-      risk: rule.risk as CompiledRule['risk'],
-      decision: rule.decision as Decision,
+      category: rule.category,
+      risk: rule.risk,
+      decision: rule.decision,
       message: rule.message,
-      languages: rule.languages ? new Set(rule.languages as GuardLanguage[]) : undefined,
+      languages: rule.languages ? new Set(rule.languages) : undefined,
       when,
       examples: { match: rule.examples.match.flatMap((e) => examplesOf(e, rule)), notMatch: rule.examples.not_match.flatMap((e) => examplesOf(e, rule)) },
     });
@@ -66,7 +66,7 @@ export function compileRules(doc: PolicyDocument, checkQuery: QueryCheck): { rul
 }
 
 function examplesOf(e: ExampleDocument, rule: RuleDocument): Example[] {
-  if (typeof e === 'string') return [{ language: (rule.languages?.[0] as GuardLanguage | undefined) ?? 'bash', code: e }];
+  if (typeof e === 'string') return [{ language: (rule.languages?.[0]) ?? 'bash', code: e }];
   return Object.entries(e).flatMap(([language, code]) => (typeof code === 'string' ? [{ language: language as GuardLanguage, code }] : []));
 }
 
@@ -136,7 +136,7 @@ function compileWhen(w: WhenDocument, at: string, report: Report, checkQuery: Qu
   if (w.not) parts.push(notOf(compileWhen(w.not, `${at}.not`, report, checkQuery)));
   if (!w.languages) return allOf(parts);
   if (parts.length === 0) report(`${at}.languages`, 'languages narrows the other conditions of its block; add at least one condition beside it.');
-  return narrowed(new Set(w.languages as GuardLanguage[]), allOf(parts));
+  return narrowed(new Set(w.languages), allOf(parts));
 }
 
 function narrowed(only: ReadonlySet<GuardLanguage>, inner: Condition): Condition {

@@ -69,7 +69,12 @@ describe('invalid policies', () => {
   });
 
   it('refuses a bad layer name with E_INVALID_ARGUMENT', () => {
-    expect(() => loadPolicy('version: 1', { layer: 'Tenant A', analyzer })).toThrow(expect.objectContaining({ code: 'E_INVALID_ARGUMENT' }));
+    expect(() => loadPolicy('version: 1', { layer: 'Tenant A', analyzer })).toThrow(/layer must be a lowercase name such as "server", "tenant" or "sandbox", got "Tenant A"/);
+    try {
+      loadPolicy('version: 1', { layer: 'Tenant A', analyzer });
+    } catch (err) {
+      expect(hasCode(err, 'E_INVALID_ARGUMENT')).toBe(true);
+    }
   });
 });
 

@@ -10,7 +10,7 @@ const literals = <T extends string>(values: readonly T[], hint: string): TUnion<
   Type.Union(
     values.map((v) => Type.Literal(v)),
     { hint },
-  ) as unknown as TUnion<TLiteral<T>[]>;
+  );
 
 /** Glob lists: `*` and `?` within a path segment, `**` across segments, `[a-z]`, `{a,b}`. */
 const Globs = (what: string, example: string) =>

@@ -9,13 +9,14 @@
 import type { Analysis, Call, GuardLanguage, Invocation, Redirect, Span } from '../types.js';
 import type { PolicyAnalyzer } from './examples.js';
 
-export interface FakeAnalysisInput extends Partial<Omit<Analysis, 'query'>> {
+export interface FakeAnalysisInput extends Partial<Analysis> {
   /** What `query(language, source)` returns, keyed by `${language}:${source}`. */
   readonly queries?: Readonly<Record<string, Span[]>>;
 }
 
 export function fakeAnalysis(input: FakeAnalysisInput = {}): Analysis {
   const { queries = {}, ...rest } = input;
+  // An explicit `query` in `rest` replaces the table lookup below.
   return {
     language: 'bash',
     text: '',
