@@ -216,6 +216,14 @@ rules:
     expect(v.events).toBeGreaterThan(10);
   });
 
+  it('scanner verdicts on uploads are in the audit log', async () => {
+    const eicar = String.raw`X5O!P%@AP[4\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*`;
+    expect((await srv.put(agentKey, sbx.id, 'eicar.com', eicar)).status).toBe(200);
+    const [v] = await agent.audit.query({ sandboxId: sbx.id, action: 'scan.verdict', order: 'desc', limit: 1 });
+    expect(v).toMatchObject({ action: 'scan.verdict', preview: expect.stringContaining('eicar.com'), outcome: expect.stringMatching(/malicious|critical/), tenant: 'guarded' });
+    expect(v?.ruleIds.length).toBeGreaterThan(0);
+  });
+
   it('no file appeared on the host from any of this', async () => {
     await expect(access('/needs-approval-1')).rejects.toMatchObject({ code: 'ENOENT' });
   });

@@ -76,7 +76,7 @@ export async function buildApp(opts: AppOptions): Promise<App> {
   const store = new SandboxStore(opts.db);
   const guard = new GuardService(opts.engine, new GuardPolicyStore(opts.db));
   const sandboxes = new SandboxService(opts.engine, store, guard, coreLogger(fastify.log));
-  const scans = new ScanService(new ScanStore(opts.db, opts.defaultScanPolicy ?? { mode: 'report', blockAt: 'malicious' }), join(opts.engine.stateDir, 'spool') /* removed with the engine, and by crash recovery */, coreLogger(fastify.log));
+  const scans = new ScanService(new ScanStore(opts.db, opts.defaultScanPolicy ?? { mode: 'report', blockAt: 'malicious' }), join(opts.engine.stateDir, 'spool') /* removed with the engine, and by crash recovery */, coreLogger(fastify.log), opts.audit ? { audit: opts.audit } : {});
   const commands = new CommandRegistry();
   sandboxes.onEnded((id) => commands.drop(id));
   let draining = false;

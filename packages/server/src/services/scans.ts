@@ -8,7 +8,7 @@ import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import { createScanner, newId, scanLevelAtLeast, type Logger, type Sandbox, type Scanner, type Verdict } from '@warden/core';
+import { createScanner, newId, scanLevelAtLeast, type AuditSink, type Logger, type Sandbox, type Scanner, type Verdict } from '@warden/core';
 import { WardenError, type RecordedScan, type ScanPolicy, type VerdictView } from '@warden/protocol';
 import type { ScanStore } from '../store/scans.js';
 
@@ -45,17 +45,21 @@ export interface Gated {
   cleanup(): Promise<void>;
 }
 
+const RISK_OF_LEVEL = { clean: 'none', suspicious: 'medium', malicious: 'high', critical: 'critical' } as const;
+
 export class ScanService {
   readonly scanner: Scanner;
   readonly #store: ScanStore;
   readonly #spoolDir: string;
   readonly #log: Logger;
+  readonly #audit: AuditSink | undefined;
 
-  constructor(store: ScanStore, spoolDir: string, log: Logger, scanner: Scanner = createScanner()) {
+  constructor(store: ScanStore, spoolDir: string, log: Logger, options: { scanner?: Scanner; audit?: AuditSink } = {}) {
     this.#store = store;
     this.#spoolDir = spoolDir;
     this.#log = log;
-    this.scanner = scanner;
+    this.scanner = options.scanner ?? createScanner();
+    this.#audit = options.audit;
   }
 
   policy(tenant: string): ScanPolicy {
@@ -112,6 +116,22 @@ export class ScanService {
 
   #note(tenant: string, sandboxId: string | null, direction: RecordedScan['direction'], path: string, verdict: Verdict, blocked: boolean): RecordedScan {
     const r = this.#store.record({ tenant, sandboxId, direction, path, verdict, blocked });
+    // A blocked transfer is a decision: on record before the refusal goes out.
+    this.#audit?.append(
+      {
+        action: 'scan.verdict',
+        tenant,
+        ...(sandboxId ? { sandboxId } : {}),
+        inputDigest: verdict.sha256,
+        preview: path,
+        risk: RISK_OF_LEVEL[verdict.level],
+        ...(blocked ? { decision: 'deny' as const } : {}),
+        ruleIds: [...new Set(verdict.findings.map((f) => f.ruleId))].slice(0, 32),
+        outcome: blocked ? 'blocked' : verdict.level,
+        details: { direction, score: verdict.score, confidence: verdict.confidence, scanId: r.id },
+      },
+      { durable: blocked },
+    );
     if (verdict.level !== 'clean') this.#log.warn('scan verdict', { tenant, sandboxId, direction, path, level: verdict.level, score: verdict.score, blocked, sha256: verdict.sha256 });
     return r;
   }

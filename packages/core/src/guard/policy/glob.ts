@@ -38,59 +38,78 @@ export type Matcher = (input: string) => boolean;
 
 /** Compiles a list of globs into one matcher (true when any glob matches). Throws GlobError. */
 export function compileGlobs(globs: readonly string[], opts: GlobOptions = {}): Matcher {
-  const compiled = globs.flatMap((g) => expandBraces(g).flatMap((alt) => (opts.sep ? pathVariants(alt) : [alt]))).map((g) => compileOne(g, opts));
-  return (input) => input.length <= MAX_GLOB_INPUT && compiled.some((m) => m(input));
-}
-
-function compileOne(glob: string, opts: GlobOptions): Matcher {
-  const tokens = tokenize(glob, opts);
-  let prefix = '';
-  for (const t of tokens) {
-    if (t.kind !== 'lit') break;
-    prefix += t.ch;
+  const exact = new Set<string>();
+  const matchers: Matcher[] = [];
+  for (const g of globs.flatMap((glob) => expandBraces(glob).flatMap((alt) => (opts.sep ? pathVariants(alt) : [alt])))) {
+    const tokens = tokenize(g, opts);
+    if (tokens.every((t) => t.kind === 'lit')) exact.add(tokens.map((t) => (t as { ch: string }).ch).join(''));
+    else matchers.push(compileOne(tokens, opts.sep));
   }
-  if (prefix.length === tokens.length) return (s) => s === prefix;
-  const sep = opts.sep;
-  return (s) => s.startsWith(prefix) && simulate(tokens, s, sep);
+  return (input) => input.length <= MAX_GLOB_INPUT && (exact.has(input) || matchers.some((m) => m(input)));
 }
 
-function simulate(tokens: readonly Token[], s: string, sep: string | undefined): boolean {
+/**
+ * Cheap literal checks first (the prefix, the suffix, the longest literal
+ * run anywhere), so the position-set simulation runs only on plausible input.
+ */
+function compileOne(tokens: readonly Token[], sep: string | undefined): Matcher {
+  const lits = (from: number, step: 1 | -1): string => {
+    let out = '';
+    for (let i = from; i >= 0 && i < tokens.length; i += step) {
+      const t = tokens[i]!;
+      if (t.kind !== 'lit') break;
+      out = step === 1 ? out + t.ch : t.ch + out;
+    }
+    return out;
+  };
+  const prefix = lits(0, 1);
+  const suffix = lits(tokens.length - 1, -1);
+  let longest = '';
+  for (let i = 0; i < tokens.length; i++) {
+    const run = lits(i, 1);
+    if (run.length > longest.length) longest = run;
+  }
   const n = tokens.length;
+  // Scratch position sets, reused: a matcher runs synchronously, one input at a time.
   let cur = new Uint8Array(n + 1);
   let next = new Uint8Array(n + 1);
   const close = (set: Uint8Array): void => {
     // A star may match nothing: whoever reaches it also reaches what follows it.
     for (let k = 0; k < n; k++) if (set[k] && tokens[k]!.kind === 'star') set[k + 1] = 1;
   };
-  cur[0] = 1;
-  close(cur);
-  for (const ch of s) {
-    next.fill(0);
-    let any = false;
-    for (let k = 0; k < n; k++) {
-      if (!cur[k]) continue;
-      const t = tokens[k]!;
-      switch (t.kind) {
-        case 'lit':
-          if (t.ch === ch) next[k + 1] = 1;
-          break;
-        case 'one':
-          if (ch !== sep) next[k + 1] = 1;
-          break;
-        case 'class':
-          if (ch !== sep && inClass(t, ch)) next[k + 1] = 1;
-          break;
-        case 'star':
-          if (t.crossSep || ch !== sep) next[k] = 1;
-          break;
+  const simulate = (s: string): boolean => {
+    cur.fill(0);
+    cur[0] = 1;
+    close(cur);
+    for (const ch of s) {
+      next.fill(0);
+      let any = false;
+      for (let k = 0; k < n; k++) {
+        if (!cur[k]) continue;
+        const t = tokens[k]!;
+        switch (t.kind) {
+          case 'lit':
+            if (t.ch === ch) next[k + 1] = 1;
+            break;
+          case 'one':
+            if (ch !== sep) next[k + 1] = 1;
+            break;
+          case 'class':
+            if (ch !== sep && inClass(t, ch)) next[k + 1] = 1;
+            break;
+          case 'star':
+            if (t.crossSep || ch !== sep) next[k] = 1;
+            break;
+        }
+        any ||= next[k] === 1 || next[k + 1] === 1;
       }
-      any ||= next[k] === 1 || next[k + 1] === 1;
+      if (!any) return false;
+      close(next);
+      [cur, next] = [next, cur];
     }
-    if (!any) return false;
-    close(next);
-    [cur, next] = [next, cur];
-  }
-  return cur[n] === 1;
+    return cur[n] === 1;
+  };
+  return (s) => s.startsWith(prefix) && s.endsWith(suffix) && s.includes(longest) && simulate(s);
 }
 
 function inClass(t: Extract<Token, { kind: 'class' }>, ch: string): boolean {
