@@ -98,19 +98,6 @@ function compileWhen(w: WhenDocument, at: string, report: Report, checkQuery: Qu
     const source = w.regex;
     guarded('regex', () => compileRegex(compileSafeRegex(source)));
   }
-  if (w.query) {
-    const queries = new Map<GuardLanguage, string>();
-    for (const [language, source] of Object.entries(w.query)) {
-      if (typeof source !== 'string') continue;
-      try {
-        checkQuery(language as GuardLanguage, source);
-        queries.set(language as GuardLanguage, source);
-      } catch (err) {
-        report(`${at}.query.${language}`, `the tree-sitter query does not compile: ${err instanceof Error ? err.message : String(err)}`);
-      }
-    }
-    parts.push(compileQuery(queries));
-  }
   if (w.path) {
     const c = w.path;
     guarded('path', () => compilePath(c));
@@ -134,6 +121,20 @@ function compileWhen(w: WhenDocument, at: string, report: Report, checkQuery: Qu
   if (w.any) parts.push(anyOf(w.any.map((sub, i) => compileWhen(sub, `${at}.any[${i}]`, report, checkQuery))));
   if (w.all) parts.push(allOf(w.all.map((sub, i) => compileWhen(sub, `${at}.all[${i}]`, report, checkQuery))));
   if (w.not) parts.push(notOf(compileWhen(w.not, `${at}.not`, report, checkQuery)));
+  if (w.query) {
+    const queries = new Map<GuardLanguage, string>();
+    for (const [language, source] of Object.entries(w.query)) {
+      if (typeof source !== 'string') continue;
+      try {
+        checkQuery(language as GuardLanguage, source);
+        queries.set(language as GuardLanguage, source);
+      } catch (err) {
+        report(`${at}.query.${language}`, `the tree-sitter query does not compile: ${err instanceof Error ? err.message : String(err)}`);
+      }
+    }
+    // Last: a query may re-parse the code, so cheaper conditions get to say no first.
+    parts.push(compileQuery(queries));
+  }
   if (!w.languages) return allOf(parts);
   if (parts.length === 0) report(`${at}.languages`, 'languages narrows the other conditions of its block; add at least one condition beside it.');
   return narrowed(new Set(w.languages), allOf(parts));
