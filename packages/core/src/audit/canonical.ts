@@ -26,9 +26,11 @@ export class CanonicalJsonError extends Error {
 export const MAX_DEPTH = 32;
 
 const LONE_SURROGATE = /\p{Cs}/u;
+/** String.prototype.isWellFormed (Node 20+; V8 11.x), faster than the regex. */
+const nativeWellFormed = (String.prototype as { isWellFormed?: (this: string) => boolean }).isWellFormed;
 
 /** Whether a string is valid Unicode (no lone surrogates), so that UTF-8 storage keeps it exactly. */
-export const isWellFormed = (s: string): boolean => !LONE_SURROGATE.test(s);
+export const isWellFormed: (s: string) => boolean = nativeWellFormed ? (s) => nativeWellFormed.call(s) : (s) => !LONE_SURROGATE.test(s);
 
 const IDENT = /^[A-Za-z_$][\w$]*$/;
 const child = (path: string, key: string): string => (IDENT.test(key) ? `${path}.${key}` : `${path}[${JSON.stringify(key)}]`);
@@ -40,20 +42,21 @@ function isPlainObject(v: object): boolean {
 
 /**
  * The canonical JSON text of a JSON-safe value. Throws CanonicalJsonError
- * naming the first offending place otherwise.
+ * naming the first offending place otherwise. `mapString`, if given, rewrites
+ * every string value (not object keys) on the way out.
  *
  * @example
  * canonicalJson({ b: [1, 'x'], a: null, c: undefined }) // '{"a":null,"b":[1,"x"]}'
  */
-export function canonicalJson(value: unknown): string {
-  return write(value, '$', 0);
+export function canonicalJson(value: unknown, mapString?: (s: string) => string): string {
+  return write(value, '$', 0, mapString);
 }
 
-function write(v: unknown, path: string, depth: number): string {
+function write(v: unknown, path: string, depth: number, map: ((s: string) => string) | undefined): string {
   switch (typeof v) {
     case 'string':
       if (!isWellFormed(v)) throw new CanonicalJsonError(path, 'contains a lone UTF-16 surrogate, which is not valid Unicode');
-      return JSON.stringify(v);
+      return JSON.stringify(map ? map(v) : v);
     case 'number':
       if (!Number.isFinite(v)) throw new CanonicalJsonError(path, `must be a finite number, got ${String(v)}`);
       return JSON.stringify(v); // -0 is written 0, as JCS says
@@ -68,7 +71,7 @@ function write(v: unknown, path: string, depth: number): string {
         for (let i = 0; i < items.length; i++) {
           const item = items[i];
           if (item === undefined) throw new CanonicalJsonError(`${path}[${i}]`, 'is undefined (or a hole); JSON arrays have no undefined');
-          s += (i === 0 ? '' : ',') + write(item, `${path}[${i}]`, depth + 1);
+          s += (i === 0 ? '' : ',') + write(item, `${path}[${i}]`, depth + 1, map);
         }
         return `${s}]`;
       }
@@ -82,7 +85,7 @@ function write(v: unknown, path: string, depth: number): string {
         const item = rec[k];
         if (item === undefined) continue;
         if (!isWellFormed(k)) throw new CanonicalJsonError(path, `has a key with a lone UTF-16 surrogate: ${JSON.stringify(k)}`);
-        s += `${first ? '' : ','}${JSON.stringify(k)}:${write(item, child(path, k), depth + 1)}`;
+        s += `${first ? '' : ','}${JSON.stringify(k)}:${write(item, child(path, k), depth + 1, map)}`;
         first = false;
       }
       return `${s}}`;

@@ -87,9 +87,12 @@ export const INSERT_EVENT = `INSERT INTO events (seq, ts, action, actor, tenant,
   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
 export const INSERT_CHECKPOINT = 'INSERT INTO checkpoints (seq, tree_size, root, ts, key_id, signature, frontier) VALUES (?, ?, ?, ?, ?, ?, ?)';
 
+const orNull = <T>(v: T | undefined): T | null => (v === undefined ? null : v);
+const orUndefined = <T>(v: T | null): T | undefined => (v === null ? undefined : v);
+
 /** INSERT_EVENT's parameters. */
 export function eventParams(f: EventFields, hash: string): unknown[] {
-  const n = <T>(v: T | undefined): T | null => (v === undefined ? null : v);
+  const n = orNull;
   return [
     f.seq,
     f.ts,
@@ -112,7 +115,7 @@ export function eventParams(f: EventFields, hash: string): unknown[] {
 
 /** A row's fields as stored (NULL → undefined), for hashing and for callers. */
 export function rowFields(r: EventRow): EventFields {
-  const u = <T>(v: T | null): T | undefined => (v === null ? undefined : v);
+  const u = orUndefined;
   return {
     seq: r.seq,
     ts: r.ts,
@@ -163,6 +166,10 @@ export function openAuditDb(file: string, readOnly: boolean): Db {
     db.pragma('synchronous = NORMAL');
     // Readers never block a WAL writer; only a second writer would, and that is refused anyway.
     db.pragma('busy_timeout = 1000');
+    // The log copies the WAL into the database itself (log.ts, #checkpointWal), so that this never
+    // happens inside a durable append; SQLite's own trigger stays only as a backstop (~64 MiB).
+    db.pragma('wal_autocheckpoint = 16384');
+    db.pragma('cache_size = -16384'); // 16 MiB: the right-hand pages of the four indexes stay hot
     const version = db.pragma('user_version', { simple: true }) as number;
     if (version > MIGRATIONS.length) {
       throw new WardenError('E_AUDIT_UNAVAILABLE', `The audit log ${file} has schema version ${version}, newer than this build knows (${MIGRATIONS.length}); use a newer Warden.`);

@@ -96,18 +96,6 @@ function oneOf<T extends string>(name: string, v: unknown, allowed: readonly T[]
   return v as T;
 }
 
-/** Masks secrets in every string of a JSON value (object keys are left alone). */
-function redactDeep(v: unknown): unknown {
-  if (typeof v === 'string') return redactSecrets(v);
-  if (Array.isArray(v)) return v.map(redactDeep);
-  if (typeof v === 'object' && v !== null) {
-    const out: Record<string, unknown> = {};
-    for (const [k, x] of Object.entries(v)) if (x !== undefined) out[k] = redactDeep(x);
-    return out;
-  }
-  return v;
-}
-
 /**
  * Checks an AuditEventInput and returns it in stored form: preview redacted
  * and capped, secrets in details masked, ruleIds and details as canonical
@@ -117,7 +105,8 @@ function redactDeep(v: unknown): unknown {
 export function normalizeInput(raw: unknown, previewMaxChars: number): NormalizedInput {
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw invalid(`audit event must be an object such as { action: 'sandbox.create' }, got ${show(raw)}.`);
   const e = raw as Record<string, unknown>;
-  const unknown = Object.keys(e).filter((k) => !INPUT_KEYS.has(k) && e[k] !== undefined);
+  const unknown: string[] = [];
+  for (const k in e) if (!INPUT_KEYS.has(k) && e[k] !== undefined && Object.hasOwn(e, k)) unknown.push(k);
   if (unknown.length > 0) throw invalid(`audit event has unknown field ${unknown.map((k) => JSON.stringify(k)).join(', ')}; put extra data in details.`);
 
   if (typeof e.action !== 'string' || e.action.length > MAX_ACTION_CHARS || !ACTION.test(e.action)) {
@@ -141,9 +130,7 @@ export function normalizeInput(raw: unknown, previewMaxChars: number): Normalize
   if (e.details !== undefined) {
     if (typeof e.details !== 'object' || e.details === null || Array.isArray(e.details)) throw invalid(`audit event details must be a plain object, got ${show(e.details)}.`);
     try {
-      // Checked for JSON-safety first: redactDeep would otherwise walk a cycle or a class instance.
-      canonicalJson(e.details);
-      detailsJson = canonicalJson(redactDeep(e.details));
+      detailsJson = canonicalJson(e.details, redactSecrets);
     } catch (err) {
       if (err instanceof CanonicalJsonError) throw invalid(`audit event details must be JSON-safe: ${err.message.replace(/^\$/, 'details')}.`);
       throw err;

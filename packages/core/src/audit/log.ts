@@ -32,6 +32,9 @@ interface Pending {
   readonly params: unknown[];
 }
 
+/** The log copies its WAL into the database file (a PASSIVE checkpoint) at most this often, after commits. */
+const WAL_CHECKPOINT_MS = 100;
+
 const unavailable = (message: string, cause?: unknown): WardenError => new WardenError('E_AUDIT_UNAVAILABLE', message, cause === undefined ? {} : { cause });
 const reason = (err: unknown): string => (err instanceof Error ? err.message : String(err));
 
@@ -163,6 +166,9 @@ class Log implements AuditLog {
   /** The last commit failure, reported once until a commit succeeds. */
   #failing: string | undefined;
   #closed = false;
+  /** When the WAL was last copied into the database, and whether a copy is already scheduled. */
+  #walCheckpointAt = Date.now();
+  #walCheckpointSoon: NodeJS.Immediate | undefined;
   /** The commit transaction: checks this process is still the only writer, inserts the batch and the checkpoint. */
   readonly #write: Database.Transaction<(expected: number, batch: readonly Pending[], cp: Checkpoint | undefined, frontier: string | undefined) => void>;
 
@@ -302,9 +308,11 @@ class Log implements AuditLog {
     this.#closed = true;
     clearTimeout(this.#flushTimer);
     clearInterval(this.#checkpointTimer);
+    clearImmediate(this.#walCheckpointSoon);
     let failure: unknown;
     try {
       if (this.#signer && (this.#buffer.length > 0 || (this.#lastCheckpoint?.seq ?? 0) < this.#committedSeq)) this.#commit(false, true);
+      if (this.#signer) this.#stmts.get('PRAGMA wal_checkpoint(TRUNCATE)').get(); // leave no WAL behind
     } catch (err) {
       failure = err;
     } finally {
@@ -397,5 +405,37 @@ class Log implements AuditLog {
     if (cp) this.#lastCheckpoint = cp;
     clearTimeout(this.#flushTimer);
     this.#flushTimer = undefined;
+    this.#afterCommit(durable);
+  }
+
+  /**
+   * SQLite would copy the WAL into the database file (writes plus an fsync,
+   * milliseconds) inside whichever commit crossed its threshold, often a
+   * durable append that an action is waiting on. So the log does it itself:
+   * after a buffered commit, or just after a durable append has returned
+   * (setImmediate), at most every WAL_CHECKPOINT_MS. PASSIVE never waits for
+   * readers. A failure only means the WAL grows until the next try. SQLite's
+   * own trigger (db.ts) remains for callers that never yield to the event loop.
+   */
+  #afterCommit(durable: boolean): void {
+    if (Date.now() - this.#walCheckpointAt < WAL_CHECKPOINT_MS) return;
+    if (!durable) {
+      this.#checkpointWal();
+    } else if (this.#walCheckpointSoon === undefined) {
+      this.#walCheckpointSoon = setImmediate(() => {
+        this.#walCheckpointSoon = undefined;
+        if (!this.#closed) this.#checkpointWal();
+      });
+      this.#walCheckpointSoon.unref();
+    }
+  }
+
+  #checkpointWal(): void {
+    this.#walCheckpointAt = Date.now();
+    try {
+      this.#stmts.get('PRAGMA wal_checkpoint(PASSIVE)').get();
+    } catch (err) {
+      this.#cfg.logger.warn('audit: copying the WAL into the database failed; will retry', { file: this.#cfg.file, error: reason(err) });
+    }
   }
 }

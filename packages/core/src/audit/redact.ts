@@ -18,7 +18,7 @@
  * whole rather than shown in part; text near the end of what was scanned is
  * never shown, so a secret cut by the scan window cannot leak either.
  */
-import { RULES, forEachAwsSecret, forEachCandidate, matchToken } from '../scan/secrets/rules.js';
+import { RULES, awsSecretHit, forEachAwsSecret, forEachCandidate, matchToken, type Hit } from '../scan/secrets/rules.js';
 import { isWellFormed } from './canonical.js';
 
 export const DEFAULT_PREVIEW_MAX_CHARS = 512;
@@ -58,15 +58,34 @@ const TOKEN_RE = new RegExp(TOKENS.map(([, src]) => `(${src})`).join('|'), 'g');
 
 const NAME_WORDS = 'password|passwd|passphrase|pwd|secret|token|api[_-]?key|access[_-]?key|private[_-]?key|credentials?|auth[_-]?key|session[_-]?key';
 /** Patterns that mask only part of the match: the capture groups listed (found with the `d` flag's indices). */
-const VALUE_PATTERNS: readonly { readonly kind: string; readonly re: RegExp; readonly groups: readonly number[] }[] = [
+/** Lower-case pieces every NAME_WORDS match contains: a cheaper test than the regex, run once per text. */
+const NAME_HINTS = ['pass', 'pwd', 'secret', 'token', 'key', 'credential'];
+/** What the cheap tests found in a text; `lower` is the text in lower case. */
+interface Hints {
+  readonly text: string;
+  readonly lower: string;
+  readonly names: boolean;
+}
+/**
+ * Patterns that mask only part of the match: the capture groups listed (found
+ * with the `d` flag's indices). `when` is a cheap test the pattern needs to
+ * pass before it is worth running.
+ */
+const VALUE_PATTERNS: readonly { readonly kind: string; readonly when: (h: Hints) => boolean; readonly re: RegExp; readonly groups: readonly number[] }[] = [
   // scheme://user:password@host — the password only.
-  { kind: 'url-password', re: /\b[a-z][a-z0-9+.-]{0,31}:\/\/[^\s/:@]{0,256}:([^\s/@]+)@/dgi, groups: [1] },
+  { kind: 'url-password', when: (h) => h.text.includes('://') && h.text.includes('@'), re: /\b[a-z][a-z0-9+.-]{0,31}:\/\/[^\s/:@]{0,256}:([^\s/@]+)@/dgi, groups: [1] },
   // Authorization: Bearer xyz / Basic xyz, and a bare Bearer xyz.
-  { kind: 'authorization', re: /\b(?:proxy-)?authorization["']?\s*[:=]\s*["']?(?:(?:bearer|basic|token|digest|negotiate)\s+)?([^\s"',;]+)/dgi, groups: [1] },
-  { kind: 'authorization', re: /\bbearer\s+([A-Za-z0-9._~+/=-]{8,})/dgi, groups: [1] },
+  {
+    kind: 'authorization',
+    when: (h) => h.lower.includes('authorization'),
+    re: /\b(?:proxy-)?authorization["']?\s*[:=]\s*["']?(?:(?:bearer|basic|token|digest|negotiate)\s+)?([^\s"',;]+)/dgi,
+    groups: [1],
+  },
+  { kind: 'authorization', when: (h) => h.lower.includes('bearer'), re: /\bbearer\s+([A-Za-z0-9._~+/=-]{8,})/dgi, groups: [1] },
   // name=value, name: value, "name": "value", name == 'value' where the name says secret; quoted values may run to the end.
   {
     kind: 'assignment',
+    when: (h) => h.names,
     re: new RegExp(
       `(?<![A-Za-z0-9])[A-Za-z0-9_.-]{0,64}?(?:${NAME_WORDS})[A-Za-z0-9_.-]{0,64}["'\`]?\\s*(?:[:=][:=>]{0,2}|!==?)\\s*(?:"([^"\\n]*)(?:"|$)|'([^'\\n]*)(?:'|$)|\`([^\`\\n]*)(?:\`|$)|(?!\\$[A-Za-z_{(])([^\\s"'\`]+))`,
       'dgi',
@@ -76,30 +95,43 @@ const VALUE_PATTERNS: readonly { readonly kind: string; readonly re: RegExp; rea
   // --password value, --api-key=value, -token value.
   {
     kind: 'assignment',
+    when: (h) => h.names,
     re: new RegExp(`(?<![\\w-])--?[A-Za-z0-9-]{0,64}?(?:${NAME_WORDS})[A-Za-z0-9-]{0,64}(?:=|\\s+)(?:"([^"\\n]*)"?|'([^'\\n]*)'?|(?!\\$[A-Za-z_{(])([^\\s"']+))`, 'dgi'),
     groups: [1, 2, 3],
   },
 ];
 
+/** TOKEN_CHAR[c] = 1 for [A-Za-z0-9_+/-]. */
+const TOKEN_CHAR = new Uint8Array(128);
+for (const c of 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_+/-') TOKEN_CHAR[c.charCodeAt(0)] = 1;
+
 /**
- * Cheap test that lets most text skip the patterns: every secret shape above
- * (and every scanner token, all 16+ token characters long) needs one of these.
+ * Whether any token shape could match: every one (and every scanner token)
+ * has a run of 16 token characters, a PEM header or a JWT's `eyJ`. A plain
+ * loop: a regex for the run costs several times more.
  */
-const MAYBE_SECRET = new RegExp(`[:=@]|[A-Za-z0-9_+/-]{16}|-----BEGIN|bearer|eyJ|${NAME_WORDS}`, 'i');
+function tokenish(text: string): boolean {
+  let run = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 128 && TOKEN_CHAR[c] === 1) {
+      if (++run >= 16) return true;
+    } else run = 0;
+  }
+  return text.includes('eyJ') || text.includes('-----BEGIN');
+}
 
 /** Ranges of `text` that hold secrets, sorted and merged, in string (UTF-16) indices. */
 export function secretRanges(text: string, values: readonly string[] = []): Range[] {
   const found: Range[] = valueRanges(text, values);
-  if (!MAYBE_SECRET.test(text)) return merge(found);
-  found.push(...scannerRanges(text));
-  // exec with lastIndex reset before each use: matchAll would copy the regex every call, which costs more than
-  // the match. Nothing runs between the reset and the last exec, so the shared lastIndex is never seen.
-  TOKEN_RE.lastIndex = 0;
-  for (let m = TOKEN_RE.exec(text); m !== null; m = TOKEN_RE.exec(text)) {
-    const g = m.findIndex((x, i) => i > 0 && x !== undefined);
-    found.push({ start: m.index, end: m.index + m[0].length, mark: redacted(TOKENS[g - 1]?.[0] ?? 'secret') });
+  if (tokenish(text)) {
+    found.push(...scannerRanges(text));
+    tokenRanges(text, found);
   }
-  for (const { kind, re, groups } of VALUE_PATTERNS) {
+  const lower = text.toLowerCase();
+  const hints: Hints = { text, lower, names: NAME_HINTS.some((k) => lower.includes(k)) };
+  for (const { kind, when, re, groups } of VALUE_PATTERNS) {
+    if (!when(hints)) continue;
     re.lastIndex = 0;
     for (let m = re.exec(text); m !== null; m = re.exec(text)) {
       for (const g of groups) {
@@ -111,22 +143,35 @@ export function secretRanges(text: string, values: readonly string[] = []): Rang
   return merge(found);
 }
 
+function tokenRanges(text: string, found: Range[]): void {
+  // exec with lastIndex reset before each use: matchAll would copy the regex every call, which costs more than
+  // the match. Nothing runs between the reset and the last exec, so the shared lastIndex is never seen.
+  TOKEN_RE.lastIndex = 0;
+  for (let m = TOKEN_RE.exec(text); m !== null; m = TOKEN_RE.exec(text)) {
+    const g = m.findIndex((x, i) => i > 0 && x !== undefined);
+    found.push({ start: m.index, end: m.index + m[0].length, mark: redacted(TOKENS[g - 1]?.[0] ?? 'secret') });
+  }
+}
+
 /** Tokens the threat scanner recognises, mapped from UTF-8 byte offsets back to string indices. */
 function scannerRanges(text: string): Range[] {
   const b = Buffer.from(text, 'utf8');
-  const out: Range[] = [];
-  const charAt = b.length === text.length ? undefined : byteToChar(text, b.length);
-  const at = (byte: number): number => (charAt ? charAt[byte]! : byte);
-  const add = (start: number, length: number, ruleId: string): void => void out.push({ start: at(start), end: at(start + length), mark: redacted(ruleId.replace(/^secrets\//, '')) });
+  const hits: Hit[] = [];
   forEachCandidate(b, 0, b.length, b.length, (q) => {
     const h = matchToken(b, q, b.length);
     if (h === undefined) return;
-    add(h.start, h.length, h.rule.id);
+    hits.push(h);
     if (h.rule === RULES.awsAccessKey) {
-      forEachAwsSecret(b, Math.max(0, q - AWS_NEAR_BYTES), Math.min(b.length, q + 20 + AWS_NEAR_BYTES), b.length, (s) => add(s, 40, RULES.awsSecretKey.id));
+      forEachAwsSecret(b, Math.max(0, q - AWS_NEAR_BYTES), Math.min(b.length, q + 20 + AWS_NEAR_BYTES), b.length, (start) => void hits.push(awsSecretHit(b, start, 0.75, 'near an access key id')));
     }
   });
-  return out;
+  if (hits.length === 0) return [];
+  const charAt = b.length === text.length ? undefined : byteToChar(text, b.length);
+  return hits.map((h) => ({
+    start: charAt ? charAt[h.start]! : h.start,
+    end: charAt ? charAt[h.start + h.length]! : h.start + h.length,
+    mark: redacted(h.rule.id.replace(/^secrets\//, '')),
+  }));
 }
 
 /** charAt[byteOffset] = string index, for every offset 0..bytes (a byte inside a character maps to that character). */
@@ -145,6 +190,7 @@ function byteToChar(text: string, bytes: number): Int32Array {
 }
 
 function valueRanges(text: string, values: readonly string[]): Range[] {
+  if (values.length === 0) return [];
   const forms = new Set<string>();
   for (const v of values) {
     if (typeof v !== 'string' || v.length < MIN_MASKED_VALUE_CHARS) continue;

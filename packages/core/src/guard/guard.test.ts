@@ -137,7 +137,7 @@ rules:
 
   it('mode off skips analysis but still binds the digest to the normalised text', async () => {
     let analysed = 0;
-    const counting = { analyze: (i: { language: 'bash'; code: string }): Analysis => (analysed++, analyzer.analyze(i)), close: () => undefined };
+    const counting: Analyzer = { analyze: (i) => (analysed++, analyzer.analyze(i)), close: () => undefined, [Symbol.dispose]: () => undefined };
     const off = await createGuard({ analyzer: counting, policies: [{ layer: 'server', source: 'version: 1\nmode: off\n' }] });
     const r = off.check({ language: 'bash', code: 'r\u200bm -rf /' });
     expect(r).toMatchObject({ decision: 'allow', risk: 'none', findings: [], mode: 'off', text: 'rm -rf /', digest: sha('bash\nrm -rf /') });
@@ -154,8 +154,12 @@ rules:
   });
 
   it('an analyzer that fails is ask, with the analysis finding', async () => {
-    const broken = { analyze: (i: { language: 'bash'; code: string }): Analysis => ({ ...analyzer.analyze({ language: i.language, code: '' }), problems: [{ kind: 'analyzer-error', message: 'boom' }] }), close: () => undefined };
-    const g = await createGuard({ analyzer: broken as unknown as Analyzer, policies: [guard.policies[0]!] });
+    const broken: Analyzer = {
+      analyze: (i): Analysis => ({ ...analyzer.analyze({ language: i.language, code: '' }), problems: [{ kind: 'analyzer-error', message: 'boom' }] }),
+      close: () => undefined,
+      [Symbol.dispose]: () => undefined,
+    };
+    const g = await createGuard({ analyzer: broken, policies: [guard.policies[0]!] });
     const r = g.check({ language: 'bash', code: 'ls' });
     expect(r.decision).toBe('ask');
     expect(r.findings[0]!.message).toMatch(/analyzer-error: boom/);

@@ -124,8 +124,14 @@ describe('problems', () => {
     expect(analyzer.analyze(null as unknown as { language: GuardLanguage; code: string }).problems.map((p) => p.kind)).toEqual(['analyzer-error']);
     const closed = await createAnalyzer();
     closed.close();
-    closed.close();
+    closed[Symbol.dispose]();
     expect(closed.analyze({ language: 'bash', code: 'ls' }).problems.map((p) => p.kind)).toEqual(['analyzer-error']);
+  });
+});
+
+describe('options', () => {
+  it.each([{ maxBytes: 0 }, { maxDepth: -1 }, { cacheEntries: 1.5 }, { timeoutMs: Number.NaN }, { maxBytes: '1' as unknown as number }])('rejects %j with E_INVALID_ARGUMENT', async (options) => {
+    await expect(createAnalyzer(options)).rejects.toMatchObject({ code: 'E_INVALID_ARGUMENT' });
   });
 });
 

@@ -15,6 +15,8 @@ export interface Analyzer {
   analyze(input: { language: GuardLanguage; code: string }): Analysis;
   /** Frees the parsers, compiled queries and parse trees. Idempotent. */
   close(): void;
+  /** Same as close(), for `using analyzer = await createAnalyzer()`. */
+  [Symbol.dispose](): void;
 }
 
 export interface AnalyzerOptions {
@@ -113,12 +115,12 @@ class Engine implements Analyzer {
   readonly #timeoutMs: number;
   #live: { result: Result; trees: (Tree | undefined)[] } | null = null;
 
-  constructor(parsers: Parsers, options: AnalyzerOptions) {
+  constructor(parsers: Parsers, options: Required<AnalyzerOptions>) {
     this.#parsers = parsers;
-    this.#maxBytes = Math.max(1, Math.floor(options.maxBytes ?? DEFAULT_MAX_BYTES));
-    this.#maxDepth = Math.max(0, Math.floor(options.maxDepth ?? DEFAULT_MAX_DEPTH));
-    this.#cache = new Lru(options.cacheEntries ?? DEFAULT_CACHE_ENTRIES);
-    this.#timeoutMs = Math.max(1, options.timeoutMs ?? DEFAULT_TIMEOUT_MS);
+    this.#maxBytes = options.maxBytes;
+    this.#maxDepth = options.maxDepth;
+    this.#cache = new Lru(options.cacheEntries);
+    this.#timeoutMs = options.timeoutMs;
   }
 
   analyze(input: { language: GuardLanguage; code: string }): Analysis {
@@ -136,8 +138,9 @@ class Engine implements Analyzer {
       const key = `${language}\0${text}`;
       const hit = this.#cache.get(key);
       if (hit) return new AnalysisView(hit, this, true);
-      const result = this.#analyse(language, text, normalisation);
-      if (text.length <= MAX_CACHED_CHARS) this.#cache.set(key, result);
+      const { result, timedOut } = this.#analyse(language, text, normalisation);
+      // A timeout depends on load, not on the text: do not pin it for every later repeat.
+      if (text.length <= MAX_CACHED_CHARS && !timedOut) this.#cache.set(key, result);
       return new AnalysisView(result, this, false);
     } catch (cause) {
       const facts = emptyFacts();
@@ -147,7 +150,7 @@ class Engine implements Analyzer {
     }
   }
 
-  #analyse(language: GuardLanguage, text: string, normalisation: Normalisation): Result {
+  #analyse(language: GuardLanguage, text: string, normalisation: Normalisation): { result: Result; timedOut: boolean } {
     this.#free();
     const facts = emptyFacts();
     const frames: Frame[] = [];
@@ -224,7 +227,7 @@ class Engine implements Analyzer {
     };
     analyseFrame({ language, code: text, base: 0, container: { start: 0, end: text.length }, depth: 0, via: [] });
     freezeFacts(facts);
-    return result;
+    return { result, timedOut: outOfTime };
   }
 
   /** Spans of the captures of `source` over every tree of `language` in the analysis. */
@@ -269,6 +272,10 @@ class Engine implements Analyzer {
     this.#cache.clear();
     this.#parsers.close();
   }
+
+  [Symbol.dispose](): void {
+    this.close();
+  }
 }
 
 /**
@@ -281,5 +288,20 @@ class Engine implements Analyzer {
  * a.invocations.map((i) => i.program); // ['sudo', 'rm']
  */
 export async function createAnalyzer(options: AnalyzerOptions = {}): Promise<Analyzer> {
-  return new Engine(await Parsers.create(), options);
+  const valid = Object.freeze({
+    maxBytes: integer(options, 'maxBytes', DEFAULT_MAX_BYTES, 1),
+    maxDepth: integer(options, 'maxDepth', DEFAULT_MAX_DEPTH, 0),
+    cacheEntries: integer(options, 'cacheEntries', DEFAULT_CACHE_ENTRIES, 0),
+    timeoutMs: integer(options, 'timeoutMs', DEFAULT_TIMEOUT_MS, 1),
+  });
+  return new Engine(await Parsers.create(), valid);
+}
+
+function integer(options: AnalyzerOptions, name: keyof AnalyzerOptions, fallback: number, min: number): number {
+  const value: unknown = options[name];
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min) {
+    throw new WardenError('E_INVALID_ARGUMENT', `Analyzer option ${name} must be an integer of at least ${min}, got ${typeof value === 'number' ? String(value) : typeof value === 'string' ? JSON.stringify(value) : 'a value'} (${typeof value}); leave it out for the default ${fallback}.`);
+  }
+  return value;
 }

@@ -19,6 +19,8 @@ export interface WordEnv {
   type(node: Node): string;
   /** Output of `$(…)`, or null when it is not a literal. */
   substitute(node: Node): Data | null;
+  /** The literal last assigned to a shell variable earlier in this code, if any. */
+  variable(name: string): string | undefined;
 }
 
 interface Piece {
@@ -27,6 +29,9 @@ interface Piece {
   decoders: readonly string[];
 }
 
+const VARIABLE = /^\$\{?([A-Za-z_][A-Za-z0-9_]*)\}?$/;
+/** Unquoted `$IFS` splits words (`rm${IFS}-rf${IFS}/`). */
+const IFS = /\$\{IFS\}|\$IFS(?![A-Za-z0-9_])/;
 const BRACE = /^[^'"$`\\\s{}]*\{[^'"$`\\\s]*,[^'"$`\\\s]*\}[^'"$`\\\s]*$/;
 const MAX_BRACE_WORDS = 64;
 
@@ -67,6 +72,13 @@ function piece(node: Node, env: WordEnv): Piece {
       return join(node, env);
     case 'command_substitution':
       return substitution(node, env);
+    case 'simple_expansion':
+    case 'expansion': {
+      // `x=rm; $x -rf /`: use the value assigned earlier, still marked dynamic.
+      const name = VARIABLE.exec(text)?.[1];
+      const value = name === undefined ? undefined : env.variable(name);
+      return { value: value ?? text, dynamic: true, decoders: [] };
+    }
     default:
       return { value: text, dynamic: true, decoders: [] };
   }
@@ -148,6 +160,12 @@ export function wordsOf(node: Node, env: WordEnv): Word[] {
     }
   }
   const p = piece(node, env);
+  // Unquoted expansions are split into words by the shell.
+  const split = type === 'simple_expansion' || type === 'expansion' ? /[ \t\n]+/ : type === 'concatenation' && p.dynamic && IFS.test(p.value) ? IFS : null;
+  if (split) {
+    const parts = p.value.split(split).filter((v) => v !== '');
+    if (parts.length > 1) return parts.map((value) => ({ value, dynamic: true, start, end, raw: -1, decoders: p.decoders }));
+  }
   return [{ value: p.value, dynamic: p.dynamic, start, end, raw: verbatimAt(code, p.value, start, end), decoders: p.decoders }];
 }
 

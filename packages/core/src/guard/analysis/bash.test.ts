@@ -77,6 +77,9 @@ describe('bash quoting', () => {
     ['$"rm" -rf /', 'rm'],
     ['$(echo rm) -rf /', 'rm'],
     ['`printf rm` -rf /', 'rm'],
+    ['ｒｍ －ｒｆ ／', 'rm'],
+    ['r\u200bm -rf /', 'rm'],
+    ['\u202erm -rf /', 'rm'],
   ])('%j is rm', (code, program) => {
     const a = bash(code);
     expect(a.invocations[a.invocations.length - 1]).toMatchObject({ program, argv: [program, '-rf', '/'] });
@@ -94,6 +97,13 @@ describe('bash quoting', () => {
   it('expands braces and splits unquoted substitutions as bash does', () => {
     expect(bash('echo {a,b}c').invocations[0]?.argv).toEqual(['echo', 'ac', 'bc']);
     expect(bash('$(echo rm -rf /)').invocations.at(-1)?.argv).toEqual(['rm', '-rf', '/']);
+  });
+
+  it('splits on $IFS and uses literal values assigned earlier, still marked dynamic', () => {
+    expect(bash('rm${IFS}-rf${IFS}/').invocations[0]).toMatchObject({ argv: ['rm', '-rf', '/'], dynamic: true });
+    expect(bash('x=rm; y="-rf /"; $x $y').invocations[0]).toMatchObject({ program: 'rm', argv: ['rm', '-rf', '/'], dynamic: true });
+    expect(bash('x=rm; x=$(cat f); $x /').invocations.at(-1)?.argv).toEqual(['$x', '/']);
+    expect(bash('x=rm true; $x /').invocations.at(-1)?.argv).toEqual(['$x', '/']);
   });
 
   it('does not count comments as commands', () => {

@@ -39,6 +39,11 @@ class BashWalker implements WordEnv {
   readonly #run: Run;
   readonly #frame: Frame;
   readonly #g: Grammar;
+  /** Type ids by Node object: each lookup is a wasm call, and a word is looked at by several steps. */
+  readonly #ids = new WeakMap<Node, number>();
+  /** Literal values of variables assigned so far (source order; a good guess, not a proof). */
+  readonly #vars = new Map<string, string>();
+  #visits = 0;
 
   constructor(run: Run, frame: Frame, grammar: Grammar) {
     this.code = frame.code;
@@ -47,8 +52,9 @@ class BashWalker implements WordEnv {
     this.#g = grammar;
   }
 
-  /** Type ids by Node object: each lookup is a wasm call, and a word is looked at by several steps. */
-  readonly #ids = new WeakMap<Node, number>();
+  variable(name: string): string | undefined {
+    return this.#vars.get(name);
+  }
 
   #id(n: Node): number {
     let id = this.#ids.get(n);
@@ -63,20 +69,14 @@ class BashWalker implements WordEnv {
     return this.#g.types[this.#id(n)] ?? 'ERROR';
   }
 
-  #type(n: Node): string {
-    return this.type(n);
-  }
-
   #named(n: Node): boolean {
     return this.#g.anonymous[this.#id(n)] !== true;
   }
 
-  #visits = 0;
-
   /** Statement level: finds commands anywhere (lists, bodies, substitutions, ERROR nodes). */
   walk(n: Node): void {
     if ((++this.#visits & 127) === 0) this.#run.check();
-    const t = this.#type(n);
+    const t = this.type(n);
     switch (t) {
       case 'command':
         this.#stage(n, undefined, null);
@@ -118,7 +118,7 @@ class BashWalker implements WordEnv {
     const stack: Node[] = [n];
     while (stack.length > 0) {
       const x = stack.pop() as Node;
-      const t = this.#type(x);
+      const t = this.type(x);
       if (SUBSTITUTIONS.has(t)) this.walk(x);
       else if (!LEAVES.has(t)) for (const c of x.children) if (c && this.#named(c)) stack.push(c);
     }
@@ -136,7 +136,7 @@ class BashWalker implements WordEnv {
 
   /** Handles one command-like node; returns what it prints when that is literal. */
   #stage(n: Node, pipe: Pipe | undefined, input: Data | null): Data | null {
-    const t = this.#type(n);
+    const t = this.type(n);
     if (t !== 'command' && t !== 'redirected_statement') {
       this.walk(n);
       return null;
@@ -149,9 +149,9 @@ class BashWalker implements WordEnv {
       red = this.#redirects(kids.slice(1));
       // tree-sitter-bash drops a lone `-` just before a heredoc (`python3 - <<EOF`); recover such words.
       const next = kids[1];
-      if (body && next && this.#type(body) === 'command') red.extra.unshift(...this.#gapWords(body.endIndex, next.startIndex));
+      if (body && next && this.type(body) === 'command') red.extra.unshift(...this.#gapWords(body.endIndex, next.startIndex));
       if (red.tail.length > 0 && !pipe) pipe = { id: this.#run.nextPipelineId(), stage: 0 };
-      if (body && this.#type(body) !== 'command') {
+      if (body && this.type(body) !== 'command') {
         this.walk(body);
         body = null;
       }
@@ -184,9 +184,9 @@ class BashWalker implements WordEnv {
     let dollar = -1;
     for (const c of n.children) {
       if (!c) continue;
-      const t = this.#type(c);
+      const t = this.type(c);
       if (t === 'variable_assignment') {
-        this.#assignment(c);
+        this.#assignment(c, false); // `A=1 cmd` sets A for cmd only
         continue;
       }
       if (REDIRECTS.has(t)) {
@@ -200,7 +200,7 @@ class BashWalker implements WordEnv {
       if (!this.#named(c) || t === 'comment') continue;
       const arg = t === 'command_name' ? (c.children[0] ?? null) : c;
       if (!arg) continue;
-      if (!LEAVES.has(this.#type(arg))) this.#inside(arg);
+      if (!LEAVES.has(this.type(arg))) this.#inside(arg);
       for (const w of wordsOf(arg, this)) this.#append(words, w, dollar);
       dollar = -1;
     }
@@ -246,10 +246,10 @@ class BashWalker implements WordEnv {
     const r: Redirects = { input: null, extra: [], tail: [], after: [] };
     for (const n of nodes) {
       if (!n) continue;
-      const t = this.#type(n);
+      const t = this.type(n);
       if (t === 'file_redirect') this.#fileRedirect(n, r);
       else if (t === 'herestring_redirect') {
-        const arg = n.children.find((c) => c && this.#named(c) && this.#type(c) !== 'file_descriptor');
+        const arg = n.children.find((c) => c && this.#named(c) && this.type(c) !== 'file_descriptor');
         if (!arg) continue;
         this.#inside(arg);
         const w = wordsOf(arg, this)[0];
@@ -267,7 +267,7 @@ class BashWalker implements WordEnv {
     let target: Word | null = null;
     for (const c of n.children) {
       if (!c) continue;
-      const t = this.#type(c);
+      const t = this.type(c);
       if (!this.#named(c)) {
         if (t !== '$') op += t;
         continue;
@@ -290,7 +290,7 @@ class BashWalker implements WordEnv {
     let strip = false;
     for (const c of n.children) {
       if (!c) continue;
-      const t = this.#type(c);
+      const t = this.type(c);
       if (t === '<<-') strip = true;
       else if (t === 'heredoc_start') quoted = /['"\\]/.test(this.code.slice(c.startIndex, c.endIndex));
       else if (t === 'heredoc_body') {
@@ -308,19 +308,26 @@ class BashWalker implements WordEnv {
     }
   }
 
-  #assignment(n: Node): void {
+  #assignment(n: Node, persist = true): void {
     const kids = n.children;
     const name = kids[0];
     const value = kids[2];
     if (!name) return;
-    let text = this.code.slice(name.startIndex, name.endIndex);
-    if (value && this.#type(value) !== 'array') {
+    const variable = this.code.slice(name.startIndex, name.endIndex);
+    let text = variable;
+    let literal: string | undefined;
+    if (value && this.type(value) !== 'array') {
       this.#inside(value);
       const w = wordsOf(value, this)[0];
       text += `=${w?.value ?? ''}`;
+      if (w && !w.dynamic && kids[1]?.type === '=') literal = w.value;
     } else if (value) {
       this.walk(value);
       text += '=';
+    } else literal = '';
+    if (persist) {
+      if (literal === undefined) this.#vars.delete(variable);
+      else this.#vars.set(variable, literal);
     }
     pushString(this.#run.facts, this.#frame, text, n.startIndex, n.endIndex);
   }
@@ -330,7 +337,7 @@ class BashWalker implements WordEnv {
     const words: Word[] = [];
     for (const c of n.children) {
       if (!c) continue;
-      const t = this.#type(c);
+      const t = this.type(c);
       if (!this.#named(c)) {
         if (words.length === 0) words.push({ value: t, dynamic: false, start: c.startIndex, end: c.endIndex, raw: c.startIndex, decoders: [] });
         continue;
@@ -340,7 +347,7 @@ class BashWalker implements WordEnv {
         const text = this.code.slice(c.startIndex, c.endIndex);
         const eq = text.indexOf('=');
         const value = c.children[2];
-        const w = value && this.#type(value) !== 'array' ? wordsOf(value, this)[0] : undefined;
+        const w = value && this.type(value) !== 'array' ? wordsOf(value, this)[0] : undefined;
         words.push({ value: `${text.slice(0, eq)}=${w?.value ?? ''}`, dynamic: w?.dynamic ?? true, start: c.startIndex, end: c.endIndex, raw: -1, decoders: [] });
         continue;
       }
@@ -356,7 +363,7 @@ class BashWalker implements WordEnv {
     const inner = node.children.filter((c): c is Node => c !== null && this.#named(c));
     const only = inner.length === 1 ? inner[0] : undefined;
     if (!only) return null;
-    const t = this.#type(only);
+    const t = this.type(only);
     const stages = t === 'pipeline' ? only.children.filter((c): c is Node => c !== null && this.#named(c)) : [only];
     let data: Data | null = null;
     for (const s of stages) {
@@ -373,16 +380,16 @@ class BashWalker implements WordEnv {
     let cmd: Node | null = n;
     let input: Data | null = null;
     const redirects: Node[] = [];
-    if (this.#type(n) === 'redirected_statement') {
+    if (this.type(n) === 'redirected_statement') {
       const kids = n.children;
       cmd = kids[0] ?? null;
       redirects.push(...kids.slice(1).filter((k): k is Node => k !== null));
     }
-    if (!cmd || this.#type(cmd) !== 'command') return null;
+    if (!cmd || this.type(cmd) !== 'command') return null;
     const argv: Word[] = [];
     for (const c of cmd.children) {
       if (!c || !this.#named(c)) continue;
-      const t = this.#type(c);
+      const t = this.type(c);
       if (REDIRECTS.has(t)) redirects.push(c);
       else if (t !== 'variable_assignment' && t !== 'comment') {
         const arg = t === 'command_name' ? (c.children[0] ?? null) : c;
@@ -390,7 +397,7 @@ class BashWalker implements WordEnv {
       }
     }
     for (const r of redirects) {
-      if (this.#type(r) !== 'herestring_redirect') continue;
+      if (this.type(r) !== 'herestring_redirect') continue;
       const arg = r.children.find((c) => c && this.#named(c));
       const w = arg ? wordsOf(arg, this)[0] : undefined;
       if (w) input = { bytes: Buffer.from(`${w.value}\n`, 'utf8'), decoders: w.decoders, dynamic: w.dynamic, start: w.start, end: w.end, raw: w.raw };

@@ -119,6 +119,37 @@ describe('paths, redirects, pipes, wrappers', () => {
   });
 });
 
+describe('write', () => {
+  const p = onlyRule("{ write: ['/etc/passwd', '**/.bashrc'] }", { match: "['echo x >> /etc/passwd']", notMatch: "['cat /etc/passwd']" });
+  const inv = (argv: string[]) => fakeAnalysis({ invocations: [invocation(argv)] });
+  it.each([
+    ['redirect >>', fakeAnalysis({ redirects: [{ op: '>>', target: '/etc//passwd', span: { start: 0, end: 1 } }] }), true],
+    ['redirect <', fakeAnalysis({ redirects: [{ op: '<', target: '/etc/passwd', span: { start: 0, end: 1 } }] }), false],
+    ['tee -a', inv(['tee', '-a', '/etc/passwd']), true],
+    ['cp destination', inv(['cp', 'x', '/root/.bashrc']), true],
+    ['cp source', inv(['cp', '/etc/passwd', './copy']), false],
+    ['cp -t dir', inv(['cp', '-t', '/etc', 'passwd']), true],
+    ['cp into a directory', inv(['mv', './passwd', '/etc/']), true],
+    ['cp to a file named like a directory', inv(['cp', '/root/.bashrc', './backup']), false],
+    ['install -t dir', inv(['install', '--target-directory=/home/u', 'x']), false],
+    ['dd of=', inv(['dd', 'if=x', 'of=/etc/passwd']), true],
+    ['sed -i', inv(['sed', '-i', 's/a/b/', '/etc/passwd']), true],
+    ['sed without -i', inv(['sed', 's/a/b/', '/etc/passwd']), false],
+    ['curl -o', inv(['curl', '-o', '/root/.bashrc', 'https://x']), true],
+    ['cat', inv(['cat', '/etc/passwd']), false],
+    ['python open(…, "a")', fakeAnalysis({ calls: [call('open', ['/etc/passwd', 'a'])] }), true],
+    ['python open(…) to read', fakeAnalysis({ calls: [call('open', ['/etc/passwd'])] }), false],
+    ['python shutil.copy destination', fakeAnalysis({ calls: [call('shutil.copy', ['x', '~/.bashrc'])] }), true],
+    ['python Path(…).write_text', fakeAnalysis({ calls: [call('pathlib.Path', ['~/.bashrc']), call('pathlib.Path().expanduser().write_text', ['x'])] }), true],
+    ['python Path(…).read_text', fakeAnalysis({ calls: [call('pathlib.Path', ['~/.bashrc']), call('pathlib.Path().read_text', [])] }), false],
+    ['js fsp.appendFile', fakeAnalysis({ calls: [call('fsp.appendFile', ['/etc/passwd', 'x'], { language: 'javascript' })] }), true],
+    ['js fs.copyFileSync destination', fakeAnalysis({ calls: [call('fs.copyFileSync', ['a', '/etc/passwd'], { language: 'javascript' })] }), true],
+    ['js fs.readFileSync', fakeAnalysis({ calls: [call('fs.readFileSync', ['/etc/passwd'], { language: 'javascript' })] }), false],
+  ] as const)('%s → %s', (_name, analysis, want) => {
+    expect(fired(p, analysis).length > 0).toBe(want);
+  });
+});
+
 describe('regex, query and combinators', () => {
   it('regex: spans over the normalised text', () => {
     const p = onlyRule("{ regex: '(?i)stratum\\+tcp://' }", { match: "['xmrig -o stratum+tcp://p']", notMatch: "['echo tcp']" });
@@ -139,6 +170,13 @@ describe('regex, query and combinators', () => {
       notMatch: "['git push', 'git push -f --dry-run']",
     });
     expect(p.rules).toHaveLength(1);
+  });
+
+  it('languages inside a block narrow only that block', () => {
+    const p = onlyRule('{ any: [ { languages: [python], call: { name: [compile], dynamic: true } }, { command: { program: [rm] } } ] }', { match: "[rm x, { python: 'compile(src)' }]", notMatch: "[{ javascript: 'compile(src)' }]" });
+    expect(fired(p, fakeAnalysis({ calls: [call('compile', [null], { language: 'javascript' })] }))).toEqual([]);
+    expect(fired(p, fakeAnalysis({ calls: [call('compile', [null])] }))).toEqual(['t.rule']);
+    expect(() => onlyRule('{ languages: [python] }')).toThrow(/when\.languages: languages narrows the other conditions of its block/);
   });
 
   it('languages: a bash rule still sees the shell inside python’s os.system, not python calls', () => {

@@ -34,10 +34,15 @@ function invocationTargets(facts: Facts, inv: Invocation): string[] {
   const output = OUTPUT_FLAG[program];
   if (output) return valuesOf(argv, output);
   if (COPY_LIKE.has(program)) {
-    const dir = valuesOf(argv, ['-t', '--target-directory']);
-    if (dir.length > 0) return dir;
+    // The destination, and what lands in it when it is a directory (`cp passwd /etc/`).
     const ops = parsed().operands;
-    return ops.length >= 2 ? [ops[ops.length - 1]!] : [];
+    const dirs = valuesOf(argv, ['-t', '--target-directory']);
+    const [dest, sources] = dirs.length > 0 ? [dirs[0]!, ops.filter((o) => o !== dirs[0])] : ops.length >= 2 ? [ops[ops.length - 1]!, ops.slice(0, -1)] : [undefined, []];
+    if (dest === undefined) return [];
+    // Only when dest is surely a directory: `cp ~/.bashrc ./backup` writes ./backup, not ./backup/.bashrc.
+    const intoDir = dirs.length > 0 || dest.endsWith('/') || sources.length > 1;
+    if (!intoDir) return [dest];
+    return [dest, ...sources.map((src) => `${dest.replace(/\/+$/, '')}/${src.replace(/\/+$/, '').split('/').pop() ?? ''}`)];
   }
   return [];
 }
