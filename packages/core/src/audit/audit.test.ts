@@ -31,7 +31,7 @@ function paths(): { dir: string; file: string; keyFile: string } {
 }
 
 function open(options: Partial<AuditLogOptions> & { file: string }): AuditLog {
-  const log = openAuditLog(options as AuditLogOptions);
+  const log = openAuditLog(options);
   logs.push(log);
   return log;
 }

@@ -13,7 +13,7 @@ import { CanonicalJsonError, canonicalJson, isWellFormed } from './canonical.js'
 import { sha256Hex } from './hash.js';
 import { isHash } from './merkle.js';
 import { redactPreview, redactSecrets } from './redact.js';
-import type { AuditEvent, AuditEventInput } from './types.js';
+import type { AuditEvent } from './types.js';
 
 export const GENESIS_HASH = '0'.repeat(64);
 
@@ -22,6 +22,7 @@ const MAX_ACTION_CHARS = 128;
 const MAX_FIELD_CHARS = 1024;
 const MAX_RULE_IDS = 256;
 const MAX_DETAILS_BYTES = 64 * 1024;
+// eslint-disable-next-line no-control-regex -- identifiers must not carry control characters (log forging, terminals)
 const CONTROL = /[\u0000-\u001f\u007f]/;
 const INPUT_KEYS = new Set(['action', 'actor', 'tenant', 'sandboxId', 'inputDigest', 'preview', 'decision', 'ruleIds', 'risk', 'outcome', 'durationMs', 'details']);
 
@@ -143,13 +144,13 @@ export function normalizeInput(raw: unknown, previewMaxChars: number): Normalize
     actor: text('actor', e.actor, MAX_FIELD_CHARS),
     tenant: text('tenant', e.tenant, MAX_FIELD_CHARS),
     sandboxId: text('sandboxId', e.sandboxId, MAX_FIELD_CHARS),
-    inputDigest: e.inputDigest as string | undefined,
-    preview: e.preview === undefined ? undefined : redactPreview(e.preview as string, { maxChars: previewMaxChars }),
+    inputDigest: e.inputDigest,
+    preview: e.preview === undefined ? undefined : redactPreview(e.preview, { maxChars: previewMaxChars }),
     decision: oneOf('decision', e.decision, DECISIONS),
     ruleIdsJson,
     risk: oneOf('risk', e.risk, RISKS),
     outcome: text('outcome', e.outcome, MAX_FIELD_CHARS),
-    durationMs: e.durationMs as number | undefined,
+    durationMs: e.durationMs,
     detailsJson,
   };
 }

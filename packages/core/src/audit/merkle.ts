@@ -67,7 +67,7 @@ export class MerkleFrontier {
     if (!Number.isSafeInteger(size) || size < 0 || hashes.length !== popcount(size) || !hashes.every(isHash)) return undefined;
     const levels: number[] = [];
     for (let bit = 52; bit >= 0; bit--) if (Math.floor(size / 2 ** bit) % 2 === 1) levels.push(bit);
-    return new MerkleFrontier(size, hashes.map((h) => Buffer.from(h as string, 'hex')), levels);
+    return new MerkleFrontier(size, hashes.map((h) => Buffer.from(h, 'hex')), levels);
   }
 
   get size(): number {

@@ -14,6 +14,8 @@ const SUBSTITUTIONS = new Set(['command_substitution', 'process_substitution']);
 const INERT = new Set(['comment', 'variable_name', 'number', 'special_variable_name', 'file_descriptor', 'heredoc_start', 'heredoc_end', 'heredoc_content', 'regex', 'test_operator']);
 const LEAVES = new Set(['word', 'string_content', 'variable_name', 'raw_string', 'ansi_c_string', 'number', 'heredoc_content']);
 const FD_TARGET = /^(\d+|-)$/;
+/** `$( $( … ) )` deeper than this is not evaluated as a literal (it is dynamic). */
+const MAX_SUBSTITUTION_DEPTH = 8;
 
 /** What a command (or redirected statement) contributes to a pipeline. */
 interface Stage {
@@ -43,6 +45,8 @@ class BashWalker implements WordEnv {
   readonly #ids = new WeakMap<Node, number>();
   /** Literal values of variables assigned so far (source order; a good guess, not a proof). */
   readonly #vars = new Map<string, string>();
+  readonly #outputs = new WeakMap<Node, Data | null>();
+  #depth = 0;
   #visits = 0;
 
   constructor(run: Run, frame: Frame, grammar: Grammar) {
@@ -360,6 +364,21 @@ class BashWalker implements WordEnv {
 
   /** The literal output of `$(…)`, computed without recording facts (the walk records them). */
   substitute(node: Node): Data | null {
+    // Each level of `$( $( … ) )` is asked for by every level above it: remember, and stop deep down.
+    if (this.#outputs.has(node)) return this.#outputs.get(node) ?? null;
+    if (this.#depth >= MAX_SUBSTITUTION_DEPTH) return null;
+    this.#run.check();
+    this.#depth++;
+    try {
+      const data = this.#substitute(node);
+      this.#outputs.set(node, data);
+      return data;
+    } finally {
+      this.#depth--;
+    }
+  }
+
+  #substitute(node: Node): Data | null {
     const inner = node.children.filter((c): c is Node => c !== null && this.#named(c));
     const only = inner.length === 1 ? inner[0] : undefined;
     if (!only) return null;
