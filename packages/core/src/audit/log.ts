@@ -74,7 +74,8 @@ export function openAuditLog(options: AuditLogOptions): AuditLog {
 function openReadOnly(db: Db, cfg: AuditLogConfig): AuditLog {
   const meta = readMeta(db);
   if (!meta) throw unavailable(`The audit log ${cfg.file} has never been written to; there is nothing to read.`);
-  const key = cfg.keyFile !== undefined ? loadSigningKey(cfg.keyFile, false) : parsePublicKey(cfg.publicKey!);
+  // A public key given explicitly is the one to trust: it came from outside the data dir.
+  const key = cfg.publicKey !== undefined ? parsePublicKey(cfg.publicKey) : loadSigningKey(cfg.keyFile!, false);
   return new Log(db, cfg, meta, key, undefined);
 }
 
@@ -390,7 +391,7 @@ class Log implements AuditLog {
       try {
         this.#write.immediate(this.#committedSeq, batch, cp, cp && JSON.stringify(frontier.hashes()));
       } finally {
-        if (durable) this.#stmts.get('PRAGMA synchronous = NORMAL').run();
+        if (durable) this.#relax();
       }
     } catch (err) {
       if (this.#failing === undefined) this.#cfg.logger.error('audit: commit failed; events stay buffered and are retried', { file: this.#cfg.file, events: batch.length, error: reason(err) });
@@ -406,6 +407,15 @@ class Log implements AuditLog {
     clearTimeout(this.#flushTimer);
     this.#flushTimer = undefined;
     this.#afterCommit(durable);
+  }
+
+  /** Back to synchronous=NORMAL after a durable commit. Never throws: the commit's outcome must not depend on it. */
+  #relax(): void {
+    try {
+      this.#stmts.get('PRAGMA synchronous = NORMAL').run();
+    } catch (err) {
+      this.#cfg.logger.warn('audit: could not return to synchronous=NORMAL; buffered commits will fsync too', { error: reason(err) });
+    }
   }
 
   /**

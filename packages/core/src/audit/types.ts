@@ -101,7 +101,7 @@ export interface VerifyReport {
   readonly events: number;
   /** Checkpoints whose root and signature were checked. */
   readonly checkpoints: number;
-  /** The last event seq read. */
+  /** The last event that verified (on failure, the one before the damage; a bad checkpoint does not make its event bad). */
   readonly lastSeq: number;
   /** The seq of the last good checkpoint (0 when none). */
   readonly lastCheckpointSeq: number;

@@ -60,6 +60,8 @@ export class ChainVerifier {
   #prev: string;
   readonly #frontier: MerkleFrontier;
   #events = 0;
+  /** The last event that checked out. */
+  #lastGood: number;
   #checkpoints = 0;
   #lastCheckpoint = 0;
   #bad: VerifyProblem | undefined;
@@ -76,6 +78,7 @@ export class ChainVerifier {
     this.#startSeq = start?.seq ?? 0;
     this.#first = this.#startSeq + 1;
     this.#next = this.#first;
+    this.#lastGood = this.#startSeq;
     this.#prev = start?.prevHash ?? GENESIS_HASH;
     this.#frontier = start?.frontier ?? MerkleFrontier.empty();
     this.#claimedKeyId = claimedKeyId;
@@ -152,6 +155,7 @@ export class ChainVerifier {
     this.#frontier.push(hash);
     this.#prev = hash;
     this.#next = seq + 1;
+    this.#lastGood = seq;
     this.#events++;
   }
 
@@ -167,6 +171,7 @@ export class ChainVerifier {
     }
     if (hasPrev && (nextLinks || !e)) {
       this.#events--; // row p-1 was counted as good
+      this.#lastGood = p.seq - 2;
       const why = e ? `row ${p.seq + 1} still links to row ${p.seq}, so row ${p.seq - 1} is the one that changed` : `row ${p.seq} is the last, so it may instead be row ${p.seq} that was rewritten`;
       this.fail({
         seq: p.seq - 1,
@@ -227,7 +232,7 @@ export class ChainVerifier {
 
   report(): VerifyReport {
     this.finish();
-    const lastSeq = this.#bad ? Math.max(this.#startSeq, this.#bad.seq - 1) : this.#next - 1;
+    const lastSeq = this.#lastGood;
     const covered = Math.max(this.#lastCheckpoint, this.#startSeq);
     return {
       ok: this.#bad === undefined,
