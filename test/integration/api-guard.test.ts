@@ -45,8 +45,9 @@ afterAll(async () => {
   await srv?.[Symbol.asyncDispose]();
 });
 
-async function run(body: Record<string, unknown>, key = agentKey): Promise<{ status: number; body: Record<string, unknown> & { code?: string; details?: Record<string, unknown> } }> {
-  return srv.call(key, 'POST', `/v1/sandboxes/${sbx.id}/commands`, body) as never;
+type Answer = { status: number; body: Record<string, unknown> & { code?: string; details?: Record<string, unknown> } };
+function run(body: Record<string, unknown>, key = agentKey): Promise<Answer> {
+  return srv.call(key, 'POST', `/v1/sandboxes/${sbx.id}/commands`, body);
 }
 
 describe('the guard over the API', () => {
@@ -72,7 +73,9 @@ describe('the guard over the API', () => {
 
     const pending = await approver.approvals.list({ state: 'pending' });
     expect(pending.map((a) => a.id)).toContain(id);
-    expect(pending.find((a) => a.id === id)).toMatchObject({ action: expect.stringContaining('touch needs-approval-1'), findings: [expect.objectContaining({ ruleId: 'test.ask-marker', layer: 'tenant' })] });
+    const mine = pending.find((a) => a.id === id);
+    expect(mine?.action).toContain('touch needs-approval-1');
+    expect(mine?.findings[0]).toMatchObject({ ruleId: 'test.ask-marker', layer: 'tenant' });
 
     // The agent's key has no approvals:decide; even a key that has it cannot approve what it asked for.
     expect((await srv.call(agentKey, 'POST', `/v1/approvals/${id}/approve`, {})).body.code).toBe('E_FORBIDDEN');
@@ -220,7 +223,9 @@ rules:
     const eicar = String.raw`X5O!P%@AP[4\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*`;
     expect((await srv.put(agentKey, sbx.id, 'eicar.com', eicar)).status).toBe(200);
     const [v] = await agent.audit.query({ sandboxId: sbx.id, action: 'scan.verdict', order: 'desc', limit: 1 });
-    expect(v).toMatchObject({ action: 'scan.verdict', preview: expect.stringContaining('eicar.com'), outcome: expect.stringMatching(/malicious|critical/), tenant: 'guarded' });
+    expect(v).toMatchObject({ action: 'scan.verdict', tenant: 'guarded' });
+    expect(v?.preview).toContain('eicar.com');
+    expect(v?.outcome).toMatch(/malicious|critical/);
     expect(v?.ruleIds.length).toBeGreaterThan(0);
   });
 

@@ -251,7 +251,7 @@ export class Sandbox {
       const admitted = this.#parts.gate.admitWaiting('command', { argv: args }, opts);
       return admitted instanceof Promise ? admitted.then((a) => this.#launch(args, opts, a)) : Promise.resolve(this.#launch(args, opts, admitted));
     } catch (err) {
-      return Promise.reject(err as Error);
+      return Promise.reject(err instanceof Error ? err : new Error(String(err)));
     }
   }
 

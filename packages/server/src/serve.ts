@@ -27,7 +27,25 @@ export interface ServeOptions {
    * layers can only tighten it. Default: $WARDEN_GUARD_POLICY, else the
    * shipped default policy. 'off' runs without a guard (actions are still audited).
    */
-  readonly guardPolicy?: string | 'off';
+  readonly guardPolicy?: string;
+  /**
+   * Default sandboxes kept started so that a create with the default runtime,
+   * hostname and limits is a hand-over (GET /v1/pools shows the hit rate).
+   * 0 keeps none. Default: $WARDEN_POOL_SIZE, else 2.
+   */
+  readonly poolSize?: number;
+}
+
+/** Warm default sandboxes when neither poolSize nor WARDEN_POOL_SIZE says otherwise: a couple of instant creates for a few MiB. */
+const DEFAULT_POOL_SIZE = 2;
+
+/** poolSize, else $WARDEN_POOL_SIZE, else the default; refused (naming where it came from) unless an integer from 0 to 1000. */
+export function resolvePoolSize(poolSize: number | undefined, env: string | undefined = process.env.WARDEN_POOL_SIZE): number {
+  const [value, from] = poolSize !== undefined ? [poolSize, 'poolSize (--pool)'] : env !== undefined && env !== '' ? [Number(env), 'WARDEN_POOL_SIZE'] : [DEFAULT_POOL_SIZE, 'default'];
+  if (!Number.isInteger(value) || value < 0 || value > 1000) {
+    throw new WardenError('E_INVALID_ARGUMENT', `${from} must be an integer from 0 to 1000 (warm default sandboxes; 0 for none), got ${JSON.stringify(poolSize ?? env)}.`);
+  }
+  return value;
 }
 
 export interface RunningServer extends AsyncDisposable {
@@ -57,6 +75,7 @@ async function settledWithin(p: Promise<unknown>, ms: number): Promise<void> {
 
 export async function serve(opts: ServeOptions = {}): Promise<RunningServer> {
   const dataDir = opts.dataDir ?? process.env.WARDEN_DATA_DIR ?? '/var/lib/warden';
+  const poolSize = resolvePoolSize(opts.poolSize);
   const log: FastifyBaseLogger = pino({ level: opts.logLevel ?? 'info' }, pino.destination(2));
   await mkdir(dataDir, { recursive: true, mode: 0o711 });
   const db: Db = openDb(join(dataDir, 'warden.db'));
@@ -76,7 +95,7 @@ export async function serve(opts: ServeOptions = {}): Promise<RunningServer> {
         'cleaned up after a previous server run',
       );
     }
-    engine = await createEngine({ dataDir, logger: coreLogger(log), ...(guard ? { guard } : {}), audit });
+    engine = await createEngine({ dataDir, logger: coreLogger(log), ...(guard ? { guard } : {}), audit, ...(poolSize > 0 ? { pool: [{ size: poolSize }] } : {}) });
     app = await buildApp({ engine, db, logger: log, audit });
     const orphanedSandboxes = app.store.closeOrphans(engine.id, 'server-restart');
     if (orphanedSandboxes.length > 0) log.warn({ sandboxes: orphanedSandboxes }, 'sandboxes of a previous server run ended with it; marked closed');

@@ -53,6 +53,7 @@ export async function approvalsCommand(args: string[]): Promise<number> {
     case 'deny':
       out = await client.approvals.deny(needId(), values.reason ? { reason: values.reason } : {});
       break;
+    case undefined:
     default:
       throw new UsageError(APPROVALS_USAGE);
   }

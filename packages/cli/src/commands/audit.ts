@@ -139,6 +139,7 @@ export async function auditCommand(args: string[]): Promise<number> {
       }
       return 0;
     }
+    case undefined:
     default:
       throw new UsageError(AUDIT_USAGE);
   }

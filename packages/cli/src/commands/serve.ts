@@ -4,22 +4,26 @@ import { serve } from '@warden/server';
 import { UsageError } from '../output.js';
 
 export const SERVE_USAGE = `usage: warden serve [--port P (8765)] [--host H (127.0.0.1)] [--data-dir DIR] [--log-level info|debug|warn|silent]
-                    [--guard-policy FILE|off] [--json]
-  --guard-policy  the server's guard policy (YAML; default $WARDEN_GUARD_POLICY, else the shipped one); off: no guard`;
+                    [--guard-policy FILE|off] [--pool N] [--json]
+  --guard-policy  the server's guard policy (YAML; default $WARDEN_GUARD_POLICY, else the shipped one); off: no guard
+  --pool          default sandboxes kept started, so that creating one is a hand-over (default $WARDEN_POOL_SIZE, else 2; 0: none)`;
 
 export async function serveCommand(args: string[]): Promise<number> {
   const { values } = parseArgs({
     args,
-    options: { port: { type: 'string' }, host: { type: 'string' }, 'data-dir': { type: 'string' }, 'log-level': { type: 'string' }, 'guard-policy': { type: 'string' }, json: { type: 'boolean' } },
+    options: { port: { type: 'string' }, host: { type: 'string' }, 'data-dir': { type: 'string' }, 'log-level': { type: 'string' }, 'guard-policy': { type: 'string' }, pool: { type: 'string' }, json: { type: 'boolean' } },
   });
   const port = values.port === undefined ? 8765 : Number(values.port);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--port must be a port number from 0 to 65535, got ${JSON.stringify(values.port)}.\n${SERVE_USAGE}`);
+  const pool = values.pool === undefined ? undefined : /^\d+$/.test(values.pool) ? Number(values.pool) : Number.NaN;
+  if (pool !== undefined && !(pool <= 1000)) throw new UsageError(`--pool must be an integer from 0 to 1000 (warm default sandboxes; 0 for none), got ${JSON.stringify(values.pool)}.\n${SERVE_USAGE}`);
   const server = await serve({
     port,
     ...(values.host === undefined ? {} : { host: values.host }),
     ...(values['data-dir'] === undefined ? {} : { dataDir: values['data-dir'] }),
     logLevel: values['log-level'] ?? 'info',
     ...(values['guard-policy'] === undefined ? {} : { guardPolicy: values['guard-policy'] }),
+    ...(pool === undefined ? {} : { poolSize: pool }),
   });
   const key = server.createdAdminKey;
   if (values.json) {

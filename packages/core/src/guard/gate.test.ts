@@ -65,9 +65,10 @@ describe('Gate', () => {
     const { gate, events } = setup();
     const a = gate.admit('command', { argv: ['ls', '-la'] }, { actor: 'key:k1' });
     expect(a).toMatchObject({ by: 'policy', actor: 'key:k1', result: { decision: 'allow' } });
-    expect(events).toEqual([{ e: expect.objectContaining({ action: 'command.start', decision: 'allow', outcome: 'started', actor: 'key:k1', sandboxId: 'sbx_aaaaaaaaaaaa', tenant: 't1' }), durable: true }]);
+    expect(events).toHaveLength(1);
+    expect(events[0]).toMatchObject({ e: { action: 'command.start', decision: 'allow', outcome: 'started', actor: 'key:k1', sandboxId: 'sbx_aaaaaaaaaaaa', tenant: 't1' }, durable: true });
     gate.finished(a, 'exited:0');
-    expect(events[1]).toEqual({ e: expect.objectContaining({ action: 'command.end', outcome: 'exited:0' }), durable: false });
+    expect(events[1]).toMatchObject({ e: { action: 'command.end', outcome: 'exited:0' }, durable: false });
   });
 
   it('deny: refused with the rule, recorded as denied', () => {
@@ -84,7 +85,7 @@ describe('Gate', () => {
     expect(err.code).toBe('E_APPROVAL_PENDING');
     const id = (err.details as { approvalId: string }).approvalId;
     expect(approvals.get(id)).toMatchObject({ state: 'pending', requestedBy: 'key:agent', kind: 'session' });
-    expect(events.at(-1)?.e).toMatchObject({ action: 'session.command', outcome: 'pending', details: expect.objectContaining({ approvalId: id }) });
+    expect(events.at(-1)?.e).toMatchObject({ action: 'session.command', outcome: 'pending', details: { approvalId: id } });
 
     const waiting = gate.admitWaiting('session', { language: 'bash', code: 'curl http://y' }, { actor: 'key:agent', approvalWaitMs: 10_000 });
     expect(waiting).toBeInstanceOf(Promise);
@@ -104,7 +105,9 @@ describe('Gate', () => {
     const waiting = gate.admitWaiting('command', { argv: ['curl', 'z'] }, { actor: 'key:agent', approvalWaitMs: 10_000 });
     const id = approvals.list({ state: 'pending' })[0]?.id ?? '';
     approvals.decide(id, { approve: false, by: 'key:human', reason: 'no network' });
-    await expect(waiting).rejects.toMatchObject({ code: 'E_GUARD_DENIED', message: expect.stringContaining('no network') });
+    const err = await (waiting as Promise<unknown>).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'E_GUARD_DENIED' });
+    expect((err as Error).message).toContain('no network');
     approvals.close();
   });
 
