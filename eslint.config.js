@@ -4,7 +4,7 @@ import importX from 'eslint-plugin-import-x';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['**/dist/**', 'node_modules/**', 'scratch/**', 'packages/agent/*.mjs', 'packages/cli/bin/**', 'packages/agent/*.d.mts', 'eslint.config.js'] },
+  { ignores: ['**/dist/**', 'node_modules/**', 'scratch/**', 'packages/agent/*.mjs', 'packages/cli/bin/**', 'packages/agent/*.d.mts', 'eslint.config.js', 'packages/core/src/code/servers/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {

@@ -279,12 +279,13 @@ export async function auditBench(plan: AuditPlan, signal: AbortSignal, log: (s: 
 
       // Queries on the big log.
       const last = big.verify().lastSeq;
-      const mid = new Date(Date.now() - 1000).toISOString();
+      const recent = big.get(Math.max(1, last - 1000))!.ts; // the time of the last ~1,000 events
       const queries: { label: string; run: (i: number) => number }[] = [
         { label: 'get(seq)', run: (i) => (big.get(1 + ((i * 7919) % last)) ? 1 : 0) },
         { label: 'sandboxId, newest 100', run: (i) => big.query({ sandboxId: event(i).sandboxId!, order: 'desc' }).length },
         { label: 'tenant + action prefix, newest 100', run: (i) => big.query({ tenant: event(i).tenant!, action: 'command.*', order: 'desc' }).length },
-        { label: 'since (last second), 100', run: () => big.query({ since: mid }).length },
+        { label: 'since (the last 1,000 events), newest 100', run: () => big.query({ since: recent, order: 'desc' }).length },
+        { label: 'since + until (a 100-event window), 100', run: (i) => big.query({ since: big.get(1 + ((i * 7919) % last))!.ts, until: big.get(Math.min(last, 101 + ((i * 7919) % last)))!.ts }).length },
         { label: 'afterSeq page of 100', run: (i) => big.query({ afterSeq: (i * 7919) % last }).length },
         { label: 'actor + decision (no index), 100', run: () => big.query({ actor: 'key:k_3', decision: 'ask' }).length },
       ];

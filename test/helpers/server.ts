@@ -24,9 +24,14 @@ export interface TestServer extends AsyncDisposable {
   put(key: string, sandboxId: string, path: string, body: string): Promise<Response>;
 }
 
-export async function testServer(): Promise<TestServer> {
+export interface TestServerOptions {
+  /** Warm default sandboxes (`--pool`). Default 0: tests that count sandboxes see only their own. */
+  readonly poolSize?: number;
+}
+
+export async function testServer(options: TestServerOptions = {}): Promise<TestServer> {
   const dataDir = await mkdtemp(join(tmpdir(), 'warden-srv-'));
-  const server = await serve({ port: 0, dataDir, logLevel: process.env.WARDEN_TEST_LOG ?? 'silent', adminKey: `wdn_admin_${Math.random().toString(36).slice(2)}` }).catch(async (err: unknown) => {
+  const server = await serve({ port: 0, dataDir, logLevel: process.env.WARDEN_TEST_LOG ?? 'silent', adminKey: `wdn_admin_${Math.random().toString(36).slice(2)}`, poolSize: options.poolSize ?? 0 }).catch(async (err: unknown) => {
     await rm(dataDir, { recursive: true, force: true });
     throw err;
   });

@@ -27,7 +27,8 @@ interface Started {
 }
 
 async function startServer(dataDir: string, adminKey: string): Promise<Started> {
-  const child = spawn(process.execPath, [BIN, 'serve', '--port', '0', '--data-dir', dataDir, '--json', '--log-level', 'warn'], {
+  // No warm pool: the probes below count exactly the sandboxes this test made (test/integration/pool-crash.test.ts covers pooled ones).
+  const child = spawn(process.execPath, [BIN, 'serve', '--port', '0', '--data-dir', dataDir, '--json', '--log-level', 'warn', '--pool', '0'], {
     env: { ...process.env, WARDEN_ADMIN_KEY: adminKey },
     stdio: ['ignore', 'pipe', 'inherit'],
   });

@@ -4,6 +4,7 @@ import type { Guard } from './guard/guard.js';
 import { Type, type Static } from '@sinclair/typebox';
 import { parseWith } from '@warden/protocol';
 import type { Logger } from './logger.js';
+import { PoolConfigSchema, checkPoolConfig, type PoolOptions } from './pool/config.js';
 
 export const EngineConfigSchema = Type.Object(
   {
@@ -26,6 +27,8 @@ export const EngineConfigSchema = Type.Object(
     uidLockDir: Type.String({ pattern: '^/', default: '/run/warden/uids', expects: 'an absolute directory', description: 'Shared by every engine on the host.' }),
     maxSandboxes: Type.Integer({ minimum: 1, maximum: 100_000, default: 1000 }),
     startTimeoutMs: Type.Integer({ minimum: 100, maximum: 600_000, default: 10_000, description: 'How long a sandbox may take to become ready.' }),
+    pool: PoolConfigSchema,
+    poolFillConcurrency: Type.Integer({ minimum: 1, maximum: 64, default: 2, description: 'Most pooled sandboxes started at once (all pools together).' }),
   },
   { additionalProperties: false },
 );
@@ -39,6 +42,17 @@ export interface EngineOptions {
   readonly uidLockDir?: string;
   readonly maxSandboxes?: number;
   readonly startTimeoutMs?: number;
+  /**
+   * Warm pools: per profile, `size` sandboxes started ahead, so that a create
+   * matching the profile is a hand-over (well under a millisecond) rather
+   * than a start. They count toward maxSandboxes and are refilled in the
+   * background. Sandboxes with a codebase, snapshot or host workspace are
+   * never pooled. Default: none.
+   * @example createEngine({ pool: [{ size: 4 }, { size: 2, profile: { limits: { memoryMb: 2048 } } }] })
+   */
+  readonly pool?: readonly PoolOptions[];
+  /** Most pooled sandboxes started at once, all pools together. Default 2. */
+  readonly poolFillConcurrency?: number;
   /** Where the engine logs. Default: silent. */
   readonly logger?: Logger;
   /**
@@ -55,5 +69,7 @@ export interface EngineOptions {
 
 export function parseEngineConfig(opts: EngineOptions): Readonly<EngineConfig> {
   const { logger: _logger, guard: _guard, audit: _audit, approvalTimeoutMs: _approvalTimeoutMs, ...rest } = opts;
-  return parseWith(EngineConfigSchema, { dataDir: process.env.WARDEN_DATA_DIR ?? '/var/lib/warden', ...rest }, 'engine config');
+  const config = parseWith(EngineConfigSchema, { dataDir: process.env.WARDEN_DATA_DIR ?? '/var/lib/warden', ...rest }, 'engine config');
+  checkPoolConfig(config.pool, config.maxSandboxes);
+  return config;
 }

@@ -28,6 +28,7 @@ import type { CodebaseWorkspace } from './fs/workspace.js';
 import { Approvals } from './guard/approvals.js';
 import { Gate } from './guard/gate.js';
 import type { Guard, Policy } from './guard/guard.js';
+import { WarmPool, type PoolStats } from './pool/pool.js';
 
 export interface Engine extends AsyncDisposable {
   readonly id: string;
@@ -59,6 +60,12 @@ export interface Engine extends AsyncDisposable {
   /** Snapshots taken with sandbox.snapshot(). */
   readonly snapshots: { get(id: string): Promise<SnapshotMeta>; delete(id: string): Promise<void> };
   list(): SandboxInfo[];
+  /**
+   * Warm pools (the `pool` option): per profile its size, idle and starting
+   * sandboxes, hits, misses and hit rate. Idle pooled sandboxes are not in
+   * list() and get() until a create takes them.
+   */
+  poolStats(): PoolStats;
   /** Kills every sandbox and removes everything the engine made. Idempotent. */
   close(): Promise<void>;
 }
@@ -169,6 +176,20 @@ export async function createEngine(options: EngineOptions = {}): Promise<Engine>
     release(): Promise<void>;
   }
 
+  /** A sandbox started up to a ready agent and not yet handed to anyone (pooled, or a cold create's). */
+  interface Started {
+    readonly sandboxId: string;
+    readonly uid: number;
+    readonly source: WorkspaceSource;
+    readonly cgroup: SandboxCgroup;
+    readonly runtime: RuntimeInstance;
+    readonly agent: AgentClient;
+    /** Whether the runtime process has exited (known from its exit event). */
+    readonly exited: () => boolean;
+    /** Tears all of it down, last step first. */
+    readonly undo: UndoStage[];
+  }
+
   async function workspaceSource(spec: Readonly<SandboxSpec>, sandboxId: string, uid: number): Promise<WorkspaceSource> {
     if (spec.codebase || spec.snapshot) {
       const layered = await codebases.prepare({ sandboxId, ...spec });
@@ -207,6 +228,20 @@ export async function createEngine(options: EngineOptions = {}): Promise<Engine>
     return p;
   }
 
+  /** Sandboxes, creates in flight, and the pools' idle and starting sandboxes: what maxSandboxes bounds. */
+  const held = (): number => sandboxes.size + starting.size + pool.held();
+
+  // Sandboxes started ahead for the `pool` option; see pool/pool.ts for the rules they follow.
+  const pool = new WarmPool<Started>(config.pool, {
+    start: (spec) => start(spec),
+    died: (s) => s.runtime.exited,
+    alive: (s) => !s.agent.closed && !s.exited(),
+    discard: (s) => undoAll(s.undo, log),
+    hasRoom: () => !closing && held() < config.maxSandboxes,
+    logger: log,
+    fillConcurrency: config.poolFillConcurrency,
+  });
+
   async function createNow(input: SandboxSpecInput | undefined, context: CreateContext): Promise<Sandbox> {
     if (closing) throw new WardenError('E_ENGINE_CLOSED', 'The engine is closed; create a new engine.');
     const spec = parseSandboxSpec(input);
@@ -220,9 +255,26 @@ export async function createEngine(options: EngineOptions = {}): Promise<Engine>
       );
     }
     // Runs before this create joins `starting` (no await above), so it counts the others.
-    if (sandboxes.size + starting.size >= config.maxSandboxes) {
+    // An idle pooled sandbox of this profile is already counted (if it turns out dead, this
+    // create takes its place); otherwise an idle one of another profile makes room.
+    if (held() >= config.maxSandboxes && !pool.hasIdle(spec) && !pool.evict()) {
       throw new WardenError('E_CAPACITY', `The engine already runs ${config.maxSandboxes} sandboxes (maxSandboxes). Kill one or raise maxSandboxes.`);
     }
+    // A hit is a hand-over of a fresh pooled sandbox, without an await.
+    const started = pool.take(spec) ?? (await start(spec));
+    try {
+      return handOver(started, spec, context);
+    } catch (err) {
+      await undoAll(started.undo, log).catch(() => undefined);
+      throw err;
+    }
+  }
+
+  /**
+   * Starts a sandbox up to a ready agent: uid, workspace, cgroup, runtime.
+   * Nothing can run in it until handOver() makes it a Sandbox.
+   */
+  async function start(spec: Readonly<SandboxSpec>): Promise<Started> {
     const sandboxId = newId('sbx');
     const undo: UndoStage[] = [];
     try {
@@ -256,42 +308,54 @@ export async function createEngine(options: EngineOptions = {}): Promise<Engine>
       });
       undo.push([() => Promise.resolve(agent.close())]);
       await waitReady(agent, runtime, config.startTimeoutMs, sandboxId);
-
-      const steps = [...undo];
-      let torn: Promise<void> | undefined;
-      const gate = new Gate({ sandboxId, tenant: context.tenant, guard: options.guard, layers: context.policies ?? [], approvals, audit });
-      const sandbox = new Sandbox({
-        gate,
-        id: sandboxId,
-        spec,
-        uid: lease.uid,
-        agent,
-        codebase: source.codebase,
-        oomKills: () => cgroup.oomKills(),
-        runtimeExited: runtime.exited,
-        teardown: () =>
-          (torn ??= (async () => {
-            try {
-              await undoAll(steps, log);
-            } finally {
-              sandboxes.delete(sandboxId);
-              log.info('sandbox closed', { sandboxId });
-            }
-          })()),
-      });
-      sandboxes.set(sandboxId, sandbox);
-      const actor = context.actor ?? 'local';
-      gate.record({ action: 'sandbox.create', actor, outcome: 'ok', details: { runtime: spec.runtime, limits: spec.limits, ...(spec.codebase ? { codebase: spec.codebase } : {}) } });
-      void sandbox.ended.then((reason) => {
-        approvals.forgetSandbox(sandboxId);
-        gate.record({ action: 'sandbox.end', outcome: reason });
-      });
       log.info('sandbox started', { sandboxId, uid: lease.uid });
-      return sandbox;
+      let exited = false;
+      void runtime.exited.then(() => (exited = true));
+      return { sandboxId, uid: lease.uid, source, cgroup, runtime, agent, exited: () => exited, undo };
     } catch (err) {
       await undoAll(undo, log).catch(() => undefined);
       throw err;
     }
+  }
+
+  /**
+   * Makes a started sandbox the caller's: its spec (env, metadata, TTL and
+   * per-command defaults apply from here), its gate (tenant and guard layers,
+   * fixed for its life), its audit record. createdAt and the TTL start now.
+   */
+  function handOver(s: Started, spec: Readonly<SandboxSpec>, context: CreateContext): Sandbox {
+    const { sandboxId, runtime, cgroup, source } = s;
+    const steps = [...s.undo];
+    let torn: Promise<void> | undefined;
+    const gate = new Gate({ sandboxId, tenant: context.tenant, guard: options.guard, layers: context.policies ?? [], approvals, audit });
+    const sandbox = new Sandbox({
+      gate,
+      id: sandboxId,
+      spec,
+      uid: s.uid,
+      agent: s.agent,
+      codebase: source.codebase,
+      oomKills: () => cgroup.oomKills(),
+      runtimeExited: runtime.exited,
+      teardown: () =>
+        (torn ??= (async () => {
+          try {
+            await undoAll(steps, log);
+          } finally {
+            sandboxes.delete(sandboxId);
+            log.info('sandbox closed', { sandboxId });
+          }
+        })()),
+    });
+    sandboxes.set(sandboxId, sandbox);
+    const actor = context.actor ?? 'local';
+    gate.record({ action: 'sandbox.create', actor, outcome: 'ok', details: { runtime: spec.runtime, limits: spec.limits, ...(spec.codebase ? { codebase: spec.codebase } : {}) } });
+    void sandbox.ended.then((reason) => {
+      approvals.forgetSandbox(sandboxId);
+      gate.record({ action: 'sandbox.end', outcome: reason });
+      pool.pump(); // a place under maxSandboxes may have come free
+    });
+    return sandbox;
   }
 
   async function close(): Promise<void> {
@@ -299,7 +363,7 @@ export async function createEngine(options: EngineOptions = {}): Promise<Engine>
       // Wait for in-flight creates, so none escapes teardown.
       await Promise.allSettled([...starting]);
       approvals.close();
-      const results = await Promise.allSettled([...sandboxes.values()].map((s) => s.kill()));
+      const results = await Promise.allSettled([pool.close(), ...[...sandboxes.values()].map((s) => s.kill())]);
       await cgroups.destroy();
       await uids.close();
       await rm(stateDir, { recursive: true, force: true });
@@ -331,6 +395,7 @@ export async function createEngine(options: EngineOptions = {}): Promise<Engine>
       return s;
     },
     list: () => [...sandboxes.values()].map((s) => s.info()),
+    poolStats: () => pool.stats(),
     close,
     [Symbol.asyncDispose]: close,
   };

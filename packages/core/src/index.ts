@@ -1,5 +1,8 @@
 export { createEngine, type Engine, type CreateContext } from './engine.js';
 export type { EngineOptions, EngineConfig } from './config.js';
+export type { PoolOptions } from './pool/config.js';
+export type { PoolStats, PoolStat } from './pool/pool.js';
+export type { PoolProfile } from './pool/profile.js';
 export { Sandbox, type SandboxInfo, type SandboxState, type ScanGate, type SpawnOptions, type ExecOptions } from './sandbox.js';
 export type { PathVerdict } from './scan/changes.js';
 export { atLeast as scanLevelAtLeast, LEVELS as SCAN_LEVELS } from './scan/verdict.js';

@@ -211,6 +211,16 @@ export const ERROR_CATALOGUE = {
     expose: true,
     description: 'The shell session was closed or its shell exited, so it runs no more commands; create a new session.',
   },
+  E_CONTEXT_NOT_FOUND: {
+    status: 404,
+    expose: true,
+    description: 'No code context with this id exists in the sandbox (it never did, or it was deleted); list the sandbox’s code contexts.',
+  },
+  E_CONTEXT_CLOSED: {
+    status: 409,
+    expose: true,
+    description: 'The code context was deleted, so it runs no more cells; create a new context or run without one.',
+  },
   E_POLICY_INVALID: {
     status: 400,
     expose: true,

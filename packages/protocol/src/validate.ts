@@ -96,8 +96,9 @@ export function parseWith<T extends TSchema>(schema: T, input: unknown, what: st
     problems.push(formatError(e, what === 'sandbox spec' ? 'spec' : what));
   };
   // Value.Default merges any object, arrays included, into an object default:
-  // `limits: []` would silently become the defaults. Catch those before it runs.
-  for (const e of Value.Errors(schema, copy)) if (e.type === ValueErrorType.Object && e.value !== undefined) report(e);
+  // `limits: []` would silently become the defaults (and an object given for an
+  // array with a default, the empty array). Catch those before it runs.
+  for (const e of Value.Errors(schema, copy)) if ((e.type === ValueErrorType.Object || e.type === ValueErrorType.Array) && e.value !== undefined) report(e);
   const withDefaults = Value.Default(schema, copy);
   for (const e of Value.Errors(schema, withDefaults)) report(e);
   if (problems.length > 0) {

@@ -8,6 +8,7 @@ import type {
   GuardCheckView,
   GuardPolicyView,
   KeyView,
+  PoolsView,
   RecordedScan,
   Scope,
   ScanPolicy,
@@ -98,5 +99,10 @@ export class WardenClient {
 
   whoami(): Promise<WhoAmI> {
     return this.#http.json<WhoAmI>('GET', '/v1/whoami');
+  }
+
+  /** Admin: the server's warm pools (size, idle, hits, misses, hit rate per profile). */
+  pools(): Promise<PoolsView> {
+    return this.#http.json<PoolsView>('GET', '/v1/pools');
   }
 }

@@ -22,6 +22,7 @@ import { sessionRoutes } from './routes/sessions.js';
 import { approvalRoutes } from './routes/approvals.js';
 import { auditRoutes } from './routes/audit.js';
 import { guardRoutes } from './routes/guard.js';
+import { poolRoutes } from './routes/pools.js';
 import { GuardService } from './services/guard.js';
 import { GuardPolicyStore } from './store/guard-policies.js';
 import { CommandRegistry } from './services/commands.js';
@@ -117,6 +118,7 @@ export async function buildApp(opts: AppOptions): Promise<App> {
   guardRoutes(fastify, guard);
   approvalRoutes(fastify, opts.engine);
   if (opts.audit) auditRoutes(fastify, opts.audit);
+  poolRoutes(fastify, opts.engine);
 
   await fastify.ready();
   return {

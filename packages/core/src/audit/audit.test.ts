@@ -149,6 +149,15 @@ describe('append', () => {
     expect(thrown(() => log.append({ action: 'a.b' }, { durable: 'yes' as never })).code).toBe('E_INVALID_ARGUMENT');
   });
 
+  it('never lets ts go backwards: a clock that steps back repeats the last ts until it catches up', () => {
+    const times = ['2025-01-01T10:00:05.000Z', '2025-01-01T10:00:05.000Z', '2025-01-01T10:00:01.000Z', '2025-01-01T10:00:09.000Z'];
+    let i = 0;
+    const log = open({ ...paths(), now: () => new Date(times[Math.min(i++, times.length - 1)]!) }); // the first call stamps the log's creation
+    const ts = [log.append({ action: 'a.one' }), log.append({ action: 'a.two' }), log.append({ action: 'a.three' })].map((e) => e.ts);
+    expect(ts).toEqual(['2025-01-01T10:00:05.000Z', '2025-01-01T10:00:05.000Z', '2025-01-01T10:00:09.000Z']);
+    expect(log.query({ since: '2025-01-01T10:00:05.000Z', until: '2025-01-01T10:00:06.000Z' }).map((e) => e.seq)).toEqual([1, 2]);
+  });
+
   it('stores a preview with lone surrogates as U+FFFD, so the stored row still verifies', () => {
     const p = paths();
     const log = open(p);

@@ -94,6 +94,7 @@ function openWritable(db: Db, cfg: AuditLogConfig): AuditLog {
 interface Head {
   readonly seq: number;
   readonly hash: string;
+  readonly ts: string;
   readonly frontier: MerkleFrontier;
   readonly checkpoint: Checkpoint | undefined;
 }
@@ -143,7 +144,7 @@ function resume(db: Db, cfg: AuditLogConfig, key: VerifyingKey, meta: Meta): Hea
   frontier ??= MerkleFrontier.empty();
   for (const r of db.prepare('SELECT hash FROM events WHERE seq > ? ORDER BY seq').iterate(from) as IterableIterator<{ hash: string }>) frontier.push(r.hash);
   if (frontier.size !== lastSeq) throw unavailable(`The audit log ${cfg.file} ends at seq ${lastSeq} but holds ${frontier.size} events: rows are missing. ${verifyHint}`);
-  return { seq: lastSeq, hash: tail?.hash ?? GENESIS_HASH, frontier, checkpoint: cpRow ? toCheckpoint(cpRow) : undefined };
+  return { seq: lastSeq, hash: tail?.hash ?? GENESIS_HASH, ts: tail?.ts ?? '', frontier, checkpoint: cpRow ? toCheckpoint(cpRow) : undefined };
 }
 
 class Log implements AuditLog {
@@ -158,6 +159,7 @@ class Log implements AuditLog {
   /** Chain head of everything appended (buffered included). */
   #headSeq = 0;
   #headHash = GENESIS_HASH;
+  #headTs = '';
   /** What the database holds. */
   #committedSeq = 0;
   #frontier = MerkleFrontier.empty();
@@ -192,6 +194,7 @@ class Log implements AuditLog {
       this.#signer = key as SigningKey;
       this.#headSeq = this.#committedSeq = head.seq;
       this.#headHash = head.hash;
+      this.#headTs = head.ts;
       this.#frontier = head.frontier;
       this.#lastCheckpoint = head.checkpoint;
       this.#checkpointTimer = setInterval(() => this.#onCheckpointTimer(), cfg.checkpointIntervalMs);
@@ -227,12 +230,18 @@ class Log implements AuditLog {
     }
     const now = this.#cfg.now();
     if (!(now instanceof Date) || Number.isNaN(now.getTime())) throw unavailable('audit append: the clock (options.now) did not return a valid Date.');
-    const fields = chained(n, this.#headSeq + 1, now.toISOString(), this.#headHash);
+    // ts never goes backwards: if the clock steps back, events keep the last ts until it catches up.
+    // Queries by time rely on it (query.ts).
+    let ts = now.toISOString();
+    if (ts < this.#headTs) ts = this.#headTs;
+    const fields = chained(n, this.#headSeq + 1, ts, this.#headHash);
     const hash = eventHash(fields.prevHash, canonicalEvent(fields));
     const event = Object.freeze(toEvent(fields, hash));
     this.#buffer.push({ event, params: eventParams(fields, hash) });
+    const headTs = this.#headTs;
     this.#headSeq = fields.seq;
     this.#headHash = hash;
+    this.#headTs = ts;
 
     if (options.durable === true) {
       try {
@@ -242,12 +251,14 @@ class Log implements AuditLog {
         this.#buffer.pop();
         this.#headSeq = fields.seq - 1;
         this.#headHash = fields.prevHash;
+        this.#headTs = headTs;
         this.#scheduleFlush();
         throw unavailable(`audit append: could not make ${event.action} durable in ${this.#cfg.file}: ${reason(err)}. The action must not run.`, err);
       }
-    } else if (this.#buffer.length >= this.#cfg.maxBatch) {
+    } else if (this.#buffer.length >= this.#cfg.maxBatch && this.#failing === undefined) {
       this.#tryCommit();
     } else {
+      // Also while commits fail: then the retry timer tries again, not every append.
       this.#scheduleFlush();
     }
     return event;
@@ -313,7 +324,10 @@ class Log implements AuditLog {
     let failure: unknown;
     try {
       if (this.#signer && (this.#buffer.length > 0 || (this.#lastCheckpoint?.seq ?? 0) < this.#committedSeq)) this.#commit(false, true);
-      if (this.#signer) this.#stmts.get('PRAGMA wal_checkpoint(TRUNCATE)').get(); // leave no WAL behind
+      if (this.#signer) {
+        this.#optimize();
+        this.#stmts.get('PRAGMA wal_checkpoint(TRUNCATE)').get(); // leave no WAL behind
+      }
     } catch (err) {
       failure = err;
     } finally {
@@ -366,6 +380,17 @@ class Log implements AuditLog {
       this.#commit(false, true);
     } catch {
       this.#scheduleFlush();
+      return;
+    }
+    this.#optimize();
+  }
+
+  /** Refreshes the planner's statistics when the table has changed enough (cheap otherwise; see db.ts). */
+  #optimize(): void {
+    try {
+      this.#stmts.get('PRAGMA optimize = 0x10002').run(); // 0x10000: look at every table, not only those queried
+    } catch (err) {
+      this.#cfg.logger.warn('audit: PRAGMA optimize failed', { error: reason(err) });
     }
   }
 

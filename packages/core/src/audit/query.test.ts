@@ -126,6 +126,8 @@ describe('query', () => {
     ['tenant', { tenant: 't1', order: 'desc' }, 'events_tenant'],
     ['action prefix', { action: 'command.*' }, 'events_action'],
     ['time range', { since: at(5), until: at(9) }, 'events_ts'],
+    ['since alone (a seq range found on events_ts)', { since: at(118) }, 'INTEGER PRIMARY KEY (rowid>?)'],
+    ['until alone, newest first', { until: at(3), order: 'desc' }, 'INTEGER PRIMARY KEY (rowid<?)'],
   ])('uses an index for %s', (_what, q, index) => {
     const db = new Database(join(dir, 'audit.sqlite'), { readonly: true });
     try {

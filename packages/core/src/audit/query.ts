@@ -7,6 +7,8 @@ export const DEFAULT_LIMIT = 100;
 export const MAX_LIMIT = 1000;
 
 const ACTION = /^[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)*$/;
+/** The first seq whose ts is at or after the bound (past the end when none is). */
+const FIRST_SEQ_AT = '(SELECT coalesce((SELECT seq FROM events INDEXED BY events_ts WHERE ts >= ? ORDER BY ts, seq LIMIT 1), 9007199254740991))';
 
 export interface CompiledQuery {
   readonly sql: string;
@@ -66,15 +68,19 @@ export function compileQuery(raw: AuditQuery | undefined): CompiledQuery {
       params.push(`${prefix}.`, `${prefix}/`);
     }
   }
+  // ts never decreases with seq (log.ts clamps it), so a time bound is a seq bound: the first seq at
+  // or after it, found on events_ts in O(log n), then a range on the primary key. Left to itself,
+  // SQLite scans the whole table when fewer rows match than the limit. The `+ts` comparisons keep the
+  // result exact and are not used to pick an index.
   const since = time('since', q.since);
   const until = time('until', q.until);
   if (since !== undefined) {
-    where.push('ts >= ?');
-    params.push(since);
+    where.push(`seq >= ${FIRST_SEQ_AT} AND +ts >= ?`);
+    params.push(since, since);
   }
   if (until !== undefined) {
-    where.push('ts < ?');
-    params.push(until);
+    where.push(`seq < ${FIRST_SEQ_AT} AND +ts < ?`);
+    params.push(until, until);
   }
   if (q.order !== undefined && q.order !== 'asc' && q.order !== 'desc') throw invalid(`audit query order must be 'asc' or 'desc', got ${show(q.order)}.`);
   const desc = q.order === 'desc';

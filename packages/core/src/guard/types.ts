@@ -61,6 +61,13 @@ export interface Call {
   readonly name: string;
   /** Literal string arguments (positional; `null` where not a literal string). Lists of literals are joined with NUL. */
   readonly args: readonly (string | null)[];
+  /**
+   * Keyword arguments: Python's `name=value` (`open(p, mode='w')`), or the
+   * properties of a JS/TS object literal passed last (`{ recursive: true }`).
+   * A value is its literal string, a boolean as spelled (`True`, `false`),
+   * and null for anything else. Absent when the call has none.
+   */
+  readonly kwargs?: Readonly<Record<string, string | null>>;
   readonly span: Span;
   readonly language: GuardLanguage;
 }

@@ -6,3 +6,5 @@ export { PathQuery, ListQuery, WatchQuery, MkdirBody, MoveBody, FileEntry, FileL
 export { Scope, SCOPES, CreateKeyBody, KeyView, CreatedKey, KeyParams, WhoAmI } from './keys.js';
 export { ScanLevel, VerdictView, ScanPolicy, TenantParams, ScanQuery, RecordedScan, ScansQuery, ChangesVerdicts } from './scan.js';
 export { GuardLanguage, Decision, Risk, GuardFindingView, GuardCheckBody, GuardCheckView, GuardPolicyBody, GuardPolicyView, ApprovalState, ApprovalView, ApprovalParams, ApprovalsQuery, ApproveBody, DenyBody, AuditEventView, AuditQuery, AuditPage, AuditVerifyView } from './guard.js';
+export { PoolProfileView, PoolView, PoolsView } from './pools.js';
+export { CodeLanguage, CodeResult, CodeError, Execution, RunCodeBody, CreateCodeContextBody, CodeContextParams, CodeContextView, CodeEvent } from './code.js';

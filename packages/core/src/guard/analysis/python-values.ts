@@ -206,6 +206,17 @@ export class PyScope {
     return { positional, keywords };
   }
 
+  /** Literal values of keyword arguments (Call.kwargs): strings, `True`/`False`, else null. */
+  kwargs(keywords: ReadonlyMap<string, Node>): Readonly<Record<string, string | null>> {
+    const out: [string, string | null][] = [];
+    for (const [k, v] of keywords) {
+      const t = this.type(v);
+      out.push([k, t === 'true' || t === 'false' ? this.src(v) : (this.lit(v)?.text ?? null)]);
+    }
+    // fromEntries defines own properties: a `__proto__` key stays a key.
+    return Object.freeze(Object.fromEntries(out));
+  }
+
   /** Elements of a literal list/tuple (or a name bound once to one). */
   elements(n: Node, d = 0): Node[] | null {
     if (d > MAX_DEPTH || --this.#budget < 0) return null;

@@ -66,6 +66,18 @@ describe('python literal arguments', () => {
   ])('%j', (code, args) => {
     expect(py(code).calls.find((c) => c.name === 'f')?.args).toEqual(args);
   });
+
+  it.each([
+    ["open(p, mode='w')", 'open', { mode: 'w' }],
+    ['import subprocess\nsubprocess.run(cmd, shell=True, check=False)', 'subprocess.run', { shell: 'True', check: 'False' }],
+    ['f(a, key="v" "w", n=1, x=y, **rest)', 'f', { key: 'vw', n: null, x: null }],
+    ["f(__proto__='x')", 'f', { ['__proto__']: 'x' }],
+    ['f(a, b)', 'f', undefined],
+  ])('keyword arguments of %j', (code, name, kwargs) => {
+    const c = py(code).calls.find((x) => x.name === name);
+    expect(c?.kwargs).toEqual(kwargs);
+    if (kwargs) expect(Object.getPrototypeOf(c?.kwargs)).toBe(Object.prototype);
+  });
 });
 
 describe('python code that runs other code', () => {

@@ -168,7 +168,9 @@ class PyWalker {
       }
       return s.lit(a)?.text ?? null;
     });
-    this.#run.facts.calls.push({ name, args, span: toTop(this.#frame, n.startIndex, n.endIndex), language: 'python' });
+    const span = toTop(this.#frame, n.startIndex, n.endIndex);
+    const kwargs = keywords.size > 0 ? s.kwargs(keywords) : undefined;
+    this.#run.facts.calls.push(kwargs ? { name, args, kwargs, span, language: 'python' } : { name, args, span, language: 'python' });
     this.#effects(n, name, positional, keywords);
   }
 

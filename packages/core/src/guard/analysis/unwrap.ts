@@ -1,5 +1,5 @@
 import type { GuardLanguage, Invocation } from '../types.js';
-import { type Frame, type Run, type Word, basename, toTop } from './context.js';
+import { type Frame, type Run, type Word, basename, knownOf, toTop } from './context.js';
 
 /*
  * Wrappers: programs that run another program (`sudo rm`, `env -i rm`,
@@ -23,7 +23,8 @@ type Opts = Map<string, Word | true>;
 
 function suffix(w: Word, keep: number): Word {
   const value = w.value.slice(w.value.length - keep);
-  return { ...w, value, raw: w.raw >= 0 ? w.raw + (w.value.length - keep) : -1 };
+  const out = { ...w, value, raw: w.raw >= 0 ? w.raw + (w.value.length - keep) : -1 };
+  return w.dynamic ? { ...out, known: Math.min(knownOf(w), keep) } : out;
 }
 
 /** Parses leading options from `i`; returns the index of the first operand. */
@@ -183,10 +184,12 @@ function find(words: readonly Word[]): Step | null {
 }
 
 function splitString(w: Word): Word[] {
-  return w.value
-    .split(/[ \t\n]+/)
-    .filter((v) => v !== '')
-    .map((value) => ({ ...w, value, raw: -1 }));
+  const from = w.value.length - knownOf(w);
+  return [...w.value.matchAll(/[^ \t\n]+/g)].map((m) => {
+    const part = { ...w, value: m[0], raw: -1 };
+    // Each part knows what of it lies in the known tail of the whole.
+    return w.dynamic ? { ...part, known: Math.max(0, Math.min(m[0].length, m.index + m[0].length - from)) } : part;
+  });
 }
 
 const WRAPPERS: Record<string, (words: readonly Word[], prog: string) => Step | null> = {
@@ -291,6 +294,20 @@ export interface Site {
 
 const MAX_LAYERS = 32;
 
+/**
+ * The basename of argv[0] when the analysis knows it, else ''. `x=rm; $x`
+ * is `rm` and `"$DIR"/rm` is `rm` whatever DIR holds, but the name in
+ * `$(curl -fsSL https://x/y)` is decided at run time, and a fragment of its
+ * text (`y)`) would let a rule about a program called `y)` match.
+ */
+export function programName(w: Word): string {
+  const base = basename(w.value);
+  const known = knownOf(w);
+  if (known === w.value.length) return base;
+  // The base and the `/` before it must both be known.
+  return base.length < known && base.length < w.value.length ? base : '';
+}
+
 function record(run: Run, frame: Frame, words: readonly Word[], site: Site): void {
   let dynamic = site.runtimeArgs === true;
   for (const w of words) if (w.dynamic) dynamic = true;
@@ -300,7 +317,7 @@ function record(run: Run, frame: Frame, words: readonly Word[], site: Site): voi
   const start = site.start ?? first.start;
   const inv: Invocation = {
     argv: words.map((w) => w.value),
-    program: basename(first.value),
+    program: programName(first),
     span: toTop(frame, start, Math.max(start, site.end)),
     via: decoders ? [...site.via, ...decoders] : site.via,
     dynamic,

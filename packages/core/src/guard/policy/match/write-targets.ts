@@ -66,7 +66,10 @@ function callTargets(a: Analysis, out: PathCandidate[]): void {
   for (const c of a.calls) {
     const [a0, a1] = c.args;
     if (c.language === 'python') {
-      if (PY_OPEN.has(c.name) && lit(a0) && lit(a1) && WRITE_MODE.test(a1)) out.push({ value: a0, span: c.span, language: c.language });
+      // open(p, 'w'), open(p, mode='a'), open(file=p, mode='x')
+      const file = a0 ?? c.kwargs?.file;
+      const mode = a1 ?? c.kwargs?.mode;
+      if (PY_OPEN.has(c.name) && lit(file) && lit(mode) && WRITE_MODE.test(mode)) out.push({ value: file, span: c.span, language: c.language });
       else if (PY_DEST_ARG1.test(c.name) && lit(a1)) out.push({ value: a1, span: c.span, language: c.language });
       else if (c.name === 'pathlib.Path' && lit(a0) && a.calls.some((w) => w.name.startsWith('pathlib.Path()') && PY_PATH_WRITE.test(w.name))) out.push({ value: a0, span: c.span, language: c.language });
     } else {

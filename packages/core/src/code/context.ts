@@ -1,0 +1,404 @@
+/**
+ * A code context: cells of one language run one after another in one
+ * long-lived interpreter, so variables, functions and imports persist
+ * between them. The interpreter starts with the first cell; when it dies
+ * (a crash, `os._exit`, `process.exit()`, a cell that would not stop), the
+ * cell says so and the next cell starts a fresh one.
+ */
+import { WardenError, type CodeError, type CodeLanguage, type Execution } from '@warden/protocol';
+import type { Gate } from '../guard/gate.js';
+import { CellOutput } from './cell.js';
+import { Interpreter, describeEnd, type InterpreterEnd, type SpawnInterpreter } from './interpreter.js';
+import { checkCell, type CellDefaults, type CellSpec, type ContextSpec, type RunCodeOptions } from './options.js';
+
+export interface CodeContextInfo {
+  readonly id: string;
+  readonly sandboxId: string;
+  readonly language: CodeLanguage;
+  /** The directory the interpreter starts in. */
+  readonly cwd: string;
+  /** The context runCode() uses for its language when no context is named. */
+  readonly isDefault: boolean;
+  readonly state: 'open' | 'closed';
+  readonly createdAt: string;
+  /** Its interpreter runs now. */
+  readonly started: boolean;
+  /** The interpreter's version (`3.11.2`, `20.20.2`), once one has started. */
+  readonly version: string | undefined;
+  /** A cell is running now. */
+  readonly busy: boolean;
+  /** Cells waiting behind the running one. */
+  readonly queued: number;
+  /** Cells the current interpreter has been given (0 before it starts). */
+  readonly executionCount: number;
+  /** Interpreters started after the first: restarts, and starts after one died. */
+  readonly restarts: number;
+  /** Why the context closed, once it has. */
+  readonly closedReason?: string;
+}
+
+/** JavaScript cells with top-level await are rewritten before they are sent (js-async.ts). */
+export type PrepareCode = (language: CodeLanguage, code: string) => { readonly code: string; readonly async: boolean } | Promise<{ readonly code: string; readonly async: boolean }>;
+
+/** What the context needs from its sandbox. */
+export interface CodeContextDeps {
+  readonly id: string;
+  readonly sandboxId: string;
+  readonly spec: ContextSpec;
+  /** The directory the interpreter starts in when spec.cwd is not set. */
+  readonly defaultCwd: string;
+  readonly isDefault: boolean;
+  readonly spawn: SpawnInterpreter;
+  readonly defaults: CellDefaults;
+  /** Settles when the sandbox has ended. */
+  readonly sandboxEnded: Promise<unknown>;
+  /** The guard and audit gate every cell passes before it is queued. */
+  readonly gate: Gate;
+  readonly prepare: PrepareCode;
+  /** Called once when the context closes, for whatever reason. */
+  readonly onClosed: (context: CodeContext) => void;
+}
+
+type Interrupt = 'timeout' | 'aborted' | 'output-limit';
+/** Who ended the interpreter under a running cell. */
+type Stop = 'restart' | 'close' | 'sandbox';
+
+interface Job {
+  readonly spec: CellSpec;
+  readonly resolve: (e: Execution) => void;
+  readonly reject: (e: unknown) => void;
+  /** Set while the job runs: interrupts the cell. */
+  interrupt?: (why: Interrupt) => void;
+  onAbort?: () => void;
+  stoppedBy?: Stop;
+}
+
+/** After an interrupt: how long the cell has to end before its interpreter is killed. */
+const INTERRUPT_GRACE_MS = 2000;
+
+const LOST = "the context's state (variables, imports) is lost and the next cell starts a fresh interpreter";
+
+export class CodeContext implements AsyncDisposable {
+  readonly id: string;
+  readonly language: CodeLanguage;
+  readonly cwd: string;
+  readonly isDefault: boolean;
+  readonly createdAt = new Date();
+  readonly #deps: CodeContextDeps;
+  #interp: Interpreter | undefined;
+  #starting: Promise<Interpreter> | undefined;
+  #version: string | undefined;
+  readonly #queue: Job[] = [];
+  #current: Job | undefined;
+  /** Settles when the running job has settled. */
+  #running: Promise<void> = Promise.resolve();
+  #starts = 0;
+  #cells = 0;
+  #requestId = 0;
+  #closed: { readonly stop: Stop; readonly why: string } | undefined;
+  #closing: Promise<void> | undefined;
+
+  /** Contexts are made by `sandbox.code.create()` (or by runCode, for the default ones). */
+  constructor(deps: CodeContextDeps) {
+    this.#deps = deps;
+    this.id = deps.id;
+    this.language = deps.spec.language;
+    this.cwd = deps.spec.cwd ?? deps.defaultCwd;
+    this.isDefault = deps.isDefault;
+    void deps.sandboxEnded.then(() => this.#close('sandbox', 'the sandbox was closed'));
+  }
+
+  info(): CodeContextInfo {
+    return {
+      id: this.id,
+      sandboxId: this.#deps.sandboxId,
+      language: this.language,
+      cwd: this.cwd,
+      isDefault: this.isDefault,
+      state: this.#closed ? 'closed' : 'open',
+      createdAt: this.createdAt.toISOString(),
+      started: this.#interp !== undefined,
+      version: this.#version,
+      busy: this.#current !== undefined,
+      queued: this.#queue.length,
+      executionCount: this.#interp ? this.#cells : 0,
+      restarts: Math.max(0, this.#starts - 1),
+      ...(this.#closed ? { closedReason: this.#closed.why } : {}),
+    };
+  }
+
+  /**
+   * Runs a cell after the cells queued before it. What the code does (an
+   * exception, a timeout, the output cap, a crash of the interpreter) is in
+   * the Execution's `error`, never thrown. Throws E_INVALID_ARGUMENT for bad
+   * arguments, E_GUARD_DENIED / E_APPROVAL_PENDING from the guard,
+   * E_EXEC_FAILED when the interpreter cannot start, E_CONTEXT_CLOSED after
+   * delete() (E_SANDBOX_CLOSED once the sandbox is gone).
+   * @example
+   * await ctx.run('import math; r = 2');
+   * (await ctx.run('math.pi * r ** 2')).results[0]?.text; // '12.566370614359172'
+   */
+  async run(code: string, opts: Omit<RunCodeOptions, 'language' | 'context'> = {}): Promise<Execution> {
+    const spec = checkCell(code, opts, this.#deps.defaults);
+    if (this.#closed) throw this.#closedError();
+    // Admitted at once (no await), a cell joins the queue in call order.
+    const admitted = this.#deps.gate.admitWaiting('code', { language: this.language, code }, opts);
+    const admission = admitted instanceof Promise ? await admitted : admitted;
+    if (this.#closed) throw this.#closedError();
+    const result = this.#enqueue(spec);
+    result.then(
+      (e) => this.#deps.gate.finished(admission, e.error ? `error:${e.error.name}` : 'ok'),
+      (err: unknown) => this.#deps.gate.finished(admission, `error:${err instanceof WardenError ? err.code : 'unknown'}`),
+    );
+    return result;
+  }
+
+  /**
+   * Replaces the interpreter with a fresh one (all state is lost) and waits
+   * until it is ready. A running cell ends with error `ContextRestarted`;
+   * queued cells run in the new interpreter. Throws E_EXEC_FAILED when the
+   * new interpreter cannot start, E_CONTEXT_CLOSED after delete().
+   */
+  async restart(): Promise<void> {
+    if (this.#closed) throw this.#closedError();
+    if (this.#current) this.#current.stoppedBy = 'restart';
+    const old = this.#interp ?? (await this.#starting?.catch(() => undefined));
+    this.#interp = undefined;
+    await old?.destroy();
+    if (this.#closed) throw this.#closedError();
+    await this.#interpreter();
+  }
+
+  /**
+   * Ends the context: kills the interpreter and everything it started. The
+   * running cell and queued ones resolve with error `ContextClosed`; later
+   * run() calls throw E_CONTEXT_CLOSED. Idempotent.
+   */
+  close(): Promise<void> {
+    return this.#close('close', 'deleted');
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+
+  #close(stop: Stop, why: string): Promise<void> {
+    this.#closing ??= (async () => {
+      this.#closed = { stop, why };
+      for (const job of this.#queue.splice(0)) this.#settle(job, this.#notRun(stop === 'sandbox' ? 'SandboxClosed' : 'ContextClosed', `The ${stop === 'sandbox' ? 'sandbox was closed' : 'context was deleted'} before this cell started.`));
+      if (this.#current) this.#current.stoppedBy = stop;
+      const interp = this.#interp ?? (await this.#starting?.catch(() => undefined));
+      this.#interp = undefined;
+      this.#deps.onClosed(this);
+      await interp?.destroy();
+      await this.#running;
+    })();
+    return this.#closing;
+  }
+
+  #closedError(): WardenError {
+    const details = { contextId: this.id, sandboxId: this.#deps.sandboxId };
+    if (this.#closed?.stop === 'sandbox') {
+      return new WardenError('E_SANDBOX_CLOSED', `Sandbox ${this.#deps.sandboxId} is closed, and code context ${this.id} with it. Create a new sandbox.`, { details });
+    }
+    return new WardenError('E_CONTEXT_CLOSED', `Code context ${this.id} was ${this.#closed?.why ?? 'closed'} and runs no more cells. Create a new one with sandbox.code.create(), or run without a context.`, { details });
+  }
+
+  /** The running interpreter, started (once, however many callers ask) when there is none. */
+  async #interpreter(): Promise<Interpreter> {
+    if (this.#interp) return this.#interp;
+    this.#starting ??= (async () => {
+      try {
+        const interp = await Interpreter.start(this.#deps.spawn, this.language, { cwd: this.#deps.spec.cwd, env: this.#deps.spec.env });
+        if (this.#closed) {
+          await interp.destroy();
+          throw this.#closedError();
+        }
+        this.#starts++;
+        this.#cells = 0;
+        this.#version = interp.version;
+        this.#interp = interp;
+        // One that dies between cells is replaced by the next cell.
+        void interp.ended.then(() => {
+          if (this.#interp === interp) this.#interp = undefined;
+        });
+        return interp;
+      } finally {
+        this.#starting = undefined;
+      }
+    })();
+    return this.#starting;
+  }
+
+  #enqueue(spec: CellSpec): Promise<Execution> {
+    return new Promise<Execution>((resolve, reject) => {
+      const job: Job = { spec, resolve, reject };
+      if (spec.signal?.aborted) {
+        resolve(this.#notRun('AbortError', 'The cell was aborted before it started.'));
+        return;
+      }
+      if (spec.signal) {
+        job.onAbort = () => {
+          if (job.interrupt) job.interrupt('aborted');
+          else if (this.#dequeue(job)) this.#settle(job, this.#notRun('AbortError', 'The cell was aborted before it started.'));
+        };
+        spec.signal.addEventListener('abort', job.onAbort, { once: true });
+      }
+      this.#queue.push(job);
+      this.#pump();
+    });
+  }
+
+  #dequeue(job: Job): boolean {
+    const i = this.#queue.indexOf(job);
+    if (i < 0) return false;
+    this.#queue.splice(i, 1);
+    return true;
+  }
+
+  #settle(job: Job, e: Execution): void {
+    if (job.onAbort) job.spec.signal?.removeEventListener('abort', job.onAbort);
+    if (e.error) {
+      try {
+        job.spec.onError?.(e.error);
+      } catch {
+        // Documented: exceptions thrown by callbacks are ignored.
+      }
+    }
+    job.resolve(e);
+  }
+
+  #pump(): void {
+    if (this.#current || this.#closed) return;
+    const job = this.#queue.shift();
+    if (!job) return;
+    this.#current = job;
+    this.#running = this.#execute(job).then(
+      (e) => this.#settle(job, e),
+      (err: unknown) => {
+        if (job.onAbort) job.spec.signal?.removeEventListener('abort', job.onAbort);
+        job.reject(err);
+      },
+    );
+    void this.#running.finally(() => {
+      this.#current = undefined;
+      this.#pump();
+    });
+  }
+
+  #notRun(name: string, value: string): Execution {
+    return { contextId: this.id, results: [], logs: { stdout: [], stderr: [] }, error: { name, value, traceback: '' }, executionCount: 0, durationMs: 0, truncated: false, stateLost: false };
+  }
+
+  async #execute(job: Job): Promise<Execution> {
+    const { spec } = job;
+    const started = performance.now();
+    try {
+      spec.onStart?.();
+    } catch {
+      // Documented: exceptions thrown by callbacks are ignored.
+    }
+    const interp = await this.#interpreter();
+    const prepared = await this.#deps.prepare(this.language, spec.code);
+    if (job.stoppedBy || spec.signal?.aborted) {
+      // Stopped while the interpreter started: the cell never ran.
+      if (spec.signal?.aborted) return this.#notRun('AbortError', 'The cell was aborted before it started.');
+      return this.#notRun(job.stoppedBy === 'sandbox' ? 'SandboxClosed' : job.stoppedBy === 'close' ? 'ContextClosed' : 'ContextRestarted', 'The context was stopped before this cell started.');
+    }
+    let interrupted: Interrupt | undefined;
+    let graceTimer: NodeJS.Timeout | undefined;
+    let graceOver!: () => void;
+    const grace = new Promise<'grace'>((resolve) => (graceOver = () => resolve('grace')));
+    const interrupt = (why: Interrupt): void => {
+      if (interrupted !== undefined) return;
+      interrupted = why;
+      interp.interrupt();
+      graceTimer = setTimeout(graceOver, INTERRUPT_GRACE_MS);
+    };
+    const out = new CellOutput({ maxOutputBytes: spec.maxOutputBytes, onStdout: spec.onStdout, onStderr: spec.onStderr, onResult: spec.onResult, onLimit: () => interrupt('output-limit') });
+    const id = ++this.#requestId;
+    let finished!: () => void;
+    const done = new Promise<'done'>((resolve) => (finished = () => resolve('done')));
+    interp.attach({
+      event: (e) => {
+        switch (e.type) {
+          case 'stdout':
+          case 'stderr':
+            out.text(e.type, e.text);
+            break;
+          case 'result':
+            out.result(e.result);
+            break;
+          case 'error':
+            out.error = { name: e.name, value: e.value, traceback: e.traceback };
+            break;
+          case 'done':
+            if (e.id === id) finished();
+            break;
+        }
+      },
+      stderr: (text) => out.text('stderr', text),
+    });
+    const timer = setTimeout(() => interrupt('timeout'), spec.timeoutMs);
+    job.interrupt = interrupt;
+    const executionCount = ++this.#cells;
+    interp.send({ id, code: prepared.code, async: prepared.async });
+    let outcome: 'done' | 'grace' | InterpreterEnd;
+    try {
+      outcome = await Promise.race([done, grace, interp.ended]);
+    } finally {
+      clearTimeout(timer);
+      clearTimeout(graceTimer);
+      job.interrupt = undefined;
+      interp.detach();
+    }
+    const execution = (error: CodeError | undefined, stateLost: boolean): Execution => ({
+      contextId: this.id,
+      results: out.results,
+      logs: { stdout: out.stdout, stderr: out.stderr },
+      ...(error ? { error } : {}),
+      executionCount,
+      durationMs: Math.round((performance.now() - started) * 1000) / 1000,
+      truncated: out.truncated,
+      stateLost,
+    });
+    const traceback = out.error?.traceback ?? '';
+    if (outcome === 'done') {
+      return execution(interrupted ? { name: INTERRUPT_NAMES[interrupted], value: `${this.#interruptWhy(interrupted, spec)}; the context keeps its state.`, traceback } : out.error, false);
+    }
+    // The interpreter is gone or going: the next cell starts a fresh one.
+    if (this.#interp === interp) this.#interp = undefined;
+    if (outcome === 'grace') {
+      await interp.destroy();
+      const why = this.#interruptWhy(interrupted ?? 'timeout', spec);
+      return execution({ name: INTERRUPT_NAMES[interrupted ?? 'timeout'], value: `${why}, and did not stop within ${INTERRUPT_GRACE_MS / 1000} s, so its interpreter was killed: ${LOST}.`, traceback }, true);
+    }
+    return execution(this.#endError(job, outcome, interrupted, spec, traceback), true);
+  }
+
+  #interruptWhy(why: Interrupt, spec: CellSpec): string {
+    switch (why) {
+      case 'timeout':
+        return `The cell ran longer than timeoutMs (${spec.timeoutMs} ms) and was interrupted`;
+      case 'aborted':
+        return 'The cell was aborted and interrupted';
+      case 'output-limit':
+        return `The cell's output passed maxOutputBytes (${spec.maxOutputBytes} bytes): the rest was dropped and the cell interrupted`;
+    }
+  }
+
+  /** The error of a cell whose interpreter ended under it. */
+  #endError(job: Job, end: InterpreterEnd, interrupted: Interrupt | undefined, spec: CellSpec, traceback: string): CodeError {
+    const stop = job.stoppedBy ?? (end.kind === 'sandbox-closed' ? 'sandbox' : undefined);
+    if (stop === 'restart') return { name: 'ContextRestarted', value: "The context was restarted while this cell ran; the state (variables, imports) it had is lost.", traceback };
+    if (stop === 'close') return { name: 'ContextClosed', value: 'The context was deleted while this cell ran.', traceback };
+    if (stop === 'sandbox') return { name: 'SandboxClosed', value: 'The sandbox was closed while this cell ran.', traceback };
+    if (end.kind === 'protocol') {
+      return { name: 'ProtocolError', value: `The ${this.language} interpreter broke the code protocol (${end.message}), so it was killed: ${LOST}.`, traceback };
+    }
+    if (interrupted) return { name: INTERRUPT_NAMES[interrupted], value: `${this.#interruptWhy(interrupted, spec)}, and its interpreter ended (${describeEnd(end)}): ${LOST}.`, traceback };
+    return { name: 'InterpreterExited', value: `The ${this.language} interpreter ended while running this cell (${describeEnd(end)}): ${LOST}.`, traceback };
+  }
+}
+
+const INTERRUPT_NAMES: Readonly<Record<Interrupt, string>> = { timeout: 'TimeoutError', aborted: 'AbortError', 'output-limit': 'OutputLimitExceeded' };
