@@ -487,8 +487,3 @@ export function printApiReport(r: ApiResults, out: (line: string) => void): void
   for (const l of table(rows)) out(`    ${l}`);
 }
 
-export function printApiTargets(targets: readonly Target[], out: (line: string) => void): void {
-  out('');
-  out('Targets (f)');
-  for (const l of table(targets.map((t) => [t.pass ? 'PASS' : 'MISS', t.name, t.goal, t.measured]), 4)) out(`  ${l}`);
-}

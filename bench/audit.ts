@@ -368,8 +368,3 @@ export function printAuditReport(r: AuditResults, out: (line: string) => void): 
   if (r.aborted) out('  WARNING: cut short; numbers are partial.');
 }
 
-export function printAuditTargets(targets: readonly Target[], out: (line: string) => void): void {
-  out('');
-  out('Targets (h)');
-  for (const l of table(targets.map((t) => [t.pass ? 'PASS' : 'MISS', t.name, t.goal, t.measured]), 4)) out(`  ${l}`);
-}

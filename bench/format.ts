@@ -12,3 +12,10 @@ export function table(rows: readonly (readonly string[])[], leftCols = 1): strin
 
 export const latencyRow = (name: string, s: Summary): string[] => [name, String(s.n), f1(s.meanMs), f1(s.p50Ms), f1(s.p95Ms), f1(s.p99Ms)];
 export const LAT_HEAD = ['', 'n', 'mean', 'p50', 'p95', 'p99'];
+
+/** The PASS/MISS lines of one section's targets. */
+export function printTargets(section: string, targets: readonly { readonly pass: boolean; readonly name: string; readonly goal: string; readonly measured: string }[], out: (line: string) => void): void {
+  out('');
+  out(`Targets (${section})`);
+  for (const l of table(targets.map((t) => [t.pass ? 'PASS' : 'MISS', t.name, t.goal, t.measured]), 4)) out(`  ${l}`);
+}

@@ -412,8 +412,3 @@ export function printFsReport(r: FsResults, out: (line: string) => void): void {
   for (const l of table([LAT_HEAD, latencyRow('diff()', d.diff), latencyRow(`exportChanges tar (${kb(d.tarBytes)})`, d.tar), latencyRow(`exportChanges patch (${kb(d.patchBytes)})`, d.patch)])) out(`    ${l}`);
 }
 
-export function printFsTargets(targets: readonly Target[], out: (line: string) => void): void {
-  out('');
-  out('Targets (e)');
-  for (const l of table(targets.map((t) => [t.pass ? 'PASS' : 'MISS', t.name, t.goal, t.measured]), 4)) out(`  ${l}`);
-}

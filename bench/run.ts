@@ -3,17 +3,18 @@
  * density, each next to the bare tool it is built on, codebase file-system
  * costs (bench/fs.ts), what the HTTP API adds (bench/api.ts), the threat
  * scanner's throughput and latency (bench/scan.ts), the audit log's append,
- * verify and query costs (bench/audit.ts), plus PASS/MISS against the
+ * verify and query costs (bench/audit.ts), the guard's decision latency
+ * (bench/guard.ts), plus PASS/MISS against the
  * performance targets.
  *
- *   node --expose-gc --import tsx bench/run.ts [--quick] [--json] [--fs-only] [--api-only] [--scan-only] [--audit-only]
+ *   node --expose-gc --import tsx bench/run.ts [--quick] [--json] [--fs-only] [--api-only] [--scan-only] [--audit-only] [--guard-only]
  *
  * --quick  a few seconds in total (CI smoke); --json  results as JSON on stdout;
  * --fs-only  only section (e), codebases; --api-only  only section (f), the API;
  * --scan-only  only section (g), the scanner; --audit-only  only section (h), the
- * audit log (any of them together: those sections).
- * Progress goes to stderr. Must run as root (like Warden), except --scan-only
- * and --audit-only (alone or together). Every count and duration is bounded and a watchdog aborts the run; the
+ * audit log; --guard-only  only section (i), the guard (any of them together: those sections).
+ * Progress goes to stderr. Must run as root (like Warden), except --scan-only,
+ * --audit-only and --guard-only (alone or together). Every count and duration is bounded and a watchdog aborts the run; the
  * engine is always closed.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -22,35 +23,37 @@ import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { createEngine, type Engine, type Sandbox } from '../packages/core/src/index.js';
 import { bareProfile, type BareProfile } from './bare.js';
-import { FS_PLAN, fsBench, fsTargets, printFsReport, printFsTargets, type FsResults } from './fs.js';
-import { API_PLAN, apiBench, apiTargets, openApiServer, printApiReport, printApiTargets, type ApiResults, type ApiServer } from './api.js';
-import { SCAN_PLAN, printScanReport, printScanTargets, scanBench, scanTargets, type ScanResults } from './scan.js';
-import { AUDIT_PLAN, auditBench, auditTargets, printAuditReport, printAuditTargets, type AuditResults } from './audit.js';
+import { FS_PLAN, fsBench, fsTargets, printFsReport, type FsResults } from './fs.js';
+import { API_PLAN, apiBench, apiTargets, openApiServer, printApiReport, type ApiResults, type ApiServer } from './api.js';
+import { SCAN_PLAN, printScanReport, scanBench, scanTargets, type ScanResults } from './scan.js';
+import { AUDIT_PLAN, auditBench, auditTargets, printAuditReport, type AuditResults } from './audit.js';
+import { GUARD_PLAN, GUARD_PLAN_QUICK, guardBench, guardTargets, printGuardReport, type GuardResults } from './guard.js';
+import { printTargets } from './format.js';
 import { hostBusyPercent, hostShellLoops, hostSpawn, hostSpawnSync } from './host.js';
 import { cgroupMemoryBytes, memoryOfUids } from './memory.js';
 import { elapsedMs, now, summarize, throughput } from './stats.js';
 import { printReport, targetsOf, type Results, type ThroughputResult } from './report.js';
 
+/** Sections that can be picked alone (any of them together: those sections); without one, everything runs. */
+const ONLY = { fs: '--fs-only', api: '--api-only', scan: '--scan-only', audit: '--audit-only', guard: '--guard-only' } as const;
 const args = new Set(process.argv.slice(2));
 for (const a of args) {
-  if (a !== '--quick' && a !== '--json' && a !== '--fs-only' && a !== '--api-only' && a !== '--scan-only' && a !== '--audit-only') {
-    process.stderr.write(`bench: unknown argument ${a}; use --quick, --json, --fs-only, --api-only, --scan-only and/or --audit-only\n`);
+  if (a !== '--quick' && a !== '--json' && !Object.values<string>(ONLY).includes(a)) {
+    process.stderr.write(`bench: unknown argument ${a}; use --quick, --json and/or ${Object.values(ONLY).join(', ')}\n`);
     process.exit(2);
   }
 }
 const quick = args.has('--quick');
 const json = args.has('--json');
-const fsOnly = args.has('--fs-only');
-const apiOnly = args.has('--api-only');
-const scanOnly = args.has('--scan-only');
-const auditOnly = args.has('--audit-only');
-/** Which sections run: everything by default; --fs-only / --api-only / --scan-only / --audit-only pick theirs. */
-const all = !fsOnly && !apiOnly && !scanOnly && !auditOnly;
-const RUN = { core: all, fs: all || fsOnly, api: all || apiOnly, scan: all || scanOnly, audit: all || auditOnly };
+const picked = (Object.keys(ONLY) as Array<keyof typeof ONLY>).filter((k) => args.has(ONLY[k]));
+const all = picked.length === 0;
+const RUN = { core: all, ...(Object.fromEntries(Object.keys(ONLY).map((k) => [k, all || picked.includes(k as keyof typeof ONLY)])) as Record<keyof typeof ONLY, boolean>) };
+const onlyFlags = picked.map((k) => ONLY[k]).join(' ');
 const FS = quick ? FS_PLAN.quick : FS_PLAN.full;
 const API = quick ? API_PLAN.quick : API_PLAN.full;
 const SCAN = quick ? SCAN_PLAN.quick : SCAN_PLAN.full;
 const AUDIT = quick ? AUDIT_PLAN.quick : AUDIT_PLAN.full;
+const GUARD = quick ? GUARD_PLAN_QUICK : GUARD_PLAN;
 
 const PLAN = quick
   ? { coldN: 10, coldWarmup: 2, coldBudgetMs: 15_000, warmN: 200, warmWarmup: 20, warmBudgetMs: 5_000, tputMs: 500, clients: [1, 2, 8], idleN: 20, watchdogMs: 60_000 }
@@ -258,8 +261,7 @@ async function density(engine: Engine, signal: AbortSignal): Promise<Results['de
 }
 
 function printHeader(m: Results['machine'], aborted: boolean, out: (line: string) => void): void {
-  const only = [fsOnly ? '--fs-only' : '', apiOnly ? '--api-only' : '', scanOnly ? '--scan-only' : '', auditOnly ? '--audit-only' : ''].filter(Boolean).join(' ');
-  out(`Warden bench${quick ? ' (--quick)' : ''}, ${only} — ${m.date}`);
+  out(`Warden bench${quick ? ' (--quick)' : ''}, ${onlyFlags} — ${m.date}`);
   out(`${m.cpus} × ${m.cpuModel}, ${m.memGiB} GiB, Linux ${m.kernel}, ${m.bwrap}, node ${m.node}`);
   out(`host CPU busy before the run: ${m.busyPercentAtStart.toFixed(0)}%${m.busyPercentAtStart > 10 ? ' — WARNING: other work was running; numbers are skewed' : ''}`);
   if (aborted) out('WARNING: the run was cut short; numbers are partial.');
@@ -277,7 +279,7 @@ async function main(): Promise<number> {
   };
   process.once('SIGINT', stop('SIGINT'));
   process.once('SIGTERM', stop('SIGTERM'));
-  const watchdogMs = (RUN.core ? PLAN.watchdogMs : 0) + (RUN.fs ? FS.watchdogMs : 0) + (RUN.api ? API.watchdogMs : 0) + (RUN.scan ? SCAN.watchdogMs : 0) + (RUN.audit ? AUDIT.watchdogMs : 0);
+  const watchdogMs = (RUN.core ? PLAN.watchdogMs : 0) + (RUN.fs ? FS.watchdogMs : 0) + (RUN.api ? API.watchdogMs : 0) + (RUN.scan ? SCAN.watchdogMs : 0) + (RUN.audit ? AUDIT.watchdogMs : 0) + (RUN.guard ? GUARD.watchdogMs : 0);
   const watchdog = setTimeout(stop(`watchdog (${watchdogMs} ms)`), watchdogMs);
   watchdog.unref();
 
@@ -299,8 +301,7 @@ async function main(): Promise<number> {
       bwrapPath = 'bwrap';
     }
     const m = machine(bwrapPath, await hostBusyPercent(1000));
-    const only = [fsOnly ? ' fs-only' : '', apiOnly ? ' api-only' : '', scanOnly ? ' scan-only' : '', auditOnly ? ' audit-only' : ''].join('');
-    log(`${quick ? 'quick' : 'full'}${only} run on ${m.cpus} cpus, ${m.kernel}, ${m.bwrap}, node ${m.node}`);
+    log(`${quick ? 'quick' : 'full'}${onlyFlags ? ` ${onlyFlags}` : ''} run on ${m.cpus} cpus, ${m.kernel}, ${m.bwrap}, node ${m.node}`);
 
     let core: Pick<Results, 'cold' | 'warm' | 'throughput' | 'density'> | undefined;
     if (RUN.core && engine) {
@@ -343,6 +344,12 @@ async function main(): Promise<number> {
       h = await auditBench(AUDIT, ac.signal, log);
       gc();
     }
+    let i: GuardResults | undefined;
+    if (RUN.guard && !ac.signal.aborted) {
+      log('(i) guard…');
+      i = await guardBench(GUARD, ac.signal, log);
+      gc();
+    }
 
     const aborted = ac.signal.aborted;
     const partial: Omit<Results, 'targets'> | undefined = core && { machine: m, ...core, aborted };
@@ -351,11 +358,12 @@ async function main(): Promise<number> {
     const apiT = f ? apiTargets(f) : [];
     const scanT = g ? scanTargets(g) : [];
     const auditT = h ? auditTargets(h) : [];
-    const targets = [...coreT, ...fsT, ...apiT, ...scanT, ...auditT];
+    const guardT = i ? guardTargets(i) : [];
+    const targets = [...coreT, ...fsT, ...apiT, ...scanT, ...auditT, ...guardT];
     if (json) {
       const body = partial
-        ? { ...partial, targets, fs: e, api: f, scan: g, audit: h }
-        : { machine: m, ...(e ? { fs: e } : {}), ...(f ? { api: f } : {}), ...(g ? { scan: g } : {}), ...(h ? { audit: h } : {}), targets, aborted };
+        ? { ...partial, targets, fs: e, api: f, scan: g, audit: h, guard: i }
+        : { machine: m, ...(e ? { fs: e } : {}), ...(f ? { api: f } : {}), ...(g ? { scan: g } : {}), ...(h ? { audit: h } : {}), ...(i ? { guard: i } : {}), targets, aborted };
       process.stdout.write(`${JSON.stringify(body, null, 2)}\n`);
     } else {
       const out = (line: string): void => void process.stdout.write(`${line}\n`);
@@ -365,22 +373,27 @@ async function main(): Promise<number> {
       if (e) {
         out('');
         printFsReport(e, out);
-        printFsTargets(fsT, out);
+        printTargets('e', fsT, out);
       }
       if (f) {
         out('');
         printApiReport(f, out);
-        printApiTargets(apiT, out);
+        printTargets('f', apiT, out);
       }
       if (g) {
         out('');
         printScanReport(g, out);
-        printScanTargets(scanT, out);
+        printTargets('g', scanT, out);
       }
       if (h) {
         out('');
         printAuditReport(h, out);
-        printAuditTargets(auditT, out);
+        printTargets('h', auditT, out);
+      }
+      if (i) {
+        out('');
+        printGuardReport(i, out);
+        printTargets('i', guardT, out);
       }
     }
     return aborted ? 1 : 0;

@@ -544,8 +544,3 @@ export function printScanReport(r: ScanResults, out: (line: string) => void): vo
   }
 }
 
-export function printScanTargets(targets: readonly Target[], out: (line: string) => void): void {
-  out('');
-  out('Targets (g)');
-  for (const l of table(targets.map((t) => [t.pass ? 'PASS' : 'MISS', t.name, t.goal, t.measured]), 4)) out(`  ${l}`);
-}
