@@ -10,6 +10,9 @@ export { SandboxProcess, type ProcessOptions } from './process/process.js';
 export type { Session, SessionInfo } from './session/session.js';
 export type { SessionManager } from './session/manager.js';
 export type { SessionOptions, SessionRunOptions } from './session/options.js';
+export type { CodeContext, CodeContextInfo } from './code/context.js';
+export type { CodeContexts } from './code/manager.js';
+export type { CodeContextOptions, RunCodeOptions } from './code/options.js';
 export type { Logger } from './logger.js';
 export type { ProbeCheck } from './runtimes/driver.js';
 export { doctor, type DoctorReport } from './doctor.js';
@@ -84,3 +87,4 @@ export {
   type VerifyReport,
   type VerifyProblem,
 } from './audit/index.js';
+export { Statements as SqlStatements } from './audit/db.js';

@@ -220,7 +220,7 @@ export function initMeta(db: Db, meta: Meta): Meta {
   return readMeta(db)!;
 }
 
-/** Prepared statements, compiled once per SQL text. */
+/** Prepared statements, compiled once per SQL text (preparing costs ~5x a cached run). */
 export class Statements {
   readonly #db: Db;
   readonly #cache = new Map<string, Database.Statement>();

@@ -13,8 +13,11 @@ export type ApprovalState = 'pending' | 'approved' | 'denied' | 'expired' | 'use
 /** `once`: the approval admits one run of the action. `session`: every identical action in that sandbox from now on. */
 export type ApprovalScope = 'once' | 'session';
 
-export interface Approval {
-  readonly id: string;
+/** What the guard checks: a command (argv or a shell line), a session command, a code cell. */
+export type ActionKind = 'command' | 'session' | 'code';
+
+/** What an `ask` puts before a person: the exact action and why the guard asks. */
+export interface ApprovalRequest {
   readonly sandboxId: string;
   readonly tenant: string | undefined;
   /** Who asked (the agent's actor, e.g. `key:abc`): never allowed to decide. */
@@ -23,10 +26,14 @@ export interface Approval {
   readonly language: GuardLanguage;
   /** sha256 of `language + "\n" + normalised text`: what the approval admits. */
   readonly digest: string;
-  /** The normalised action, redacted and capped, for the approval screen. */
+  /** The normalised action, for the approval screen. */
   readonly preview: string;
   readonly risk: Risk;
   readonly findings: readonly GuardFinding[];
+}
+
+export interface Approval extends ApprovalRequest {
+  readonly id: string;
   readonly createdAt: string;
   readonly expiresAt: string;
   readonly state: ApprovalState;
@@ -34,21 +41,6 @@ export interface Approval {
   readonly decidedBy?: string;
   readonly decidedAt?: string;
   readonly reason?: string;
-}
-
-/** What the guard checks: a command (argv or a shell line), a session command, a code cell. */
-export type ActionKind = 'command' | 'session' | 'code';
-
-export interface ApprovalRequest {
-  readonly sandboxId: string;
-  readonly tenant: string | undefined;
-  readonly requestedBy: string;
-  readonly kind: ActionKind;
-  readonly language: GuardLanguage;
-  readonly digest: string;
-  readonly preview: string;
-  readonly risk: Risk;
-  readonly findings: readonly GuardFinding[];
 }
 
 export interface ApprovalDecision {

@@ -84,21 +84,5 @@ export function openDb(file: string): Db {
   return db;
 }
 
-/** Prepared statements, compiled once per SQL text (preparing costs ~5x a cached run). */
-export class Statements {
-  readonly #db: Db;
-  readonly #cache = new Map<string, Database.Statement>();
-
-  constructor(db: Db) {
-    this.#db = db;
-  }
-
-  get(sql: string): Database.Statement {
-    let s = this.#cache.get(sql);
-    if (!s) {
-      s = this.#db.prepare(sql);
-      this.#cache.set(sql, s);
-    }
-    return s;
-  }
-}
+/** Prepared statements, compiled once per SQL text (the audit log's class, shared). */
+export { SqlStatements as Statements } from '@warden/core';
