@@ -5,10 +5,13 @@
  * noise hits both alike.
  *
  * Two engines in one data dir: one with a pool of the spec's profile, one
- * without. Before each measured create the pool is full again and nothing is
- * starting, so a hand-over never competes with its own refill (a busy server's
- * hand-over does; see the refill time). Each create also gets a first command,
- * which is what a user waits for in the end.
+ * without. Each measured create starts on a quiet host: the pool is full with
+ * nothing starting (a hand-over never competes with its own refill; a busy
+ * server's does, see the refill time), and SETTLE_MS have passed since the
+ * previous kill (the kernel tears a sandbox's namespaces down after kill()
+ * returns, for a few ms of CPU; a cold create hides that in its own start, the
+ * first command after a hand-over would pay it). Each create also gets a first
+ * command, which is what a user waits for in the end.
  *
  * Called from bench/run.ts; alone: `node --expose-gc --import tsx bench/pool.ts [--quick]` (as root).
  */
@@ -36,7 +39,7 @@ export interface PoolPlan {
 
 export const POOL_PLAN: { readonly quick: PoolPlan; readonly full: PoolPlan } = {
   quick: { rounds: 40, warmup: 5, poolSize: 2, budgetMs: 10_000, watchdogMs: 40_000 },
-  full: { rounds: 400, warmup: 20, poolSize: 2, budgetMs: 60_000, watchdogMs: 120_000 },
+  full: { rounds: 300, warmup: 20, poolSize: 2, budgetMs: 60_000, watchdogMs: 120_000 },
 };
 
 export interface PoolResults {
@@ -58,6 +61,9 @@ export interface PoolResults {
 /** Small sandboxes, like the rest of the benchmark; env and ttl are the caller's, applied at hand-over. */
 const SPEC = { limits: { memoryMb: 64, ttlMs: 600_000 }, env: { BENCH: '1' } } as const;
 const TRUE = ['/bin/true'] as const;
+/** Quiet time after a kill before the next measured create (see above). */
+const SETTLE_MS = 30;
+const settle = (): Promise<void> => new Promise((r) => setTimeout(r, SETTLE_MS));
 
 async function execTrue(sbx: Sandbox): Promise<void> {
   const r = await sbx.exec(TRUE, { timeoutMs: 10_000 });
@@ -85,6 +91,7 @@ export async function poolBench(plan: PoolPlan, signal: AbortSignal, log: (s: st
     const s = { handOver: [] as number[], handOverExec: [] as number[], cold: [] as number[], coldExec: [] as number[], refill: [] as number[] };
 
     const handOverRound = async (keep: boolean): Promise<void> => {
+      await settle();
       await poolFull(pooled, signal);
       const hitsBefore = pooled.poolStats().hits;
       const t0 = now();
@@ -102,6 +109,7 @@ export async function poolBench(plan: PoolPlan, signal: AbortSignal, log: (s: st
       if (keep) s.handOver.push(created);
     };
     const coldRound = async (keep: boolean): Promise<void> => {
+      await settle();
       await poolFull(pooled, signal); // the other engine's refill is done: the host is as quiet as for a hand-over
       const t0 = now();
       const sbx = await plain.create(SPEC);
@@ -147,7 +155,7 @@ export async function poolBench(plan: PoolPlan, signal: AbortSignal, log: (s: st
 const ms3 = (x: number): string => (Number.isFinite(x) ? x.toFixed(x < 1 ? 3 : 2) : '-');
 
 export function printPoolReport(r: PoolResults, out: (line: string) => void): void {
-  out(`(j) warm pool: engine.create() as a hand-over from a pool of ${r.poolSize}, next to a cold create of the same spec (ms; interleaved, the pool full before each)`);
+  out(`(j) warm pool: engine.create() as a hand-over from a pool of ${r.poolSize}, next to a cold create of the same spec (ms; interleaved; the pool full and ${SETTLE_MS} ms after the last kill before each)`);
   const precise = (name: string, x: Summary): string[] => latencyRow(name, x).map((c, i) => (i >= 2 ? ms3([x.meanMs, x.p50Ms, x.p95Ms, x.p99Ms][i - 2] ?? Number.NaN) : c));
   const rows = [
     precise('hand-over (create)', r.handOver),

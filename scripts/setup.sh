@@ -23,6 +23,9 @@ command -v make >/dev/null || need+=(make)
 command -v g++ >/dev/null || need+=(g++)
 # ClamAV's harmless test samples, scanned by test/integration/scan-corpus.test.ts
 dpkg -s clamav-testfiles >/dev/null 2>&1 || need+=(clamav-testfiles)
+# rich results of code contexts (runCode): matplotlib figures as PNG, pandas tables as HTML
+dpkg -s python3-matplotlib >/dev/null 2>&1 || need+=(python3-matplotlib)
+dpkg -s python3-pandas >/dev/null 2>&1 || need+=(python3-pandas)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" != 0 ]; then
     log "missing packages: ${need[*]}; run as root (or: apt-get install -y ${need[*]})"

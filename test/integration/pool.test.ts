@@ -92,13 +92,13 @@ describe('no state crosses between users', () => {
     await using t = await poolEngine({ pool: [{ size: 1 }] });
     await full(t.engine);
     const before = Date.now();
-    await using s = await t.engine.create({ env: { GREETING: 'hi' }, metadata: { who: 'me' }, limits: { ttlMs: 5000, timeoutMs: 3000 } });
+    await using s = await t.engine.create({ env: { GREETING: 'hi' }, metadata: { who: 'me' }, limits: { ttlMs: 5000, timeoutMs: 300 } });
     expect(t.engine.poolStats().hits).toBe(1);
     expect(s.createdAt.getTime()).toBeGreaterThanOrEqual(before);
     expect(s.expiresAt.getTime() - s.createdAt.getTime()).toBe(5000);
     expect(s.info().metadata).toEqual({ who: 'me' });
-    expect((await s.exec(['sh', '-c', 'echo $GREETING'])).stdout).toBe('hi\n');
-    expect((await s.exec(['sleep', '10'])).reason).toBe('timeout');
+    expect((await s.exec(['sh', '-c', 'echo $GREETING'], { timeoutMs: 10_000 })).stdout).toBe('hi\n');
+    expect((await s.exec(['sleep', '10'])).reason).toBe('timeout'); // the caller's timeoutMs, not the pool's default
   });
 
   it('a create that does not match the profile is started cold, and never from the pool', async () => {

@@ -256,12 +256,18 @@ export async function createEngine(options: EngineOptions = {}): Promise<Engine>
     }
     // Runs before this create joins `starting` (no await above), so it counts the others.
     // An idle pooled sandbox of this profile is already counted (if it turns out dead, this
-    // create takes its place); otherwise an idle one of another profile makes room.
-    if (held() >= config.maxSandboxes && !pool.hasIdle(spec) && !pool.evict()) {
+    // create takes its place); otherwise an idle one of another profile makes room, and is
+    // gone from the host before this one starts.
+    let room: Promise<void> | undefined;
+    if (held() >= config.maxSandboxes && !pool.hasIdle(spec) && !(room = pool.evict())) {
       throw new WardenError('E_CAPACITY', `The engine already runs ${config.maxSandboxes} sandboxes (maxSandboxes). Kill one or raise maxSandboxes.`);
     }
     // A hit is a hand-over of a fresh pooled sandbox, without an await.
-    const started = pool.take(spec) ?? (await start(spec));
+    let started = pool.take(spec);
+    if (!started) {
+      await room;
+      started = await start(spec);
+    }
     try {
       return handOver(started, spec, context);
     } catch (err) {

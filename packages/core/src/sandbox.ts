@@ -3,7 +3,7 @@
  * for it (uid lease, workspace, cgroup, runtime). Disposing it tears all of
  * that down, in reverse order, exactly once.
  */
-import { WardenError, type ExecResult, type SandboxSpec } from '@warden/protocol';
+import { WardenError, type ExecResult, type Execution, type SandboxSpec } from '@warden/protocol';
 import type { AgentClient } from './agent-protocol/client.js';
 import { SANDBOX_WORKSPACE } from './runtimes/driver.js';
 import { SandboxProcess, type Limits as ProcessLimits, type ProcessOptions } from './process/process.js';
@@ -19,6 +19,8 @@ import { createScanner, type Scanner } from './scan/scanner.js';
 import { enforce, scanDiff, type PathVerdict } from './scan/changes.js';
 import type { Level as ScanLevel } from './scan/types.js';
 import { checkGateOptions, type Admission, type Gate, type GateOptions } from './guard/gate.js';
+import { CodeContexts } from './code/manager.js';
+import type { RunCodeOptions } from './code/options.js';
 
 /** Scan what leaves the sandbox and refuse it at `blockAt` or worse. */
 export interface ScanGate {
@@ -142,6 +144,16 @@ export class Sandbox {
    * (await sbx.files.readText('in.txt')); // 'hello'
    */
   readonly files: SandboxFiles;
+  /**
+   * Stateful Python and JavaScript contexts: cells share variables, functions
+   * and imports. Create, list, get, restart and delete them; runCode() without
+   * a context uses a default one per language. They end when the sandbox does.
+   * @example
+   * await using ctx = await sbx.code.create({ language: 'python' });
+   * await ctx.run('x = 6');
+   * (await ctx.run('x * 7')).results[0]?.text; // '42'
+   */
+  readonly code: CodeContexts;
 
   constructor(parts: SandboxParts) {
     this.#parts = parts;
@@ -161,6 +173,19 @@ export class Sandbox {
       },
       defaults: { timeoutMs: parts.spec.limits.timeoutMs, maxOutputBytes: parts.spec.limits.maxOutputBytes },
       sandboxEnded: this.#ended,
+      gate: parts.gate,
+    });
+    this.code = new CodeContexts({
+      sandboxId: this.id,
+      spawn: (argv, opts) => {
+        checkOptions(opts);
+        // An interpreter lives as long as its context; its output is the events of the cells, not a buffer.
+        return this.#start(argv, opts, { timeoutMs: Infinity, maxOutputBytes: Number.MAX_SAFE_INTEGER, retainOutput: false });
+      },
+      defaults: { timeoutMs: parts.spec.limits.timeoutMs, maxOutputBytes: parts.spec.limits.maxOutputBytes },
+      defaultCwd: SANDBOX_WORKSPACE,
+      sandboxEnded: this.#ended,
+      assertRunning: () => this.#assertRunning(),
       gate: parts.gate,
     });
     this.files = new SandboxFiles({
@@ -298,6 +323,23 @@ export class Sandbox {
    */
   async exec(argv: readonly string[], opts: ExecOptions = {}): Promise<ExecResult> {
     return (await this.start(argv, opts)).wait();
+  }
+
+  /**
+   * Runs a cell of Python (default) or JavaScript in a stateful context:
+   * `context`, or the language's default context. The guard checks every
+   * cell first (E_GUARD_DENIED, E_APPROVAL_PENDING). What the code does is
+   * the result: stdout and stderr (also streamed to onStdout/onStderr), the
+   * last expression's value and rich results such as matplotlib figures as
+   * PNG and pandas tables as HTML (onResult), and the exception, timeout,
+   * output cap or crash in `error`.
+   * @example
+   * const e = await sbx.runCode('import math\nmath.sqrt(2)');
+   * e.results[0]?.text; // '1.4142135623730951'
+   * (await sbx.runCode('[1, 2].map((x) => x * 2)', { language: 'javascript' })).results[0]?.json; // [2, 4]
+   */
+  runCode(code: string, opts: RunCodeOptions = {}): Promise<Execution> {
+    return this.code.run(code, opts);
   }
 
   #codebase(): CodebaseWorkspace {

@@ -4,7 +4,7 @@ import { expect, it } from 'vitest';
 import * as sdk from './index.js';
 
 it('@warden/sdk exports exactly its public API', () => {
-  expect(Object.keys(sdk).sort()).toEqual(['CommandHandle', 'Commands', 'Files', 'Pty', 'PtyHandle', 'Sandbox', 'Session', 'Sessions', 'WardenClient', 'WardenError', 'hasCode', 'isWardenError']);
+  expect(Object.keys(sdk).sort()).toEqual(['CodeContexts', 'CommandHandle', 'Commands', 'Files', 'Pty', 'PtyHandle', 'Sandbox', 'Session', 'Sessions', 'WardenClient', 'WardenError', 'hasCode', 'isWardenError']);
 });
 
 it('imports nothing from Node, the core or the server', async () => {

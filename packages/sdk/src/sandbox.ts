@@ -11,6 +11,7 @@ import { Files } from './files.js';
 import { Http, type ConnectionOptions } from './http.js';
 import { Pty } from './pty.js';
 import { Sessions } from './sessions.js';
+import { CodeContexts, runCode, type Execution, type RunCodeOptions } from './code.js';
 
 export type SandboxOptions = CreateSandboxBody & ConnectionOptions & {
   /** Lifetime in ms (same as limits.ttlMs). */
@@ -31,6 +32,8 @@ export class Sandbox implements AsyncDisposable {
   readonly files: Files;
   readonly sessions: Sessions;
   readonly pty: Pty;
+  /** Stateful Python and JavaScript contexts for runCode(): create, list, restart, delete. */
+  readonly contexts: CodeContexts;
   readonly #http: Http;
 
   private constructor(http: Http, id: string) {
@@ -40,6 +43,7 @@ export class Sandbox implements AsyncDisposable {
     this.files = new Files(http, id);
     this.sessions = new Sessions(http, id);
     this.pty = new Pty(http, id);
+    this.contexts = new CodeContexts(http, id);
   }
 
   /** Creates a sandbox. Connection from opts.url/apiKey or WARDEN_URL/WARDEN_API_KEY. */
@@ -91,6 +95,18 @@ export class Sandbox implements AsyncDisposable {
   /** Sets the remaining lifetime to `ms` from now. */
   async setTimeout(ms: number): Promise<SandboxView> {
     return this.#http.json<SandboxView>('POST', `/v1/sandboxes/${this.id}/timeout`, { json: { ttlMs: ms } });
+  }
+
+  /**
+   * Runs a cell of Python (default) or JavaScript in a stateful context (`context`, or the
+   * language's default one). An exception, a timeout or a crash is the result's `error`.
+   * @example
+   * await sbx.runCode('x = 6');
+   * const e = await sbx.runCode('x * 7', { onStdout: (s) => console.log(s) });
+   * e.results[0]?.text; // "42"
+   */
+  async runCode(code: string, opts: RunCodeOptions = {}): Promise<Execution> {
+    return runCode(this.#http, this.id, code, opts);
   }
 
   /** Kills the sandbox and everything in it. Idempotent. */

@@ -19,6 +19,7 @@ import { ScanStore } from './store/scans.js';
 import { keyRoutes } from './routes/keys.js';
 import { sandboxRoutes } from './routes/sandboxes.js';
 import { sessionRoutes } from './routes/sessions.js';
+import { codeRoutes } from './routes/code.js';
 import { approvalRoutes } from './routes/approvals.js';
 import { auditRoutes } from './routes/audit.js';
 import { guardRoutes } from './routes/guard.js';
@@ -113,6 +114,7 @@ export async function buildApp(opts: AppOptions): Promise<App> {
   sandboxRoutes(fastify, sandboxes);
   commandRoutes(fastify, sandboxes, commands);
   sessionRoutes(fastify, sandboxes);
+  codeRoutes(fastify, sandboxes);
   fileRoutes(fastify, sandboxes, scans);
   scanRoutes(fastify, sandboxes, scans);
   guardRoutes(fastify, guard);

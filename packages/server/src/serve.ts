@@ -34,6 +34,12 @@ export interface ServeOptions {
    * 0 keeps none. Default: $WARDEN_POOL_SIZE, else 2.
    */
   readonly poolSize?: number;
+  /**
+   * The audit log's Ed25519 signing key (created 0600 when the log is new).
+   * Default: $WARDEN_AUDIT_KEY, else <dataDir>/keys/audit-ed25519.pem. Keep it
+   * outside the data dir where you can: whoever can write both could re-sign.
+   */
+  readonly auditKeyFile?: string;
 }
 
 /** Warm default sandboxes when neither poolSize nor WARDEN_POOL_SIZE says otherwise: a couple of instant creates for a few MiB. */
@@ -85,7 +91,8 @@ export async function serve(opts: ServeOptions = {}): Promise<RunningServer> {
   let guard: Guard | undefined;
   try {
     // The signing key lives beside, not inside, the database it signs for.
-    audit = openAuditLog({ file: join(dataDir, 'audit.sqlite'), keyFile: join(dataDir, 'keys', 'audit-ed25519.pem'), logger: coreLogger(log) });
+    const keyFile = opts.auditKeyFile ?? process.env.WARDEN_AUDIT_KEY ?? join(dataDir, 'keys', 'audit-ed25519.pem');
+    audit = openAuditLog({ file: join(dataDir, 'audit.sqlite'), keyFile, logger: coreLogger(log) });
     guard = await startGuard(opts.guardPolicy ?? process.env.WARDEN_GUARD_POLICY);
     // Before anything new starts: end what a previous run left behind (its sandboxes died with it).
     const report = await recoverDataDir(dataDir, { logger: coreLogger(log) });

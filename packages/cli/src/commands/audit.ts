@@ -30,7 +30,7 @@ function line(e: EventLike): string {
 }
 
 function localLog(dataDir: string): AuditLog {
-  return openAuditLog({ file: join(dataDir, 'audit.sqlite'), keyFile: join(dataDir, 'keys', 'audit-ed25519.pem'), readOnly: true });
+  return openAuditLog({ file: join(dataDir, 'audit.sqlite'), keyFile: process.env.WARDEN_AUDIT_KEY ?? join(dataDir, 'keys', 'audit-ed25519.pem'), readOnly: true });
 }
 
 function intFlag(name: string, v: string | undefined): number | undefined {

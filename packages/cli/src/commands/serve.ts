@@ -11,7 +11,7 @@ export const SERVE_USAGE = `usage: warden serve [--port P (8765)] [--host H (127
 export async function serveCommand(args: string[]): Promise<number> {
   const { values } = parseArgs({
     args,
-    options: { port: { type: 'string' }, host: { type: 'string' }, 'data-dir': { type: 'string' }, 'log-level': { type: 'string' }, 'guard-policy': { type: 'string' }, pool: { type: 'string' }, json: { type: 'boolean' } },
+    options: { port: { type: 'string' }, host: { type: 'string' }, 'data-dir': { type: 'string' }, 'log-level': { type: 'string' }, 'guard-policy': { type: 'string' }, 'audit-key': { type: 'string' }, pool: { type: 'string' }, json: { type: 'boolean' } },
   });
   const port = values.port === undefined ? 8765 : Number(values.port);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--port must be a port number from 0 to 65535, got ${JSON.stringify(values.port)}.\n${SERVE_USAGE}`);
@@ -23,6 +23,7 @@ export async function serveCommand(args: string[]): Promise<number> {
     ...(values['data-dir'] === undefined ? {} : { dataDir: values['data-dir'] }),
     logLevel: values['log-level'] ?? 'info',
     ...(values['guard-policy'] === undefined ? {} : { guardPolicy: values['guard-policy'] }),
+    ...(values['audit-key'] === undefined ? {} : { auditKeyFile: values['audit-key'] }),
     ...(pool === undefined ? {} : { poolSize: pool }),
   });
   const key = server.createdAdminKey;

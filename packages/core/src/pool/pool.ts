@@ -165,21 +165,24 @@ export class WarmPool<U> {
       }
       // Its death is being handled (#diedIdle) but was not yet: drop it here.
       e.discarded++;
-      this.#discard(u);
+      void this.#discard(u);
     }
     e.misses++;
     this.pump();
     return undefined;
   }
 
-  /** Kills one idle sandbox (of the pool with the most) so a create can use its place. False when none is idle. */
-  evict(): boolean {
+  /**
+   * Kills one idle sandbox (of the pool with the most) so a create can use its
+   * place: it leaves the count at once, and the returned promise settles once
+   * it is torn down (never rejects; a failure is logged). Undefined when none is idle.
+   */
+  evict(): Promise<void> | undefined {
     const e = this.#entries.reduce<Entry<U> | undefined>((best, x) => (x.idle.length > (best?.idle.length ?? 0) ? x : best), undefined);
     const u = e?.idle.pop();
-    if (!e || u === undefined) return false;
+    if (!e || u === undefined) return undefined;
     e.evicted++;
-    this.#discard(u);
-    return true;
+    return this.#discard(u).catch(() => undefined);
   }
 
   stats(): PoolStats {
@@ -254,7 +257,7 @@ export class WarmPool<U> {
       (u) => {
         e.starting--;
         this.#filling--;
-        if (this.#closed) return this.#discard(u);
+        if (this.#closed) return void this.#discard(u);
         e.failedInARow = 0;
         e.lastError = undefined;
         e.idle.push(u);
@@ -280,7 +283,7 @@ export class WarmPool<U> {
     e.discarded++;
     // Counted as a failure so that sandboxes that die right after starting do not restart in a tight loop.
     this.#failed(e, new Error("a pooled sandbox's agent exited while idle"));
-    this.#discard(u);
+    void this.#discard(u);
     this.pump();
   }
 
@@ -295,7 +298,7 @@ export class WarmPool<U> {
     this.#d.logger.warn('a pooled sandbox failed; retrying after a backoff', { profile: e.key, code, err: message, retryInMs: e.retryAt - Date.now() });
   }
 
-  #discard(u: U): void {
+  #discard(u: U): Promise<void> {
     const p = this.#d.discard(u).catch((err: unknown) => {
       this.#d.logger.error('could not tear down a pooled sandbox', { err: String(err) });
       throw err;
@@ -303,6 +306,7 @@ export class WarmPool<U> {
     const tracked = p.finally(() => this.#discards.delete(tracked));
     tracked.catch(() => undefined); // reported by close(), logged above
     this.#discards.add(tracked);
+    return tracked;
   }
 
   /**
@@ -316,7 +320,7 @@ export class WarmPool<U> {
     clearTimeout(this.#pumpLater);
     clearTimeout(this.#retryTimer);
     await Promise.allSettled([...this.#fills]);
-    for (const e of this.#entries) for (const u of e.idle.splice(0)) this.#discard(u);
+    for (const e of this.#entries) for (const u of e.idle.splice(0)) void this.#discard(u);
     const failed = (await Promise.allSettled([...this.#discards])).find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failed) throw failed.reason instanceof Error ? failed.reason : new Error('pooled sandbox teardown failed', { cause: failed.reason });
   }
