@@ -7,12 +7,13 @@
  * (bench/guard.ts), plus PASS/MISS against the
  * performance targets.
  *
- *   node --expose-gc --import tsx bench/run.ts [--quick] [--json] [--fs-only] [--api-only] [--scan-only] [--audit-only] [--guard-only]
+ *   node --expose-gc --import tsx bench/run.ts [--quick] [--json] [--fs-only] [--api-only] [--scan-only] [--audit-only] [--guard-only] [--pool-only]
  *
  * --quick  a few seconds in total (CI smoke); --json  results as JSON on stdout;
  * --fs-only  only section (e), codebases; --api-only  only section (f), the API;
  * --scan-only  only section (g), the scanner; --audit-only  only section (h), the
- * audit log; --guard-only  only section (i), the guard (any of them together: those sections).
+ * audit log; --guard-only  only section (i), the guard; --pool-only  only section (j),
+ * warm pools (any of them together: those sections).
  * Progress goes to stderr. Must run as root (like Warden), except --scan-only,
  * --audit-only and --guard-only (alone or together). Every count and duration is bounded and a watchdog aborts the run; the
  * engine is always closed.
@@ -28,6 +29,7 @@ import { API_PLAN, apiBench, apiTargets, openApiServer, printApiReport, type Api
 import { SCAN_PLAN, printScanReport, scanBench, scanTargets, type ScanResults } from './scan.js';
 import { AUDIT_PLAN, auditBench, auditTargets, printAuditReport, type AuditResults } from './audit.js';
 import { GUARD_PLAN, GUARD_PLAN_QUICK, guardBench, guardTargets, printGuardReport, type GuardResults } from './guard.js';
+import { POOL_PLAN, poolBench, poolTargets, printPoolReport, type PoolResults } from './pool.js';
 import { printTargets } from './format.js';
 import { hostBusyPercent, hostShellLoops, hostSpawn, hostSpawnSync } from './host.js';
 import { cgroupMemoryBytes, memoryOfUids } from './memory.js';
@@ -35,7 +37,7 @@ import { elapsedMs, now, summarize, throughput } from './stats.js';
 import { printReport, targetsOf, type Results, type ThroughputResult } from './report.js';
 
 /** Sections that can be picked alone (any of them together: those sections); without one, everything runs. */
-const ONLY = { fs: '--fs-only', api: '--api-only', scan: '--scan-only', audit: '--audit-only', guard: '--guard-only' } as const;
+const ONLY = { fs: '--fs-only', api: '--api-only', scan: '--scan-only', audit: '--audit-only', guard: '--guard-only', pool: '--pool-only' } as const;
 const args = new Set(process.argv.slice(2));
 for (const a of args) {
   if (a !== '--quick' && a !== '--json' && !Object.values<string>(ONLY).includes(a)) {
@@ -54,6 +56,7 @@ const API = quick ? API_PLAN.quick : API_PLAN.full;
 const SCAN = quick ? SCAN_PLAN.quick : SCAN_PLAN.full;
 const AUDIT = quick ? AUDIT_PLAN.quick : AUDIT_PLAN.full;
 const GUARD = quick ? GUARD_PLAN_QUICK : GUARD_PLAN;
+const POOL = quick ? POOL_PLAN.quick : POOL_PLAN.full;
 
 const PLAN = quick
   ? { coldN: 10, coldWarmup: 2, coldBudgetMs: 15_000, warmN: 200, warmWarmup: 20, warmBudgetMs: 5_000, tputMs: 500, clients: [1, 2, 8], idleN: 20, watchdogMs: 60_000 }
@@ -268,7 +271,7 @@ function printHeader(m: Results['machine'], aborted: boolean, out: (line: string
 }
 
 async function main(): Promise<number> {
-  if ((RUN.core || RUN.fs || RUN.api) && process.getuid?.() !== 0) {
+  if ((RUN.core || RUN.fs || RUN.api || RUN.pool) && process.getuid?.() !== 0) {
     log('must run as root (Warden needs root for cgroups and per-sandbox uids)');
     return 2;
   }
@@ -279,7 +282,7 @@ async function main(): Promise<number> {
   };
   process.once('SIGINT', stop('SIGINT'));
   process.once('SIGTERM', stop('SIGTERM'));
-  const watchdogMs = (RUN.core ? PLAN.watchdogMs : 0) + (RUN.fs ? FS.watchdogMs : 0) + (RUN.api ? API.watchdogMs : 0) + (RUN.scan ? SCAN.watchdogMs : 0) + (RUN.audit ? AUDIT.watchdogMs : 0) + (RUN.guard ? GUARD.watchdogMs : 0);
+  const watchdogMs = (RUN.core ? PLAN.watchdogMs : 0) + (RUN.fs ? FS.watchdogMs : 0) + (RUN.api ? API.watchdogMs : 0) + (RUN.scan ? SCAN.watchdogMs : 0) + (RUN.audit ? AUDIT.watchdogMs : 0) + (RUN.guard ? GUARD.watchdogMs : 0) + (RUN.pool ? POOL.watchdogMs : 0);
   const watchdog = setTimeout(stop(`watchdog (${watchdogMs} ms)`), watchdogMs);
   watchdog.unref();
 
@@ -350,6 +353,12 @@ async function main(): Promise<number> {
       i = await guardBench(GUARD, ac.signal, log);
       gc();
     }
+    let j: PoolResults | undefined;
+    if (RUN.pool && !ac.signal.aborted) {
+      log('(j) warm pools…');
+      j = await poolBench(POOL, ac.signal, log);
+      gc();
+    }
 
     const aborted = ac.signal.aborted;
     const partial: Omit<Results, 'targets'> | undefined = core && { machine: m, ...core, aborted };
@@ -359,11 +368,12 @@ async function main(): Promise<number> {
     const scanT = g ? scanTargets(g) : [];
     const auditT = h ? auditTargets(h) : [];
     const guardT = i ? guardTargets(i) : [];
-    const targets = [...coreT, ...fsT, ...apiT, ...scanT, ...auditT, ...guardT];
+    const poolT = j ? poolTargets(j) : [];
+    const targets = [...coreT, ...fsT, ...apiT, ...scanT, ...auditT, ...guardT, ...poolT];
     if (json) {
       const body = partial
-        ? { ...partial, targets, fs: e, api: f, scan: g, audit: h, guard: i }
-        : { machine: m, ...(e ? { fs: e } : {}), ...(f ? { api: f } : {}), ...(g ? { scan: g } : {}), ...(h ? { audit: h } : {}), ...(i ? { guard: i } : {}), targets, aborted };
+        ? { ...partial, targets, fs: e, api: f, scan: g, audit: h, guard: i, pool: j }
+        : { machine: m, ...(e ? { fs: e } : {}), ...(f ? { api: f } : {}), ...(g ? { scan: g } : {}), ...(h ? { audit: h } : {}), ...(i ? { guard: i } : {}), ...(j ? { pool: j } : {}), targets, aborted };
       process.stdout.write(`${JSON.stringify(body, null, 2)}\n`);
     } else {
       const out = (line: string): void => void process.stdout.write(`${line}\n`);
@@ -394,6 +404,11 @@ async function main(): Promise<number> {
         out('');
         printGuardReport(i, out);
         printTargets('i', guardT, out);
+      }
+      if (j) {
+        out('');
+        printPoolReport(j, out);
+        printTargets('j', poolT, out);
       }
     }
     return aborted ? 1 : 0;
