@@ -185,7 +185,7 @@ export class CodeContext implements AsyncDisposable {
   #close(stop: Stop, why: string): Promise<void> {
     this.#closing ??= (async () => {
       this.#closed = { stop, why };
-      for (const job of this.#queue.splice(0)) this.#settle(job, this.#notRun(stop === 'sandbox' ? 'SandboxClosed' : 'ContextClosed', `The ${stop === 'sandbox' ? 'sandbox was closed' : 'context was deleted'} before this cell started.`));
+      for (const job of this.#queue.splice(0)) this.#settle(job, this.#stoppedBeforeStart(stop));
       if (this.#current) this.#current.stoppedBy = stop;
       const interp = this.#interp ?? (await this.#starting?.catch(() => undefined));
       this.#interp = undefined;
@@ -286,6 +286,12 @@ export class CodeContext implements AsyncDisposable {
     });
   }
 
+  #stoppedBeforeStart(stop: Stop): Execution {
+    if (stop === 'sandbox') return this.#notRun('SandboxClosed', 'The sandbox was closed before this cell started.');
+    if (stop === 'close') return this.#notRun('ContextClosed', 'The context was deleted before this cell started.');
+    return this.#notRun('ContextRestarted', 'The context was restarted before this cell started; run it again.');
+  }
+
   #notRun(name: string, value: string): Execution {
     return { contextId: this.id, results: [], logs: { stdout: [], stderr: [] }, error: { name, value, traceback: '' }, executionCount: 0, durationMs: 0, truncated: false, stateLost: false };
   }
@@ -298,13 +304,17 @@ export class CodeContext implements AsyncDisposable {
     } catch {
       // Documented: exceptions thrown by callbacks are ignored.
     }
-    const interp = await this.#interpreter();
-    const prepared = await this.#deps.prepare(this.language, spec.code);
-    if (job.stoppedBy || spec.signal?.aborted) {
-      // Stopped while the interpreter started: the cell never ran.
-      if (spec.signal?.aborted) return this.#notRun('AbortError', 'The cell was aborted before it started.');
-      return this.#notRun(job.stoppedBy === 'sandbox' ? 'SandboxClosed' : job.stoppedBy === 'close' ? 'ContextClosed' : 'ContextRestarted', 'The context was stopped before this cell started.');
+    let interp: Interpreter;
+    try {
+      interp = await this.#interpreter();
+    } catch (err) {
+      // Deleted, restarted or gone with the sandbox while its interpreter started: that is the cell's outcome.
+      if (job.stoppedBy) return this.#stoppedBeforeStart(job.stoppedBy);
+      throw err;
     }
+    const prepared = await this.#deps.prepare(this.language, spec.code);
+    if (spec.signal?.aborted) return this.#notRun('AbortError', 'The cell was aborted before it started.');
+    if (job.stoppedBy) return this.#stoppedBeforeStart(job.stoppedBy);
     let interrupted: Interrupt | undefined;
     let graceTimer: NodeJS.Timeout | undefined;
     let graceOver!: () => void;

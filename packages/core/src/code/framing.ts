@@ -8,9 +8,13 @@
  * - Requests, host → server: one JSON object per line,
  *   `{"op":"run","id":N,"code":"…","async":bool}`. JSON escapes newlines,
  *   so a line is a whole request.
- * - Events, server → host: one JSON object per line: `stdout`/`stderr`
- *   `{text}` as output arrives, `result` `{result}`, `error` `{name, value,
- *   traceback}`, then `done` `{id, executionCount}` ends the cell.
+ * - Events, server → host: one JSON object per line: `stdout`/`stderr` as
+ *   output arrives, `result` `{result}`, `error` `{name, value, traceback}`,
+ *   then `done` `{id, executionCount}` ends the cell. Output text travels raw
+ *   rather than as a JSON string, so a megabyte of output costs no escaping
+ *   and no parsing on either side: the line `{"type":"stdout","bytes":N}` is
+ *   followed by exactly N bytes of UTF-8 text, and the next event starts right
+ *   after them. (`{"type":"stdout","text":"…"}` is understood too.)
  *
  * The server runs as the sandbox's user next to the code it runs, so every
  * event is checked here as untrusted input: unknown types, wrong shapes and
@@ -50,6 +54,12 @@ export interface RunRequest {
 
 export function encodeRun(req: RunRequest): Buffer {
   return Buffer.from(`${JSON.stringify({ op: 'run', id: req.id, code: req.code, ...(req.async ? { async: true } : {}) })}\n`, 'utf8');
+}
+
+/** A text event announced by its header line; its N raw bytes follow. */
+export interface TextHeader {
+  readonly type: 'stdout' | 'stderr';
+  readonly bytes: number;
 }
 
 /** Splits a byte stream into lines (without the `\n`), bounded in length. */
@@ -132,6 +142,13 @@ function parseResult(v: unknown): CodeResult {
 
 /** Parses and checks one event line. Throws ProtocolViolation. */
 export function parseEvent(line: string): ServerEvent {
+  const e = parseLine(line);
+  if ('bytes' in e) throw new ProtocolViolation(`a ${e.type} header outside a stream of events`);
+  return e;
+}
+
+/** One event line: an event, or the header of raw text that follows it. Throws ProtocolViolation. */
+export function parseLine(line: string): ServerEvent | TextHeader {
   let o: unknown;
   try {
     o = JSON.parse(line);
@@ -142,6 +159,11 @@ export function parseEvent(line: string): ServerEvent {
   switch (o.type) {
     case 'stdout':
     case 'stderr':
+      if (o.bytes !== undefined) {
+        const bytes = int(o, 'bytes');
+        if (bytes > MAX_EVENT_BYTES) throw new ProtocolViolation(`a ${o.type} event of ${bytes} bytes passed ${MAX_EVENT_BYTES}`);
+        return { type: o.type, bytes };
+      }
       return { type: o.type, text: str(o, 'text') };
     case 'result':
       return { type: 'result', result: parseResult(o.result) };
@@ -165,4 +187,48 @@ export function resultBytes(r: CodeResult): number {
   }
   if (r.json !== undefined || r.extra !== undefined) n += Buffer.byteLength(JSON.stringify([r.json, r.extra]) ?? '');
   return n;
+}
+
+/** Turns the byte stream of a server into events: JSON lines, and the raw text that follows a text header. */
+export class EventReader {
+  readonly #lines: LineSplitter;
+  /** The text event being read: what is left to read, and what was read. */
+  #raw: { readonly type: 'stdout' | 'stderr'; need: number; readonly parts: Buffer[] } | undefined;
+
+  constructor(maxBytes = MAX_EVENT_BYTES) {
+    this.#lines = new LineSplitter(maxBytes);
+  }
+
+  /** The events `chunk` completes. Throws ProtocolViolation. */
+  push(chunk: Buffer): ServerEvent[] {
+    const events: ServerEvent[] = [];
+    let at = 0;
+    while (at < chunk.length) {
+      const raw = this.#raw;
+      if (raw) {
+        const take = Math.min(raw.need, chunk.length - at);
+        const slice = chunk.subarray(at, at + take);
+        at += take;
+        raw.need -= take;
+        if (raw.need > 0) {
+          // Copy what waits for more: the caller may reuse its buffer.
+          raw.parts.push(Buffer.from(slice));
+          continue;
+        }
+        this.#raw = undefined;
+        events.push({ type: raw.type, text: (raw.parts.length === 0 ? slice : Buffer.concat([...raw.parts, slice])).toString('utf8') });
+        continue;
+      }
+      const nl = chunk.indexOf(0x0a, at);
+      const piece = nl < 0 ? chunk.subarray(at) : chunk.subarray(at, nl + 1);
+      at += piece.length;
+      for (const line of this.#lines.push(piece)) {
+        const e = parseLine(line);
+        if (!('bytes' in e)) events.push(e);
+        else if (e.bytes === 0) events.push({ type: e.type, text: '' });
+        else this.#raw = { type: e.type, need: e.bytes, parts: [] };
+      }
+    }
+    return events;
+  }
 }

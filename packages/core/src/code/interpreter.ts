@@ -6,7 +6,7 @@
 import { StringDecoder } from 'node:string_decoder';
 import { WardenError, hasCode, type CodeLanguage, type ExitReason } from '@warden/protocol';
 import type { ProcessOptions, SandboxProcess } from '../process/process.js';
-import { LineSplitter, ProtocolViolation, encodeRun, parseEvent, type RunRequest, type ServerEvent } from './framing.js';
+import { EventReader, ProtocolViolation, encodeRun, type RunRequest, type ServerEvent } from './framing.js';
 import { launchPlan } from './launch.js';
 
 /** Starts the interpreter's process; the sandbox validates cwd and env. */
@@ -37,16 +37,22 @@ const START_TIMEOUT_MS = 30_000;
 const DESTROY_TIMEOUT_MS = 5_000;
 /** Stderr kept for messages about an interpreter that would not start or died. */
 const STDERR_TAIL_CHARS = 2000;
+/**
+ * Output between cells (background threads, timers) is dropped; an interpreter that writes more
+ * than this while no cell runs is killed, so a flood cannot keep the host busy decoding it.
+ */
+export const MAX_IDLE_OUTPUT_BYTES = 64 * 1024 * 1024;
 
 export class Interpreter {
   readonly language: CodeLanguage;
   readonly #proc: SandboxProcess;
-  readonly #lines = new LineSplitter();
+  readonly #events = new EventReader();
   readonly #stderrDecoder = new StringDecoder('utf8');
   #stderrTail = '';
   #listener: CellListener | undefined;
   #onReady: ((e: Extract<ServerEvent, { type: 'ready' }>) => void) | undefined;
   #version = '';
+  #idleBytes = 0;
   #destroying: Promise<void> | undefined;
   #violation: ((message: string) => void) | undefined;
   /** Settles when the process has ended, for whatever reason. Never rejects. */
@@ -120,6 +126,7 @@ export class Interpreter {
   /** Routes the events to `listener` until detach(); events while detached are dropped. */
   attach(listener: CellListener): void {
     this.#listener = listener;
+    this.#idleBytes = 0;
   }
 
   detach(): void {
@@ -152,9 +159,9 @@ export class Interpreter {
   }
 
   #data(chunk: Buffer): void {
-    if (this.#violation === undefined) return;
+    if (this.#violation === undefined || this.#idle(chunk.length)) return;
     try {
-      for (const line of this.#lines.push(chunk)) this.#dispatch(parseEvent(line));
+      for (const e of this.#events.push(chunk)) this.#dispatch(e);
     } catch (err) {
       if (!(err instanceof ProtocolViolation)) throw err;
       this.#violated(err.message);
@@ -171,9 +178,18 @@ export class Interpreter {
   }
 
   #stderr(text: string): void {
-    if (text.length === 0) return;
+    if (text.length === 0 || this.#idle(text.length)) return;
     this.#stderrTail = (this.#stderrTail + text).slice(-STDERR_TAIL_CHARS);
     this.#listener?.stderr(text);
+  }
+
+  /** Counts output while no cell runs; true (and the interpreter killed) past the limit. */
+  #idle(bytes: number): boolean {
+    if (this.#listener || this.#onReady) return false;
+    this.#idleBytes += bytes;
+    if (this.#idleBytes <= MAX_IDLE_OUTPUT_BYTES) return false;
+    this.#violated(`it wrote more than ${MAX_IDLE_OUTPUT_BYTES} bytes while no cell ran`);
+    return true;
   }
 
   /** The server broke the framing: nothing it says can be trusted any more. */

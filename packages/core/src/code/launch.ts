@@ -22,11 +22,15 @@ import { JAVASCRIPT_SERVER, PYTHON_SERVER } from './servers.js';
 /** Reads `<length>\n<source>` from stdin and runs it with a fresh globals dict. */
 export const PYTHON_LOADER = "import sys;b=sys.stdin.buffer;n=int(b.readline());exec(compile(b.read(n),'<warden>','exec'),{'__name__':'__warden__'})";
 
-/** Reads `<length>\n<source>` from fd 3 and calls the function it evaluates to with `require`. */
+/**
+ * Reads `<length>\n<source>` from fd 3 and calls the function it evaluates to with `require`.
+ * An arrow function: `node -e` runs its script in the global scope, where top-level `let`/`const`
+ * would take names from the cells.
+ */
 export const JAVASCRIPT_LOADER =
-  "const fs=require('fs');let h='';const b=Buffer.alloc(1);while(!h.endsWith('\\n')){if(fs.readSync(3,b,0,1,null)!==1)process.exit(70);h+=b.toString('latin1')}" +
+  "(()=>{const fs=require('fs');let h='';const b=Buffer.alloc(1);while(!h.endsWith('\\n')){if(fs.readSync(3,b,0,1,null)!==1)process.exit(70);h+=b.toString('latin1')}" +
   "const n=Number(h);const s=Buffer.alloc(n);let o=0;while(o<n){const r=fs.readSync(3,s,o,n-o,null);if(r<=0)process.exit(70);o+=r}" +
-  "require('vm').runInThisContext(s.toString('utf8'),{filename:'warden-code-server.js'})(require)";
+  "require('vm').runInThisContext(s.toString('utf8'),{filename:'warden-code-server.js'})(require)})()";
 
 export interface LaunchPlan {
   readonly argv: readonly string[];

@@ -50,10 +50,14 @@ export class CodeContexts {
    * await ctx.run('let n = 20');
    * (await ctx.run('n + 22')).results[0]?.text; // '42'
    */
-  async create(options: CodeContextOptions = {}): Promise<CodeContext> {
-    const spec = checkContextOptions(options);
-    this.#deps.assertRunning();
-    return this.#make(spec, false);
+  create(options: CodeContextOptions = {}): Promise<CodeContext> {
+    try {
+      const spec = checkContextOptions(options);
+      this.#deps.assertRunning();
+      return Promise.resolve(this.#make(spec, false));
+    } catch (err) {
+      return Promise.reject(err instanceof Error ? err : new Error(String(err)));
+    }
   }
 
   /** The open context with this id; throws E_CONTEXT_NOT_FOUND otherwise. */
@@ -102,7 +106,7 @@ export class CodeContexts {
       const { language: _language, context: _context, ...rest } = opts;
       return context.run(code, rest);
     } catch (err) {
-      return Promise.reject(err as Error);
+      return Promise.reject(err instanceof Error ? err : new Error(String(err)));
     }
   }
 

@@ -26,7 +26,7 @@
 
   const IN_FD = 3;
   const OUT_FD = 4;
-  const CHUNK_CHARS = 256 * 1024;
+  const CHUNK_CHARS = 1024 * 1024;
   const FLUSH_CHARS = 64 * 1024;
   const LINGER_MS = 2;
   const DISPLAY = Symbol.for('warden.display');
@@ -36,8 +36,7 @@
   // ------------------------------------------------------------ events
 
   const sleeper = new Int32Array(new SharedArrayBuffer(4));
-  function writeAll(text) {
-    const buf = Buffer.from(text, 'utf8');
+  function writeAll(buf) {
     let off = 0;
     while (off < buf.length) {
       try {
@@ -54,13 +53,15 @@
   let lastFlush = 0;
   let timer;
 
-  function textLines(type, text, lines) {
+  /** Text goes raw after a header line: no JSON escaping of megabytes of output. */
+  function textFrames(type, text, frames) {
     let i = 0;
     while (i < text.length) {
       let end = Math.min(i + CHUNK_CHARS, text.length);
       // Never split a surrogate pair between two events.
       if (end < text.length && (text.charCodeAt(end - 1) & 0xfc00) === 0xd800) end--;
-      lines.push(JSON.stringify({ type, text: text.slice(i, end) }));
+      const data = Buffer.from(text.slice(i, end), 'utf8');
+      frames.push(Buffer.from(`{"type":"${type}","bytes":${data.length}}\n`, 'latin1'), data);
       i = end;
     }
   }
@@ -71,13 +72,13 @@
       clearTimeout(timer);
       timer = undefined;
     }
-    const lines = [];
-    for (const [type, parts] of pending) textLines(type, parts.join(''), lines);
+    const frames = [];
+    for (const [type, parts] of pending) textFrames(type, parts.join(''), frames);
     pending = [];
     pendingChars = 0;
     lastFlush = performance.now();
-    if (events) for (const e of events) lines.push(JSON.stringify(e));
-    if (lines.length > 0) writeAll(lines.join('\n') + '\n');
+    if (events) for (const e of events) frames.push(Buffer.from(JSON.stringify(e) + '\n', 'utf8'));
+    if (frames.length > 0) writeAll(frames.length === 1 ? frames[0] : Buffer.concat(frames));
   }
 
   function add(type, text) {
@@ -138,7 +139,7 @@
       }
     }
     if (result.text === undefined) result.text = util.inspect(value, { depth: 4, maxArrayLength: 200, maxStringLength: 100_000, breakLength: 100 });
-    if (result.json === undefined && isPlain(value)) {
+    if (typeof hook !== 'function' && isPlain(value)) {
       const json = toJson(value);
       if (json !== undefined) result.json = json;
     }
@@ -177,6 +178,8 @@
   }
 
   process.on('uncaughtException', (err) => add('stderr', `Uncaught ${util.inspect(err)}\n`));
+  // process.exit() in a cell: what it printed last still goes out.
+  process.on('exit', () => flush());
   process.on('unhandledRejection', (reason) => add('stderr', `Unhandled promise rejection: ${util.inspect(reason)}\n`));
 
   // ------------------------------------------------------------ cells

@@ -5,10 +5,10 @@
 # from stdin (a decimal length line, then the bytes) and runs it. From then
 # on stdin carries requests and stdout events, one JSON object per line (see
 # packages/core/src/code/framing.ts). Before any user code runs, the server
-# moves both off fds 0 and 1: fd 0 becomes /dev/null and fd 1 a pipe the
-# server reads, so neither user code nor the programs it starts can read the
-# requests or corrupt the events (what they write to fd 1 arrives as stdout).
-# fd 2 stays the process's stderr: the host takes it as the cell's stderr.
+# moves both off fds 0 and 1: fd 0 becomes /dev/null, and fds 1 and 2 pipes
+# the server reads, so neither user code nor the programs it starts can read
+# the requests or corrupt the events, and what they write to fds 1 and 2
+# arrives as the cell's stdout and stderr, in order with its prints.
 #
 # The host interrupts a cell with SIGINT (KeyboardInterrupt in the cell). The
 # server defers an interrupt that arrives while it writes an event, so an
@@ -34,11 +34,13 @@ _MAIN_THREAD = threading.get_ident()
 
 # Text is sent in events of at most this many characters; pending text is
 # flushed once it holds this much, and otherwise within _LINGER_S.
-_CHUNK_CHARS = 256 * 1024
+_CHUNK_CHARS = 1024 * 1024
 _FLUSH_CHARS = 64 * 1024
 _LINGER_S = 0.002
 _POLL_S = 0.0005
 _CO_COROUTINE = 0x80
+# Tracebacks show the source of this many recent cells; older ones are forgotten.
+_KEEP_SOURCES = 1000
 _TLA = getattr(ast, 'PyCF_ALLOW_TOP_LEVEL_AWAIT', 0)
 
 
@@ -75,10 +77,14 @@ def _leave():
             raise KeyboardInterrupt
 
 
-def _write_all(data):
+def _write_fd(fd, data):
     view = memoryview(data)
     while view:
-        view = view[os.write(_PROTO_OUT, view):]
+        view = view[os.write(fd, view):]
+
+
+def _write_all(data):
+    _write_fd(_PROTO_OUT, data)
 
 
 class _Output:
@@ -92,10 +98,16 @@ class _Output:
         self.armed = False
         self.wake_r, self.wake_w = os.pipe()
         os.set_blocking(self.wake_r, False)
-        self.fd = -1
+        # fd -> (stream, decoder) of the pipes on fds 1 and 2
+        self.fds = {}
         self.last_poll = 0.0
         self.poll = select.poll()
-        self.decoder = codecs.getincrementaldecoder('utf-8')('replace')
+        self.forked = None
+
+    def watch(self, fd, stream):
+        os.set_blocking(fd, False)
+        self.fds[fd] = (stream, codecs.getincrementaldecoder('utf-8')('replace'))
+        self.poll.register(fd, select.POLLIN)
 
     def _add_locked(self, stream, text):
         items = self.items
@@ -105,8 +117,34 @@ class _Output:
             items.append((stream, [text]))
         self.size += len(text)
 
+    def after_fork_in_child(self):
+        # A child made by os.fork() (multiprocessing) has no pump thread, and the lock may have been
+        # held by it at the fork: the child writes its text to fds 1 and 2, which the parent reads,
+        # a line at a time (so lines of sibling processes do not mix).
+        self.lock = threading.Lock()
+        self.items = []
+        self.size = 0
+        self.forked = {'stdout': [], 'stderr': []}
+
+    def _child_write(self, stream, text, whole=False):
+        parts = self.forked[stream]
+        parts.append(text)
+        if not whole and '\n' not in text:
+            return
+        data = ''.join(parts)
+        cut = len(data) if whole else data.rindex('\n') + 1
+        parts[:] = [data[cut:]] if cut < len(data) else []
+        _write_fd(1 if stream == 'stdout' else 2, data[:cut].encode('utf-8', 'replace'))
+
+    def flush_child(self, stream):
+        if self.forked and self.forked[stream]:
+            self._child_write(stream, '', whole=True)
+
     def add(self, stream, text):
         if not text:
+            return
+        if self.forked:
+            self._child_write(stream, text)
             return
         _enter()
         try:
@@ -115,7 +153,7 @@ class _Output:
                 # A line after a quiet spell goes out at once (print() writes the text, then '\n'), after what
                 # programs wrote to fd 1 before it; anything else waits up to _LINGER_S to join the next event.
                 flush = self.size + len(text) >= _FLUSH_CHARS or (now - self.last_flush >= _LINGER_S and text.endswith('\n'))
-                # What programs wrote to fd 1 goes first, so print() after os.system() keeps its place.
+                # What programs wrote to fds 1 and 2 goes first, so print() after os.system() keeps its place.
                 # A program takes far longer than _POLL_S to start and write, so looking once per
                 # _POLL_S is enough and keeps tight print loops free of system calls.
                 if flush or now - self.last_poll >= _POLL_S:
@@ -131,34 +169,39 @@ class _Output:
             _leave()
 
     def _drain_fd_locked(self):
-        if self.fd < 0 or not self.poll.poll(0):
-            return
-        while True:
-            try:
-                data = os.read(self.fd, 65536)
-            except (BlockingIOError, InterruptedError):
-                return
-            if not data:
-                return
-            self._add_locked('stdout', self.decoder.decode(data))
+        for fd, _ in self.poll.poll(0):
+            stream, decoder = self.fds[fd]
+            while True:
+                try:
+                    data = os.read(fd, 65536)
+                except (BlockingIOError, InterruptedError):
+                    break
+                if not data:
+                    break
+                self._add_locked(stream, decoder.decode(data))
 
     def _flush_locked(self, now, events):
-        lines = []
+        parts = []
         for stream, texts in self.items:
             text = ''.join(texts)
+            # Text goes raw after a header line: no JSON escaping of megabytes of output.
             for i in range(0, len(text), _CHUNK_CHARS):
-                lines.append(json.dumps({'type': stream, 'text': text[i:i + _CHUNK_CHARS]}, ensure_ascii=False))
+                data = text[i:i + _CHUNK_CHARS].encode('utf-8', 'replace')
+                parts.append(b'{"type":"%s","bytes":%d}\n' % (stream.encode(), len(data)))
+                parts.append(data)
         for event in events:
-            lines.append(json.dumps(event, ensure_ascii=False))
+            parts.append(json.dumps(event, ensure_ascii=False).encode('utf-8', 'replace') + b'\n')
         self.items = []
         self.size = 0
         self.armed = False
         self.last_flush = now
-        if lines:
-            _write_all(('\n'.join(lines) + '\n').encode('utf-8', 'replace'))
+        if parts:
+            _write_all(b''.join(parts))
 
     def send(self, events=(), drain=False):
         """Flushes pending text (first reading what waits on fd 1 when `drain`), then writes `events`."""
+        if self.forked:
+            return
         _enter()
         try:
             with self.lock:
@@ -169,10 +212,10 @@ class _Output:
             _leave()
 
     def pump(self):
-        """Thread: forwards what programs write to fd 1, and flushes text left pending."""
+        """Thread: forwards what programs write to fds 1 and 2, and flushes text left pending."""
         while True:
             try:
-                ready, _, _ = select.select([self.fd, self.wake_r], [], [])
+                ready, _, _ = select.select(list(self.fds) + [self.wake_r], [], [])
             except (OSError, ValueError):
                 return
             if self.wake_r in ready:
@@ -182,7 +225,7 @@ class _Output:
                     pass
                 time.sleep(_LINGER_S)
             with self.lock:
-                if self.fd in ready:
+                if any(fd in ready for fd in self.fds):
                     self._drain_fd_locked()
                 if self.items and (self.wake_r in ready or self.size >= _FLUSH_CHARS):
                     self._flush_locked(time.monotonic(), ())
@@ -235,7 +278,7 @@ class _Stream(io.TextIOBase):
         return len(s)
 
     def flush(self):
-        pass
+        _OUT.flush_child(self._name)
 
 
 class _BytesStream(io.RawIOBase):
@@ -531,6 +574,7 @@ def _serve(ns):
         source = request['code']
         filename = '<cell-%d>' % count
         linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+        linecache.cache.pop('<cell-%d>' % (count - _KEEP_SOURCES), None)
         value = _NOTHING
         error = None
         try:
@@ -562,12 +606,11 @@ def _main():
     null = os.open(os.devnull, os.O_RDWR)
     os.dup2(null, 0)
     os.close(null)
-    out_r, out_w = os.pipe()
-    os.dup2(out_w, 1)
-    os.close(out_w)
-    os.set_blocking(out_r, False)
-    _OUT.fd = out_r
-    _OUT.poll.register(out_r, select.POLLIN)
+    for fd, stream in ((1, 'stdout'), (2, 'stderr')):
+        r, w = os.pipe()
+        os.dup2(w, fd)
+        os.close(w)
+        _OUT.watch(r, stream)
     sys.stdin = _Stdin()
     sys.stdout = _Stream('stdout', 1)
     sys.stderr = _Stream('stderr', 2)
@@ -579,6 +622,7 @@ def _main():
     main.__dict__['__builtins__'] = builtins
     sys.modules['__main__'] = main
     builtins.display = display
+    os.register_at_fork(after_in_child=_OUT.after_fork_in_child)
     threading.Thread(target=_OUT.pump, name='warden-output', daemon=True).start()
     v = sys.version_info
     _OUT.send([{'type': 'ready', 'language': 'python', 'version': '%d.%d.%d' % (v[0], v[1], v[2]), 'pid': os.getpid()}])
