@@ -7,13 +7,14 @@
  * (bench/guard.ts), plus PASS/MISS against the
  * performance targets.
  *
- *   node --expose-gc --import tsx bench/run.ts [--quick] [--json] [--fs-only] [--api-only] [--scan-only] [--audit-only] [--guard-only] [--pool-only]
+ *   node --expose-gc --import tsx bench/run.ts [--quick] [--json] [--fs-only] [--api-only] [--scan-only] [--audit-only] [--guard-only] [--pool-only] [--code-only]
  *
  * --quick  a few seconds in total (CI smoke); --json  results as JSON on stdout;
  * --fs-only  only section (e), codebases; --api-only  only section (f), the API;
  * --scan-only  only section (g), the scanner; --audit-only  only section (h), the
  * audit log; --guard-only  only section (i), the guard; --pool-only  only section (j),
- * warm pools (any of them together: those sections).
+ * warm pools; --code-only  only section (k), runCode cells (any of them together:
+ * those sections).
  * Progress goes to stderr. Must run as root (like Warden), except --scan-only,
  * --audit-only and --guard-only (alone or together). Every count and duration is bounded and a watchdog aborts the run; the
  * engine is always closed.
@@ -30,6 +31,7 @@ import { SCAN_PLAN, printScanReport, scanBench, scanTargets, type ScanResults } 
 import { AUDIT_PLAN, auditBench, auditTargets, printAuditReport, type AuditResults } from './audit.js';
 import { GUARD_PLAN, GUARD_PLAN_QUICK, guardBench, guardTargets, printGuardReport, type GuardResults } from './guard.js';
 import { POOL_PLAN, poolBench, poolTargets, printPoolReport, type PoolResults } from './pool.js';
+import { CODE_PLAN, CODE_PLAN_QUICK, codeBench, codeTargets, printCodeReport, type CodeResults } from './code.js';
 import { printTargets } from './format.js';
 import { hostBusyPercent, hostShellLoops, hostSpawn, hostSpawnSync } from './host.js';
 import { cgroupMemoryBytes, memoryOfUids } from './memory.js';
@@ -37,7 +39,7 @@ import { elapsedMs, now, summarize, throughput } from './stats.js';
 import { printReport, targetsOf, type Results, type ThroughputResult } from './report.js';
 
 /** Sections that can be picked alone (any of them together: those sections); without one, everything runs. */
-const ONLY = { fs: '--fs-only', api: '--api-only', scan: '--scan-only', audit: '--audit-only', guard: '--guard-only', pool: '--pool-only' } as const;
+const ONLY = { fs: '--fs-only', api: '--api-only', scan: '--scan-only', audit: '--audit-only', guard: '--guard-only', pool: '--pool-only', code: '--code-only' } as const;
 const args = new Set(process.argv.slice(2));
 for (const a of args) {
   if (a !== '--quick' && a !== '--json' && !Object.values<string>(ONLY).includes(a)) {
@@ -57,6 +59,9 @@ const SCAN = quick ? SCAN_PLAN.quick : SCAN_PLAN.full;
 const AUDIT = quick ? AUDIT_PLAN.quick : AUDIT_PLAN.full;
 const GUARD = quick ? GUARD_PLAN_QUICK : GUARD_PLAN;
 const POOL = quick ? POOL_PLAN.quick : POOL_PLAN.full;
+const CODE = quick ? CODE_PLAN_QUICK : CODE_PLAN;
+/** Section (k) runs its cells in one sandbox of its own engine; its budget bounds it. */
+const CODE_WATCHDOG_MS = CODE.budgetMs * 3 + 30_000;
 
 const PLAN = quick
   ? { coldN: 10, coldWarmup: 2, coldBudgetMs: 15_000, warmN: 200, warmWarmup: 20, warmBudgetMs: 5_000, tputMs: 500, clients: [1, 2, 8], idleN: 20, watchdogMs: 60_000 }
@@ -271,7 +276,7 @@ function printHeader(m: Results['machine'], aborted: boolean, out: (line: string
 }
 
 async function main(): Promise<number> {
-  if ((RUN.core || RUN.fs || RUN.api || RUN.pool) && process.getuid?.() !== 0) {
+  if ((RUN.core || RUN.fs || RUN.api || RUN.pool || RUN.code) && process.getuid?.() !== 0) {
     log('must run as root (Warden needs root for cgroups and per-sandbox uids)');
     return 2;
   }
@@ -282,7 +287,7 @@ async function main(): Promise<number> {
   };
   process.once('SIGINT', stop('SIGINT'));
   process.once('SIGTERM', stop('SIGTERM'));
-  const watchdogMs = (RUN.core ? PLAN.watchdogMs : 0) + (RUN.fs ? FS.watchdogMs : 0) + (RUN.api ? API.watchdogMs : 0) + (RUN.scan ? SCAN.watchdogMs : 0) + (RUN.audit ? AUDIT.watchdogMs : 0) + (RUN.guard ? GUARD.watchdogMs : 0) + (RUN.pool ? POOL.watchdogMs : 0);
+  const watchdogMs = (RUN.core ? PLAN.watchdogMs : 0) + (RUN.fs ? FS.watchdogMs : 0) + (RUN.api ? API.watchdogMs : 0) + (RUN.scan ? SCAN.watchdogMs : 0) + (RUN.audit ? AUDIT.watchdogMs : 0) + (RUN.guard ? GUARD.watchdogMs : 0) + (RUN.pool ? POOL.watchdogMs : 0) + (RUN.code ? CODE_WATCHDOG_MS : 0);
   const watchdog = setTimeout(stop(`watchdog (${watchdogMs} ms)`), watchdogMs);
   watchdog.unref();
 
@@ -353,6 +358,18 @@ async function main(): Promise<number> {
       i = await guardBench(GUARD, ac.signal, log);
       gc();
     }
+    let k: CodeResults | undefined;
+    if (RUN.code && !ac.signal.aborted) {
+      log('(k) runCode cells…');
+      const codeEngine = engine ?? (await createEngine({ dataDir }));
+      try {
+        await using sbx = await codeEngine.create(SPEC);
+        k = await codeBench(sbx, CODE, ac.signal, log);
+      } finally {
+        if (codeEngine !== engine) await codeEngine.close();
+      }
+      gc();
+    }
     let j: PoolResults | undefined;
     if (RUN.pool && !ac.signal.aborted) {
       log('(j) warm pools…');
@@ -369,11 +386,12 @@ async function main(): Promise<number> {
     const auditT = h ? auditTargets(h) : [];
     const guardT = i ? guardTargets(i) : [];
     const poolT = j ? poolTargets(j) : [];
-    const targets = [...coreT, ...fsT, ...apiT, ...scanT, ...auditT, ...guardT, ...poolT];
+    const codeT = k ? codeTargets(k) : [];
+    const targets = [...coreT, ...fsT, ...apiT, ...scanT, ...auditT, ...guardT, ...poolT, ...codeT];
     if (json) {
       const body = partial
-        ? { ...partial, targets, fs: e, api: f, scan: g, audit: h, guard: i, pool: j }
-        : { machine: m, ...(e ? { fs: e } : {}), ...(f ? { api: f } : {}), ...(g ? { scan: g } : {}), ...(h ? { audit: h } : {}), ...(i ? { guard: i } : {}), ...(j ? { pool: j } : {}), targets, aborted };
+        ? { ...partial, targets, fs: e, api: f, scan: g, audit: h, guard: i, pool: j, code: k }
+        : { machine: m, ...(e ? { fs: e } : {}), ...(f ? { api: f } : {}), ...(g ? { scan: g } : {}), ...(h ? { audit: h } : {}), ...(i ? { guard: i } : {}), ...(j ? { pool: j } : {}), ...(k ? { code: k } : {}), targets, aborted };
       process.stdout.write(`${JSON.stringify(body, null, 2)}\n`);
     } else {
       const out = (line: string): void => void process.stdout.write(`${line}\n`);
@@ -409,6 +427,11 @@ async function main(): Promise<number> {
         out('');
         printPoolReport(j, out);
         printTargets('j', poolT, out);
+      }
+      if (k) {
+        out('');
+        printCodeReport(k, out);
+        printTargets('k', codeT, out);
       }
     }
     return aborted ? 1 : 0;
