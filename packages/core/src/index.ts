@@ -40,22 +40,12 @@ export type {
   FinishInfo,
   MemberInfo,
 } from './scan/types.js';
-export { Approvals, type Approval, type ApprovalState, type ApprovalScope, type ApprovalDecision, type ApprovalFilter, type ActionKind } from './guard/approvals.js';
+export type { Approvals, Approval, ApprovalState, ApprovalScope, ApprovalDecision, ApprovalFilter, ActionKind } from './guard/approvals.js';
 export type { GateOptions } from './guard/gate.js';
 export type { AuditSink } from './audit/sink.js';
 export {
   createGuard,
-  loadPolicy,
-  isPolicy,
-  createAnalyzer,
-  argvToShell,
-  policyJsonSchema,
   DEFAULT_POLICY_YAML,
-  GUARD_LANGUAGES,
-  DECISIONS,
-  RISKS,
-  CATEGORIES,
-  GUARD_MODES,
   type Guard,
   type GuardOptions,
   type CheckInput,
@@ -77,7 +67,6 @@ export {
 export {
   openAuditLog,
   verifyExport,
-  VERIFY_FAILURES,
   type AuditLog,
   type AuditLogOptions,
   type AuditEvent,
