@@ -138,15 +138,22 @@ class Engine implements Analyzer {
       if (!GUARD_LANGUAGES.includes(language)) throw new Error(`unknown language ${JSON.stringify(language)}; expected one of ${GUARD_LANGUAGES.join(', ')}`);
       if (typeof input.code !== 'string') throw new Error(`code must be a string, got ${typeof input.code}`);
       if (this.#parsers.closed) throw new Error('the analyzer is closed');
+      // The result depends only on the input: an exact repeat is found without normalising it again.
+      const raw = input.code.length <= MAX_CACHED_CHARS ? `${language}\0${input.code}` : undefined;
+      const early = raw === undefined ? undefined : this.#cache.get(raw);
+      if (early) return new AnalysisView(early, this, true);
       const n = normalise(input.code, this.#maxBytes);
       text = truncateUtf8(n.text, this.#maxBytes);
       normalisation = text === n.text ? n.normalisation : { ...n.normalisation, truncated: true };
       const key = `${language}\0${text}`;
-      const hit = this.#cache.get(key);
+      const hit = key === raw ? undefined : this.#cache.get(key);
       if (hit) return new AnalysisView(hit, this, true);
       const { result, timedOut } = this.#analyse(language, text, normalisation);
       // A timeout depends on load, not on the text: do not pin it for every later repeat.
-      if (text.length <= MAX_CACHED_CHARS && !timedOut) this.#cache.set(key, result);
+      if (text.length <= MAX_CACHED_CHARS && !timedOut) {
+        this.#cache.set(key, result);
+        if (raw !== undefined && raw !== key) this.#cache.set(raw, result);
+      }
       return new AnalysisView(result, this, false);
     } catch (cause) {
       const facts = emptyFacts();
@@ -202,7 +209,6 @@ class Engine implements Analyzer {
     const run: Run = {
       facts,
       maxBytes: this.#maxBytes,
-      queryOptions: () => ({ timeoutMicros: Math.max(1, Math.ceil((deadline - performance.now()) * 1000)) }),
       check: () => {
         if (expired()) throw new BudgetExceeded();
       },

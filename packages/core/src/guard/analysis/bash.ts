@@ -50,8 +50,8 @@ class BashWalker implements WordEnv {
   readonly #run: Run;
   readonly #frame: Frame;
   readonly #g: Grammar;
-  /** Type ids by Node object: each lookup is a wasm call, and a word is looked at by several steps. */
-  readonly #ids = new WeakMap<Node, number>();
+  /** Type ids by node id (unique in the frame's one tree): each lookup is a wasm call, and a word is looked at by several steps. */
+  readonly #ids = new Map<number, number>();
   /** Literal values of variables assigned so far (source order; a good guess, not a proof). */
   readonly #vars = new Map<string, string>();
   readonly #outputs = new WeakMap<Node, Data | null>();
@@ -70,10 +70,10 @@ class BashWalker implements WordEnv {
   }
 
   #id(n: Node): number {
-    let id = this.#ids.get(n);
+    let id = this.#ids.get(n.id);
     if (id === undefined) {
       id = n.typeId;
-      this.#ids.set(n, id);
+      this.#ids.set(n.id, id);
     }
     return id;
   }

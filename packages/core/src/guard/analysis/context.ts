@@ -60,12 +60,6 @@ export class BudgetExceeded extends Error {
 export interface Run {
   readonly facts: Facts;
   readonly maxBytes: number;
-  /**
-   * Options that stop a query when the time budget is spent (then `check()`
-   * throws). tree-sitter's query progress callback is not called on some
-   * pathological trees; its own clock is.
-   */
-  queryOptions(): { timeoutMicros: number };
   /** Throws BudgetExceeded when the time budget is spent. */
   check(): void;
   /** Analyses `code` as `language` in a child frame (bounded by maxDepth). */
@@ -74,7 +68,10 @@ export interface Run {
 }
 
 export function toTop(frame: Frame, start: number, end: number): Span {
-  return frame.base >= 0 ? { start: frame.base + start, end: frame.base + end } : frame.container;
+  if (frame.base < 0) return frame.container;
+  // A node may end past the code by the newline the parser was given (bash-gaps.ts).
+  const n = frame.code.length;
+  return { start: frame.base + Math.min(start, n), end: frame.base + Math.min(end, n) };
 }
 
 /** Offset where `value` sits verbatim at or just after `start` (past quotes or a prefix), or -1. */

@@ -1,6 +1,6 @@
 import type { Node } from 'web-tree-sitter';
 import type { GuardLanguage } from '../types.js';
-import { type Frame, type Run, type Word, firstOf, lastOf, pushString, toTop } from './context.js';
+import { type Frame, type Run, type Word, pushString, toTop } from './context.js';
 import { JsScope, moduleName } from './js-values.js';
 import type { Grammar } from './parsers.js';
 import { unwrap } from './unwrap.js';
@@ -9,15 +9,8 @@ import { unwrap } from './unwrap.js';
 const EVAL = new Set(['eval', 'Function', 'vm.runInNewContext', 'vm.runInThisContext', 'vm.runInContext', 'vm.compileFunction', 'vm.Script', 'setTimeout', 'setInterval', 'execScript']);
 const SHELL = new Set(['child_process.exec', 'child_process.execSync']);
 const SPAWN = new Set(['child_process.spawn', 'child_process.spawnSync', 'child_process.execFile', 'child_process.execFileSync']);
-const QUERY = `
-(import_statement) @import
-(call_expression) @call
-(new_expression) @call
-(variable_declarator name: (_) value: (_)) @decl
-(assignment_expression left: (_) right: (_)) @decl
-(string) @string
-(template_string) @string
-`;
+/** The nodes the walker looks at, found in one pass inside wasm (only these become JS objects). */
+const KINDS = ['import_statement', 'call_expression', 'new_expression', 'variable_declarator', 'assignment_expression', 'string', 'template_string'];
 
 class JsWalker {
   readonly #run: Run;
@@ -34,23 +27,27 @@ class JsWalker {
     this.#s = new JsScope(frame.code, grammar, run.maxBytes);
   }
 
-  /** One query pass collects what matters; names resolve after it, so order of definitions does not matter. */
-  walk(root: Node, grammar: Grammar): void {
+  /** One pass over the nodes that matter, in document order; names resolve after it, so order of definitions does not matter. */
+  walk(root: Node): void {
     const s = this.#s;
-    const captures = grammar.query(QUERY).captures(root, this.#run.queryOptions());
+    const nodes = root.descendantsOfType(KINDS);
     this.#run.check();
-    for (const { name, node: n } of captures) {
-      switch (name) {
-        case 'import':
+    for (const n of nodes) {
+      if (!n) continue;
+      switch (s.type(n)) {
+        case 'import_statement':
           this.#import(n);
           break;
-        case 'call':
+        case 'call_expression':
+        case 'new_expression':
           this.#calls.push(n);
           break;
-        case 'decl':
+        case 'variable_declarator':
+        case 'assignment_expression':
           this.#declarator(n);
           break;
-        case 'string': {
+        case 'string':
+        case 'template_string': {
           const l = s.string(n);
           pushString(this.#run.facts, this.#frame, l ? l.text : s.src(n), n.startIndex, n.endIndex);
           break;
@@ -100,9 +97,12 @@ class JsWalker {
 
   #declarator(n: Node): void {
     const s = this.#s;
-    const left = firstOf(n);
-    const right = lastOf(n);
-    if (!left || !right) return;
+    // `let x;` and `let x: T;` bind nothing: the value follows a `=`.
+    const kids = n.children;
+    const left = kids[0];
+    const right = kids[kids.length - 1];
+    const eq = kids[kids.length - 2];
+    if (!left || !right || !eq || s.type(eq) !== '=') return;
     const lt = s.type(left);
     if (lt === 'identifier') {
       const name = s.src(left);
@@ -136,22 +136,30 @@ class JsWalker {
 
   #call(n: Node): void {
     const s = this.#s;
-    const { fn, args } = s.parts(n);
-    if (!fn) return;
-    const name = s.callName(fn);
-    const lits = args.map((a) => {
-      const els = s.elements(a);
-      if (els) {
-        const ws = els.map((e) => s.lit(e));
-        return ws.every((w) => w) ? ws.map((w) => w?.text).join('\0') : null;
-      }
-      return s.lit(a)?.text ?? null;
-    });
+    const list = n.childForFieldName('arguments');
+    const name = s.callNameOf(n, list);
+    const args = s.argsOf(list);
+    const lits: (string | null)[] = [];
+    for (const a of args) lits.push(this.#literal(a));
     const span = toTop(this.#frame, n.startIndex, n.endIndex);
     const last = args[args.length - 1];
     const kwargs = last ? s.kwargs(last) : null;
     this.#run.facts.calls.push(kwargs ? { name, args: lits, kwargs, span, language: this.#lang } : { name, args: lits, span, language: this.#lang });
     this.#effects(n, name, args);
+  }
+
+  /** A literal argument's value; an array of literals joined with NUL; else null. */
+  #literal(a: Node): string | null {
+    const s = this.#s;
+    const els = s.elements(a);
+    if (!els) return s.lit(a)?.text ?? null;
+    const texts: string[] = [];
+    for (const e of els) {
+      const l = s.lit(e);
+      if (!l) return null;
+      texts.push(l.text);
+    }
+    return texts.join('\0');
   }
 
   #code(language: GuardLanguage, node: Node | undefined, via: string): void {
@@ -205,5 +213,5 @@ class JsWalker {
 
 /** Records imports, calls, strings and what the code would run, for one JavaScript or TypeScript tree. */
 export function walkJavaScript(run: Run, frame: Frame, root: Node, grammar: Grammar): void {
-  new JsWalker(run, frame, grammar).walk(root, grammar);
+  new JsWalker(run, frame, grammar).walk(root);
 }

@@ -8,6 +8,18 @@ const MAX_DEPTH = 24;
 /** Expressions that only wrap another (TypeScript assertions, await, parentheses). */
 const WRAPPING = new Set(['parenthesized_expression', 'await_expression', 'as_expression', 'non_null_expression', 'satisfies_expression', 'type_assertion']);
 const GLOBALS = /^(globalThis|global|window|self)\./;
+/** A member chain written plainly (`fs.promises.rm`): no spaces, comments, calls, `?.` or `#private`. */
+const DOTTED = /^[A-Za-z_$][A-Za-z0-9_$]*(?:\.[A-Za-z_$][A-Za-z0-9_$]*)+$/;
+/** Words that start a chain but are not identifiers, so qualify() does not resolve them. */
+const NOT_NAMES = new Set(['this', 'super', 'import', 'new', 'null', 'true', 'false', 'typeof', 'void', 'await', 'yield', 'delete', 'in', 'of', 'instanceof']);
+const IDENTIFIER = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
+const NEW = /^new\s+/;
+
+/** A name or member chain written plainly (`require`, `fs.promises.rm`), which qualify() can read as text. */
+function plainName(text: string): boolean {
+  const dot = text.indexOf('.');
+  return (dot < 0 ? IDENTIFIER.test(text) : DOTTED.test(text)) && !NOT_NAMES.has(dot < 0 ? text : text.slice(0, dot));
+}
 const INFLATE = new Set(['zlib.inflateSync', 'zlib.gunzipSync', 'zlib.unzipSync', 'zlib.inflateRawSync']);
 
 function text(t: string, bytes: Buffer | null = null, decoders: readonly string[] = []): Lit {
@@ -31,6 +43,8 @@ export class JsScope {
   readonly #g: Grammar;
   readonly #maxBytes: number;
   readonly #visiting = new Set<string>();
+  /** Type ids by node id (unique within the one tree a scope reads). */
+  readonly #ids = new Map<number, number>();
   #budget = 20_000;
 
   constructor(code: string, grammar: Grammar, maxBytes: number) {
@@ -40,11 +54,21 @@ export class JsScope {
   }
 
   type(n: Node): string {
-    return this.#g.types[n.typeId] ?? 'ERROR';
+    return this.#g.types[this.#id(n)] ?? 'ERROR';
   }
 
   named(n: Node): boolean {
-    return this.#g.anonymous[n.typeId] !== true;
+    return this.#g.anonymous[this.#id(n)] !== true;
+  }
+
+  /** A node's type id, asked of tree-sitter once per node (the walkers look at a node several times). */
+  #id(n: Node): number {
+    let id = this.#ids.get(n.id);
+    if (id === undefined) {
+      id = n.typeId;
+      this.#ids.set(n.id, id);
+    }
+    return id;
   }
 
   src(n: Node): string {
@@ -78,13 +102,12 @@ export class JsScope {
     const t = this.type(n);
     if (WRAPPING.has(t)) return n.firstNamedChild ? this.qualify(n.firstNamedChild, d + 1) : null;
     switch (t) {
-      case 'identifier': {
-        const name = this.src(n);
-        const alias = this.aliases.get(name);
-        if (alias !== undefined) return alias;
-        return this.#via(name, (right) => (this.type(right) === 'string' ? null : this.qualify(right, d + 1))) ?? name;
-      }
+      case 'identifier':
+        return this.#qualifyName(this.src(n), d);
       case 'member_expression': {
+        // `fs.promises.rm` as text: the names, without building a node for every part.
+        const text = this.src(n);
+        if (plainName(text)) return this.#qualifyText(text, d + 1);
         const obj = firstOf(n);
         const prop = lastOf(n);
         const q = obj ? this.qualify(obj, d + 1) : null;
@@ -108,6 +131,47 @@ export class JsScope {
       default:
         return null;
     }
+  }
+
+  /** qualify() of a plain (dotted) name given as text: `fs.promises.rm`. */
+  #qualifyText(text: string, d: number): string | null {
+    const parts = text.split('.');
+    let q = this.#qualifyName(parts[0] as string, d);
+    for (let i = 1; q !== null && i < parts.length; i++) q = `${q}.${parts[i] as string}`.replace(GLOBALS, '');
+    return q;
+  }
+
+  /**
+   * callName() of a call's callee, read from the text before its arguments
+   * when that is a plain name (`cp.execSync`, `new vm.Script`): most calls
+   * then need no node for the callee at all.
+   */
+  callNameOf(call: Node, list: Node | null): string {
+    if (list) {
+      let text = this.#code.slice(call.startIndex, list.startIndex).trimEnd();
+      if (this.type(call) === 'new_expression') text = text.replace(NEW, '');
+      if (plainName(text) && --this.#budget >= 0) {
+        const q = this.#qualifyText(text, 0);
+        if (q) return q;
+      }
+    }
+    const { fn } = this.parts(call);
+    return fn ? this.callName(fn) : '?';
+  }
+
+  /** A call's argument nodes, comments left out; none for a tagged template. */
+  argsOf(list: Node | null): Node[] {
+    const out: Node[] = [];
+    if (!list || this.type(list) !== 'arguments') return out;
+    for (const c of list.namedChildren) if (c && this.type(c) !== 'comment') out.push(c);
+    return out;
+  }
+
+  /** What a bare name stands for: an import alias, a name bound once, or itself. */
+  #qualifyName(name: string, d: number): string | null {
+    const alias = this.aliases.get(name);
+    if (alias !== undefined) return alias;
+    return this.#via(name, (right) => (this.type(right) === 'string' ? null : this.qualify(right, d + 1))) ?? name;
   }
 
   callName(fn: Node): string {

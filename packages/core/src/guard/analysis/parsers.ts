@@ -33,12 +33,10 @@ function loadLanguages(): Promise<Languages> {
   return loading;
 }
 
-/** Per grammar: type names by id, which ids are anonymous tokens (always leaves), and the walkers' own queries. */
+/** Per grammar: type names by id, and which ids are anonymous tokens (always leaves). */
 export interface Grammar {
   readonly types: readonly string[];
   readonly anonymous: readonly boolean[];
-  /** Compiles once per analyzer; for the analyzer's fixed internal queries only. */
-  query(source: string): Query;
 }
 
 const QUERY_CACHE_MAX = 256;
@@ -49,7 +47,6 @@ export class Parsers {
   readonly #parsers = new Map<GuardLanguage, Parser>();
   readonly #grammars = new Map<GuardLanguage, Grammar>();
   readonly #queries = new Map<string, Query>();
-  readonly #own = new Map<string, Query>();
   #closed = false;
 
   private constructor(languages: Languages) {
@@ -86,20 +83,7 @@ export class Parsers {
     if (!g) {
       const lang = this.#languages[language];
       const types = lang.types;
-      const own = this.#own;
-      g = {
-        types,
-        anonymous: types.map((_, id) => !lang.nodeTypeIsNamed(id)),
-        query(source: string): Query {
-          const key = `${language}\0${source}`;
-          let q = own.get(key);
-          if (!q) {
-            q = new Query(lang, source);
-            own.set(key, q);
-          }
-          return q;
-        },
-      };
+      g = { types, anonymous: types.map((_, id) => !lang.nodeTypeIsNamed(id)) };
       this.#grammars.set(language, g);
     }
     return g;
@@ -137,8 +121,6 @@ export class Parsers {
     if (this.#closed) return;
     this.#closed = true;
     for (const q of this.#queries.values()) q.delete();
-    for (const q of this.#own.values()) q.delete();
-    this.#own.clear();
     for (const p of this.#parsers.values()) p.delete();
     this.#queries.clear();
     this.#parsers.clear();

@@ -11,6 +11,17 @@ export interface Lit {
 }
 
 const MAX_DEPTH = 24;
+/** An attribute chain written plainly (`os.path.join`): no spaces, comments, calls or subscripts. */
+const DOTTED = /^[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)+$/;
+/** Keywords that can start an attribute chain but are not identifiers. */
+const NOT_NAMES = new Set(['True', 'False', 'None']);
+const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/** A name or attribute chain written plainly (`print`, `os.path.join`), which qualify() can read as text. */
+function plainName(text: string): boolean {
+  const dot = text.indexOf('.');
+  return (dot < 0 ? IDENTIFIER.test(text) : DOTTED.test(text)) && !NOT_NAMES.has(dot < 0 ? text : text.slice(0, dot));
+}
 /** Prefix and opening quote of a Python string literal. */
 const STRING = /^([a-zA-Z]*)('''|"""|'|")/;
 
@@ -40,6 +51,10 @@ const STAR_EXPORTS: Record<string, ReadonlySet<string>> = {
 const B64 = new Set(['base64.b64decode', 'base64.decodebytes', 'base64.decodestring', 'base64.standard_b64decode', 'base64.urlsafe_b64decode', 'binascii.a2b_base64']);
 const HEX = new Set(['base64.b16decode', 'binascii.unhexlify', 'binascii.a2b_hex', 'bytes.fromhex', 'bytearray.fromhex']);
 const INFLATE = new Set(['zlib.decompress', 'gzip.decompress']);
+/** Methods of a literal whose result lit() computes. */
+const STR_METHODS = new Set(['decode', 'encode', 'strip', 'replace', 'join']);
+/** Calls whose value lit() can compute from literal arguments. */
+const LIT_CALLS = new Set(['chr', 'str', 'bytes', 'codecs.decode', ...B64, ...HEX, ...INFLATE]);
 
 function text(t: string, bytes: Buffer | null = null, decoders: readonly string[] = []): Lit {
   return { text: t, bytes, decoders };
@@ -68,6 +83,8 @@ export class PyScope {
   readonly #maxBytes: number;
   /** Names being resolved right now: `a = a + a` must not loop or explode. */
   readonly #visiting = new Set<string>();
+  /** Type ids by node id (unique within the one tree a scope reads). */
+  readonly #ids = new Map<number, number>();
   #budget = 20_000;
 
   constructor(code: string, grammar: Grammar, maxBytes: number) {
@@ -77,11 +94,21 @@ export class PyScope {
   }
 
   type(n: Node): string {
-    return this.#g.types[n.typeId] ?? 'ERROR';
+    return this.#g.types[this.#id(n)] ?? 'ERROR';
   }
 
   named(n: Node): boolean {
-    return this.#g.anonymous[n.typeId] !== true;
+    return this.#g.anonymous[this.#id(n)] !== true;
+  }
+
+  /** A node's type id, asked of tree-sitter once per node (the walkers look at a node several times). */
+  #id(n: Node): number {
+    let id = this.#ids.get(n.id);
+    if (id === undefined) {
+      id = n.typeId;
+      this.#ids.set(n.id, id);
+    }
+    return id;
   }
 
   src(n: Node): string {
@@ -121,20 +148,12 @@ export class PyScope {
   qualify(n: Node, d = 0): string | null {
     if (d > MAX_DEPTH || --this.#budget < 0) return null;
     switch (this.type(n)) {
-      case 'identifier': {
-        const name = this.src(n);
-        const alias = this.aliases.get(name);
-        if (alias !== undefined) return alias;
-        if (this.assigns.has(name)) {
-          const q = this.#via(name, (right) => {
-            const t = this.type(right);
-            return t === 'identifier' || t === 'attribute' || t === 'call' || t === 'subscript' ? this.qualify(right, d + 1) : null;
-          });
-          return q ?? name;
-        }
-        return this.#star(name) ?? name;
-      }
+      case 'identifier':
+        return this.#qualifyName(this.src(n), d);
       case 'attribute': {
+        // `os.path.join` as text: the names, without building a node for every part.
+        const text = this.src(n);
+        if (plainName(text)) return this.#qualifyText(text, d + 1);
         const obj = firstOf(n);
         const attr = lastOf(n);
         const q = obj ? this.qualify(obj, d + 1) : null;
@@ -174,6 +193,45 @@ export class PyScope {
     }
   }
 
+  /** qualify() of a plain (dotted) name given as text: `os.path.join`. */
+  #qualifyText(text: string, d: number): string | null {
+    const parts = text.split('.');
+    let q = this.#qualifyName(parts[0] as string, d);
+    for (let i = 1; q !== null && i < parts.length; i++) q = `${q}.${parts[i] as string}`;
+    return q;
+  }
+
+  /** What a bare name stands for: an import alias, a name assigned once, a star import, or itself. */
+  #qualifyName(name: string, d: number): string | null {
+    const alias = this.aliases.get(name);
+    if (alias !== undefined) return alias;
+    if (this.assigns.has(name)) {
+      const q = this.#via(name, (right) => {
+        const t = this.type(right);
+        return t === 'identifier' || t === 'attribute' || t === 'call' || t === 'subscript' ? this.qualify(right, d + 1) : null;
+      });
+      return q ?? name;
+    }
+    return this.#star(name) ?? name;
+  }
+
+  /**
+   * callName() of a call's callee, read from the text before its argument
+   * list when that is a plain name (`subprocess.run`): most calls then need
+   * no node for the callee at all.
+   */
+  callNameOf(call: Node, list: Node | null): string {
+    if (list) {
+      const text = this.#code.slice(call.startIndex, list.startIndex).trimEnd();
+      if (plainName(text) && --this.#budget >= 0) {
+        const q = strip(this.#qualifyText(text, 0));
+        if (q) return q;
+      }
+    }
+    const fn = firstOf(call);
+    return fn ? this.callName(fn) : '?';
+  }
+
   /** The name a call is reported under: qualified where possible, `f()`-style otherwise. */
   callName(fn: Node): string {
     const q = strip(this.qualify(fn));
@@ -190,9 +248,13 @@ export class PyScope {
   }
 
   args(call: Node): { positional: Node[]; keywords: Map<string, Node> } {
+    return this.argsOf(lastOf(call));
+  }
+
+  /** Positional and keyword arguments in a call's argument list (none for a generator argument). */
+  argsOf(list: Node | null): { positional: Node[]; keywords: Map<string, Node> } {
     const positional: Node[] = [];
     const keywords = new Map<string, Node>();
-    const list = lastOf(call);
     if (!list || this.type(list) !== 'argument_list') return { positional, keywords };
     for (const c of list.namedChildren) {
       if (!c) continue;
@@ -292,16 +354,18 @@ export class PyScope {
   #litCall(n: Node, d: number): Lit | null {
     const fn = firstOf(n);
     if (!fn) return null;
-    const { positional: a } = this.args(n);
+    // Most calls are not decoders: look at the arguments only for those that are.
+    let positional: Node[] | undefined;
+    const args = (): Node[] => (positional ??= this.args(n).positional);
     const arg = (i: number): Lit | null => {
-      const x = a[i];
+      const x = args()[i];
       return x ? this.lit(x, d + 1) : null;
     };
     if (this.type(fn) === 'attribute') {
       const obj = firstOf(fn);
       const prop = lastOf(fn);
       const method = prop ? this.src(prop) : '';
-      const self = obj && method !== '' ? this.lit(obj, d + 1) : null;
+      const self = obj && STR_METHODS.has(method) ? this.lit(obj, d + 1) : null;
       if (self) {
         if (method === 'decode') return self.bytes ? text(self.bytes.toString('utf8'), null, self.decoders) : self;
         if (method === 'encode') return text(self.text, Buffer.from(self.text, 'utf8'), self.decoders);
@@ -312,7 +376,8 @@ export class PyScope {
           return from && to ? text(self.text.split(from.text).join(to.text), null, self.decoders) : null;
         }
         if (method === 'join') {
-          const els = a[0] ? this.elements(a[0], d + 1) : null;
+          const a0 = args()[0];
+          const els = a0 ? this.elements(a0, d + 1) : null;
           const parts = els?.map((e) => this.lit(e, d + 1));
           if (!parts || parts.some((p) => !p)) return null;
           return text((parts as Lit[]).map((p) => p.text).join(self.text), null, self.decoders);
@@ -320,10 +385,10 @@ export class PyScope {
       }
     }
     const name = strip(this.qualify(fn, d + 1));
-    if (!name) return null;
+    if (!name || !LIT_CALLS.has(name)) return null;
     const first = arg(0);
     if (name === 'chr') {
-      const x = a[0];
+      const x = args()[0];
       const code = x && this.type(x) === 'integer' ? Number(this.src(x)) : NaN;
       return Number.isInteger(code) && code >= 0 && code <= 0x10ffff ? text(String.fromCodePoint(code)) : null;
     }

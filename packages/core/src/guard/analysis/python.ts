@@ -22,16 +22,8 @@ const SHELL = new Set([
 const SUBPROCESS = new Set(['subprocess.run', 'subprocess.call', 'subprocess.check_call', 'subprocess.check_output', 'subprocess.Popen']);
 const EVAL = new Set(['eval', 'exec', 'compile']);
 const IMPORTERS = new Set(['__import__', 'importlib.import_module', 'importlib.__import__']);
-const QUERY = `
-(import_statement) @import
-(import_from_statement) @from
-(call) @call
-(assignment left: (identifier)) @assign
-(function_definition name: (identifier) @def)
-(class_definition name: (identifier) @def)
-(concatenated_string) @concat
-(string) @string
-`;
+/** The nodes the walker looks at, found in one pass inside wasm (only these become JS objects). */
+const KINDS = ['import_statement', 'import_from_statement', 'call', 'assignment', 'function_definition', 'class_definition', 'concatenated_string', 'string'];
 
 function dotted(s: string): string {
   return s.replace(/\s+/g, '');
@@ -50,33 +42,38 @@ class PyWalker {
   }
 
   /**
-   * One query pass (matching runs inside wasm, so only interesting nodes
-   * become JS objects) collects imports, assignments, definitions, calls and
-   * strings; calls are resolved afterwards, so definition order does not matter.
+   * One pass over the nodes that matter (collected inside wasm: cheaper than
+   * a query, and only these become JS objects) finds imports, assignments,
+   * definitions, calls and strings, in document order; calls are resolved
+   * afterwards, so definition order does not matter.
    */
-  walk(root: Node, grammar: Grammar): void {
+  walk(root: Node): void {
     const s = this.#s;
     let concatEnd = -1;
-    const captures = grammar.query(QUERY).captures(root, this.#run.queryOptions());
+    const nodes = root.descendantsOfType(KINDS);
     this.#run.check();
-    for (const { name, node: n } of captures) {
-      switch (name) {
-        case 'import':
+    for (const n of nodes) {
+      if (!n) continue;
+      switch (s.type(n)) {
+        case 'import_statement':
           this.#import(n);
           break;
-        case 'from':
+        case 'import_from_statement':
           this.#importFrom(n);
           break;
         case 'call':
           this.#calls.push(n);
           break;
-        case 'assign':
+        case 'assignment':
           this.#assignment(n);
           break;
-        case 'def':
-          s.defined.add(s.src(n));
+        case 'function_definition':
+        case 'class_definition': {
+          const name = n.childForFieldName('name');
+          if (name && s.type(name) === 'identifier') s.defined.add(s.src(name));
           break;
-        case 'concat': {
+        }
+        case 'concatenated_string': {
           const l = s.lit(n);
           pushString(this.#run.facts, this.#frame, l ? l.text : s.src(n), n.startIndex, n.endIndex);
           concatEnd = n.endIndex;
@@ -156,22 +153,29 @@ class PyWalker {
 
   #call(n: Node): void {
     const s = this.#s;
-    const fn = firstOf(n);
-    if (!fn) return;
-    const name = s.callName(fn);
-    const { positional, keywords } = s.args(n);
-    const args = positional.map((a) => {
-      const els = s.elements(a);
-      if (els) {
-        const ws = els.map((e) => s.lit(e));
-        return ws.every((w) => w) ? ws.map((w) => w?.text).join('\0') : null;
-      }
-      return s.lit(a)?.text ?? null;
-    });
+    const list = n.childForFieldName('arguments');
+    const name = s.callNameOf(n, list);
+    const { positional, keywords } = s.argsOf(list);
+    const args: (string | null)[] = [];
+    for (const a of positional) args.push(this.#literal(a));
     const span = toTop(this.#frame, n.startIndex, n.endIndex);
     const kwargs = keywords.size > 0 ? s.kwargs(keywords) : undefined;
     this.#run.facts.calls.push(kwargs ? { name, args, kwargs, span, language: 'python' } : { name, args, span, language: 'python' });
     this.#effects(n, name, positional, keywords);
+  }
+
+  /** A literal argument's value; a list of literals joined with NUL; else null. */
+  #literal(a: Node): string | null {
+    const s = this.#s;
+    const els = s.elements(a);
+    if (!els) return s.lit(a)?.text ?? null;
+    const texts: string[] = [];
+    for (const e of els) {
+      const l = s.lit(e);
+      if (!l) return null;
+      texts.push(l.text);
+    }
+    return texts.join('\0');
   }
 
   #code(language: 'bash' | 'python', node: Node | undefined, via: string): void {
@@ -210,7 +214,10 @@ class PyWalker {
       if (shell && s.src(shell) !== 'False' && s.src(shell) !== '0') return this.#code('bash', s.elements(target as Node)?.[0], name);
       return this.#argv(n, list, name);
     }
-    const short = name.startsWith('os.') ? name.slice(3) : '';
+    if (name === 'pty.spawn') return this.#argv(n, this.#list(a[0]) ?? (a[0] ? [s.word(a[0])] : []), name);
+    if (name === 'asyncio.create_subprocess_exec') return this.#argv(n, a.map((x) => s.word(x)), name);
+    if (!name.startsWith('os.')) return;
+    const short = name.slice(3);
     const at = (i: number): Word[] => (a[i] ? [s.word(a[i])] : []);
     if (/^exec[lv]p?e?$/.test(short) || /^posix_spawnp?$/.test(short)) {
       const path = at(0);
@@ -224,13 +231,11 @@ class PyWalker {
       if (short.endsWith('e') && short[5] === 'l') rest.pop();
       return this.#argv(n, [...path, ...rest], name);
     }
-    if (name === 'pty.spawn') return this.#argv(n, this.#list(a[0]) ?? at(0), name);
-    if (name === 'asyncio.create_subprocess_exec') return this.#argv(n, a.map((x) => s.word(x)), name);
   }
 }
 
 /** Records imports, calls, strings and what the code would run, for one Python tree. */
 export function walkPython(run: Run, frame: Frame, root: Node, grammar: Grammar): void {
-  new PyWalker(run, frame, grammar).walk(root, grammar);
+  new PyWalker(run, frame, grammar).walk(root);
 }
 

@@ -308,23 +308,25 @@ export function programName(w: Word): string {
   return base.length < known && base.length < w.value.length ? base : '';
 }
 
-function record(run: Run, frame: Frame, words: readonly Word[], site: Site): void {
-  let dynamic = site.runtimeArgs === true;
-  for (const w of words) if (w.dynamic) dynamic = true;
+function record(run: Run, frame: Frame, words: readonly Word[], site: Site, via: readonly string[], runtimeArgs: boolean): void {
+  let dynamic = runtimeArgs;
+  const argv: string[] = [];
+  for (const w of words) {
+    argv.push(w.value);
+    if (w.dynamic) dynamic = true;
+  }
   const first = words[0] as Word;
-  // A program name that came out of a decoder was reached through it.
-  const decoders = first.decoders.length > 0 ? first.decoders : undefined;
   const start = site.start ?? first.start;
   const inv: Invocation = {
-    argv: words.map((w) => w.value),
+    argv,
     program: programName(first),
     span: toTop(frame, start, Math.max(start, site.end)),
-    via: decoders ? [...site.via, ...decoders] : site.via,
+    // A program name that came out of a decoder was reached through it.
+    via: first.decoders.length > 0 ? [...via, ...first.decoders] : via,
     dynamic,
     language: site.language,
-    ...(site.pipeline ? { pipeline: site.pipeline } : {}),
   };
-  run.facts.invocations.push(inv);
+  run.facts.invocations.push(site.pipeline ? { ...inv, pipeline: site.pipeline } : inv);
 }
 
 /**
@@ -337,7 +339,7 @@ export function unwrap(run: Run, frame: Frame, words: readonly Word[], site: Sit
   let via = site.via;
   let runtimeArgs = site.runtimeArgs === true;
   for (let n = layers; cur.length > 0 && n < MAX_LAYERS; n++) {
-    record(run, frame, cur, { ...site, via, runtimeArgs });
+    record(run, frame, cur, site, via, runtimeArgs);
     const step = stepFor(cur);
     if (!step) return { words: cur, via };
     const next = [...via, step.label];

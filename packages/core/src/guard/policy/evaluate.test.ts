@@ -4,6 +4,7 @@ import type { Analysis } from '../types.js';
 import { ANALYSIS_RULE_ID, decideLayer, evaluatePolicy } from './evaluate.js';
 import { loadPolicy } from './load.js';
 import { createFacts } from './match/facts.js';
+import { compileNameGlobs } from './glob.js';
 import type { Policy } from './policy.js';
 import { call, fakeAnalysis, fakeAnalyzer, invocation } from './testing.js';
 
@@ -137,6 +138,7 @@ describe('write', () => {
     ['sed without -i', inv(['sed', 's/a/b/', '/etc/passwd']), false],
     ['curl -o', inv(['curl', '-o', '/root/.bashrc', 'https://x']), true],
     ['cat', inv(['cat', '/etc/passwd']), false],
+    ['a program named like an Object method', inv(['constructor', '-o', '/etc/passwd']), false],
     ['python open(…, "a")', fakeAnalysis({ calls: [call('open', ['/etc/passwd', 'a'])] }), true],
     ['python open(…) to read', fakeAnalysis({ calls: [call('open', ['/etc/passwd'])] }), false],
     ["python open(…, mode='a')", fakeAnalysis({ calls: [call('open', ['/etc/passwd'], { kwargs: { mode: 'a' } })] }), true],
@@ -152,6 +154,22 @@ describe('write', () => {
     ['js fs.readFileSync', fakeAnalysis({ calls: [call('fs.readFileSync', ['/etc/passwd'], { language: 'javascript' })] }), false],
   ] as const)('%s → %s', (_name, analysis, want) => {
     expect(fired(p, analysis).length > 0).toBe(want);
+  });
+});
+
+describe('the per-analysis index', () => {
+  it('hands a condition only the invocations and calls its names can match', () => {
+    const facts = createFacts(fakeAnalysis({ invocations: [invocation(['rm', 'x']), invocation(['ls']), invocation(['rmdir', 'y']), invocation(['rm', 'z'])], calls: [call('os.system', ['x']), call('print', [])] }), {});
+    expect(facts.invocations(compileNameGlobs(['rm'])).map((i) => i.argv.join(' '))).toEqual(['rm x', 'rm z']);
+    expect(facts.invocations(compileNameGlobs(['rm*', 'nope'])).map((i) => i.argv.join(' ')).sort()).toEqual(['rm x', 'rm z', 'rmdir y']);
+    expect(facts.invocations(undefined)).toHaveLength(4);
+    expect(facts.calls(compileNameGlobs(['os.*'])).map((c) => c.name)).toEqual(['os.system']);
+  });
+
+  it('groups path candidates by value, keeping every span', () => {
+    const facts = createFacts(fakeAnalysis({ invocations: [invocation(['cat', '/etc/passwd'], { span: { start: 0, end: 1 } }), invocation(['cp', '/etc/passwd', 'x'], { span: { start: 5, end: 6 } })] }), {});
+    const passwd = facts.paths().filter((p) => p.value === '/etc/passwd');
+    expect(passwd).toEqual([{ value: '/etc/passwd', forms: ['/etc/passwd'], language: 'bash', spans: [{ start: 0, end: 1 }, { start: 5, end: 6 }] }]);
   });
 });
 

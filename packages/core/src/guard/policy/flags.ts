@@ -45,11 +45,6 @@ export interface ParsedArgs {
 export function parseArgs(argv: readonly string[], aliases: Readonly<Record<string, string>> | undefined): ParsedArgs {
   const flags = new Set<string>();
   const operands: string[] = [];
-  const add = (f: string): void => {
-    flags.add(f);
-    const alias = aliases?.[f];
-    if (alias !== undefined) flags.add(alias);
-  };
   let optionsEnded = false;
   for (let i = 1; i < argv.length; i++) {
     const w = argv[i]!;
@@ -59,15 +54,20 @@ export function parseArgs(argv: readonly string[], aliases: Readonly<Record<stri
       optionsEnded = true;
     } else if (w.startsWith('--')) {
       const eq = w.indexOf('=');
-      add(eq < 0 ? w.slice(2) : w.slice(2, eq));
+      addFlag(flags, eq < 0 ? w.slice(2) : w.slice(2, eq), aliases);
       if (eq >= 0) operands.push(w.slice(eq + 1));
     } else {
       const body = w.slice(1);
-      if (body.length > 1) add(body);
-      for (const c of body) add(c);
+      if (body.length > 1) addFlag(flags, body, aliases);
+      for (const c of body) addFlag(flags, c, aliases);
     }
   }
   return { flags, operands };
+}
+
+function addFlag(flags: Set<string>, f: string, aliases: Readonly<Record<string, string>> | undefined): void {
+  flags.add(f);
+  if (aliases !== undefined && Object.hasOwn(aliases, f)) flags.add(aliases[f]!);
 }
 
 /** The built-in table with a policy's own `flag_aliases` laid over it. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { compileGlobs, GlobError, MAX_GLOB_INPUT } from './glob.js';
+import { compileGlobs, compileNameGlobs, compilePathGlobs, GlobError, MAX_GLOB_INPUT } from './glob.js';
 
 describe('path globs', () => {
   const cases: [string, string, boolean][] = [
@@ -39,6 +39,24 @@ describe('name globs', () => {
   it('is exact without wildcards', () => {
     expect(compileGlobs(['rm'])('rm')).toBe(true);
     expect(compileGlobs(['rm'])('rmdir')).toBe(false);
+  });
+});
+
+describe('remembering matchers', () => {
+  it('answer as compileGlobs does, however often they are asked and however many inputs there are', () => {
+    const names = ['python*', 'nc.*', 'sh', 'pip[0-9]*', '*miner'];
+    const paths = ['/etc/**', '**/.ssh/id_*', '~/.bashrc'];
+    const [plainN, memoN, plainP, memoP] = [compileGlobs(names), compileNameGlobs(names), compileGlobs(paths, { sep: '/' }), compilePathGlobs(paths)];
+    const inputs = Array.from({ length: 600 }, (_, i) => [`python${i}`, `nc.${i}`, 'sh', `x${i}miner`, `pip${i % 10}`, `/etc/x${i}`, `/home/u/.ssh/id_${i}`, '~/.bashrc', `a${i}`][i % 9] as string);
+    for (const input of [...inputs, ...inputs]) {
+      expect(memoN(input)).toBe(plainN(input));
+      expect(memoP(input)).toBe(plainP(input));
+    }
+  });
+
+  it('say when they accept exactly a set of names, so candidates can be looked up', () => {
+    expect(compileNameGlobs(['rm', 'r{m,mdir}']).only).toEqual(new Set(['rm', 'rmdir']));
+    expect(compileNameGlobs(['rm', 'mkfs*']).only).toBeUndefined();
   });
 });
 

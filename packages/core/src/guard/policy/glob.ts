@@ -36,16 +36,84 @@ export interface GlobOptions {
 
 export type Matcher = (input: string) => boolean;
 
+/** A name matcher; `only` is set when its globs are all literal names, and then it accepts exactly those. */
+export interface NameMatcher extends Matcher {
+  readonly only?: ReadonlySet<string>;
+}
+
 /** Compiles a list of globs into one matcher (true when any glob matches). Throws GlobError. */
 export function compileGlobs(globs: readonly string[], opts: GlobOptions = {}): Matcher {
+  return compileSet(globs, opts).test;
+}
+
+function compileSet(globs: readonly string[], opts: GlobOptions): { test: Matcher; exact: ReadonlySet<string>; wild: boolean } {
   const exact = new Set<string>();
-  const matchers: Matcher[] = [];
+  // Globs that start with a literal character are only tried on inputs that start with it.
+  const byFirst = new Map<string, Matcher[]>();
+  const anyFirst: Matcher[] = [];
   for (const g of globs.flatMap((glob) => expandBraces(glob).flatMap((alt) => (opts.sep ? pathVariants(alt) : [alt])))) {
     const tokens = tokenize(g, opts);
-    if (tokens.every((t) => t.kind === 'lit')) exact.add(tokens.map((t) => (t as { ch: string }).ch).join(''));
-    else matchers.push(compileOne(tokens, opts.sep));
+    if (tokens.every((t) => t.kind === 'lit')) {
+      exact.add(tokens.map((t) => (t as { ch: string }).ch).join(''));
+      continue;
+    }
+    const m = compileOne(tokens, opts.sep);
+    const first = tokens[0];
+    if (first?.kind !== 'lit') anyFirst.push(m);
+    else {
+      const list = byFirst.get(first.ch);
+      if (list) list.push(m);
+      else byFirst.set(first.ch, [m]);
+    }
   }
-  return (input) => input.length <= MAX_GLOB_INPUT && (exact.has(input) || matchers.some((m) => m(input)));
+  const test = (input: string): boolean => {
+    if (input.length > MAX_GLOB_INPUT) return false;
+    if (exact.has(input)) return true;
+    let first: Matcher[] | undefined;
+    if (byFirst.size > 0 && input.length > 0) {
+      // A glob's first literal is a whole code point; so must the key be.
+      const c = input.charCodeAt(0);
+      first = byFirst.get(c >= 0xd800 && c <= 0xdbff ? input.slice(0, 2) : input[0]!);
+    }
+    return (first !== undefined && first.some((m) => m(input))) || anyFirst.some((m) => m(input));
+  };
+  return { test, exact, wild: byFirst.size > 0 || anyFirst.length > 0 };
+}
+
+/** Answers remembered per matcher; past this the memo starts over. */
+const MEMO_ENTRIES = 256;
+const MEMO_MAX_CHARS = 256;
+
+/** `m` remembering its recent answers: names and paths repeat from one action to the next. */
+function remembering(m: Matcher): Matcher {
+  const memo = new Map<string, boolean>();
+  return (input) => {
+    let hit = memo.get(input);
+    if (hit === undefined) {
+      hit = m(input);
+      if (input.length <= MEMO_MAX_CHARS) {
+        if (memo.size >= MEMO_ENTRIES) memo.clear();
+        memo.set(input, hit);
+      }
+    }
+    return hit;
+  };
+}
+
+/**
+ * compileGlobs for names (programs, callees, wrappers): the matcher
+ * remembers its recent answers, so a policy checks `git` against a rule's
+ * `program:` globs once, not on every action; and it says when it accepts
+ * a fixed set of names, so candidates can be looked up instead of tested.
+ */
+export function compileNameGlobs(globs: readonly string[]): NameMatcher {
+  const { test, exact, wild } = compileSet(globs, {});
+  return wild ? remembering(test) : Object.assign(remembering(test), { only: exact });
+}
+
+/** compileGlobs for paths (`sep: '/'`), remembering recent answers like compileNameGlobs. */
+export function compilePathGlobs(globs: readonly string[]): Matcher {
+  return remembering(compileGlobs(globs, { sep: '/' }));
 }
 
 /**

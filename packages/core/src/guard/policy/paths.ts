@@ -42,5 +42,5 @@ export function pathForms(raw: string): string[] {
 
 /** Whether a literal string from code looks like a path worth checking (not prose, not a blob). */
 export function looksLikePath(s: string): boolean {
-  return s.length > 0 && s.length <= 4096 && !/[\n\r\0]/.test(s) && (s.includes('/') || s.startsWith('~') || s.startsWith('$HOME') || s.startsWith('${HOME}'));
+  return s.length > 0 && s.length <= 4096 && (s.includes('/') || s.startsWith('~') || s.startsWith('$HOME') || s.startsWith('${HOME}')) && !/[\n\r\0]/.test(s);
 }

@@ -5,7 +5,7 @@
  * `\w{0,50}\w{0,50}`). What passes runs in time linear in the text on V8's
  * backtracking engine, so a tenant's policy cannot stall the guard (ReDoS).
  */
-import { slowPatternReasons } from '../../scan/patterns/syntax/analyze.js';
+import { requiredAtoms, slowPatternReasons } from '../../scan/patterns/syntax/analyze.js';
 import { toJsSource } from '../../scan/patterns/syntax/emit.js';
 import { parsePattern, PatternSyntaxError } from '../../scan/patterns/syntax/parse.js';
 
@@ -20,6 +20,12 @@ export class UnsafeRegexError extends Error {
 
 export interface SafeRegex {
   readonly source: string;
+  /**
+   * Lowercase literals of which every match contains at least one (in text
+   * lowercased with `asciiLower`), or null when there is no such set: a
+   * cheap test that skips the search on text that cannot match.
+   */
+  readonly atoms: readonly string[] | null;
   /** Match spans in `text` (at most 8); empty when none or when `text` is too long to search. */
   search(text: string): { start: number; end: number }[];
 }
@@ -36,8 +42,10 @@ export function compileSafeRegex(source: string): SafeRegex {
   const reasons = slowPatternReasons(pattern.root);
   if (reasons.length > 0) throw new UnsafeRegexError(`/${source}/ could backtrack catastrophically: ${reasons.join('; ')}`);
   const re = new RegExp(toJsSource(pattern), pattern.nocase ? 'gi' : 'g');
+  const atoms = requiredAtoms(pattern.root);
   return {
     source,
+    atoms: atoms && atoms.length > 0 ? [...new Set(atoms.map((a) => a.text))] : null,
     search(text) {
       if (text.length > MAX_REGEX_INPUT_CHARS) return [];
       const spans: { start: number; end: number }[] = [];
@@ -49,4 +57,9 @@ export function compileSafeRegex(source: string): SafeRegex {
       return spans;
     },
   };
+}
+
+/** ASCII letters lowercased, nothing else changed (the case folding of SafeRegex.atoms). */
+export function asciiLower(text: string): string {
+  return /[A-Z]/.test(text) ? text.replace(/[A-Z]+/g, (m) => m.toLowerCase()) : text;
 }

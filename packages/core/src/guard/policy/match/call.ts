@@ -1,5 +1,6 @@
 /** `call:` and `import:` — Python and JS/TS calls (callee resolved through aliases) and imports. */
-import { compileGlobs } from '../glob.js';
+import type { Span } from '../../types.js';
+import { compileNameGlobs, compilePathGlobs } from '../glob.js';
 import { anyForm } from './command.js';
 import { inLanguages, type Condition } from './context.js';
 
@@ -10,22 +11,24 @@ export interface CallSpec {
 }
 
 export function compileCall(spec: CallSpec): Condition {
-  const name = compileGlobs(spec.name);
-  const args = spec.args && compileGlobs(spec.args, { sep: '/' });
+  const name = compileNameGlobs(spec.name);
+  const args = spec.args && compilePathGlobs(spec.args);
   return (facts, languages) => {
-    const hits = facts.analysis.calls.filter((c) => {
-      if (!inLanguages(languages, c.language) || !name(c.name)) return false;
+    let spans: Span[] | null = null;
+    for (const c of facts.calls(name)) {
+      if (!inLanguages(languages, c.language)) continue;
       // `dynamic` is about the first argument: eval(x) is, eval("1+1") is not.
-      if (spec.dynamic !== undefined && (c.args.length > 0 && c.args[0] === null) !== spec.dynamic) return false;
+      if (spec.dynamic !== undefined && (c.args.length > 0 && c.args[0] === null) !== spec.dynamic) continue;
       // A list of literals arrives joined with NUL: each element is an argument too.
-      return !args || c.args.some((a) => a !== null && (anyForm(args, a) || (a.includes('\0') && a.split('\0').some((part) => anyForm(args, part)))));
-    });
-    return hits.length > 0 ? hits.map((c) => c.span) : null;
+      if (args && !c.args.some((a) => a !== null && (anyForm(facts, args, a) || (a.includes('\0') && a.split('\0').some((part) => anyForm(facts, args, part)))))) continue;
+      (spans ??= []).push(c.span);
+    }
+    return spans;
   };
 }
 
 export function compileImport(globs: readonly string[]): Condition {
-  const m = compileGlobs(globs);
+  const m = compileNameGlobs(globs);
   // ctypes matches ctypes.util; node:child_process is child_process; fs matches fs/promises.
   const test = (module: string): boolean => {
     const bare = module.startsWith('node:') ? module.slice(5) : module;

@@ -4,8 +4,14 @@ import type { SafeRegex } from '../regex-safety.js';
 import { inLanguages, type Condition } from './context.js';
 
 export function compileRegex(re: SafeRegex): Condition {
+  const atoms = re.atoms;
   return (facts, languages) => {
     if (!inLanguages(languages, facts.analysis.language)) return null;
+    // Every match contains one of the atoms: no atom, no search.
+    if (atoms) {
+      const lower = facts.lowerText();
+      if (!atoms.some((a) => lower.includes(a))) return null;
+    }
     const spans = re.search(facts.analysis.text);
     return spans.length > 0 ? spans : null;
   };

@@ -1,6 +1,13 @@
 /** Where an analysis writes: the literal destinations `write:` conditions match (see write.ts). */
-import type { Analysis, Invocation } from '../../types.js';
-import type { Facts, PathCandidate } from './context.js';
+import type { Analysis, GuardLanguage, Invocation, Span } from '../../types.js';
+import type { Facts } from './context.js';
+
+/** One place a literal path is written. */
+export interface Target {
+  readonly value: string;
+  readonly span: Span;
+  readonly language: GuardLanguage;
+}
 
 const COPY_LIKE = new Set(['cp', 'mv', 'install', 'ln', 'rsync', 'scp']);
 const IN_PLACE = new Set(['sed', 'perl', 'ruby']);
@@ -16,26 +23,30 @@ const JS_OPEN = /(?:^|\.)(?:open|openSync)$/;
 const WRITE_MODE = /[wax+]/;
 
 /** Every literal path the analysis shows being written, in any language. */
-export function writeTargets(facts: Facts): PathCandidate[] {
+export function writeTargets(facts: Facts): Target[] {
   const a = facts.analysis;
-  const out: PathCandidate[] = [];
+  const out: Target[] = [];
   for (const r of a.redirects) if (r.op.includes('>')) out.push({ value: r.target, span: r.span, language: 'bash' });
   for (const inv of a.invocations) for (const value of invocationTargets(facts, inv)) out.push({ value, span: inv.span, language: inv.language });
   callTargets(a, out);
   return out;
 }
 
-function invocationTargets(facts: Facts, inv: Invocation): string[] {
+const NONE: readonly string[] = [];
+
+function invocationTargets(facts: Facts, inv: Invocation): readonly string[] {
   const { program, argv } = inv;
-  const parsed = () => facts.args(inv);
-  if (ALL_OPERANDS.has(program)) return [...parsed().operands];
+  if (ALL_OPERANDS.has(program)) return facts.args(inv).operands;
   if (program === 'dd') return argv.filter((w) => w.startsWith('of=')).map((w) => w.slice(3));
-  if (IN_PLACE.has(program)) return parsed().flags.has('i') || parsed().flags.has('in-place') ? [...parsed().operands] : [];
-  const output = OUTPUT_FLAG[program];
+  if (IN_PLACE.has(program)) {
+    const parsed = facts.args(inv);
+    return parsed.flags.has('i') || parsed.flags.has('in-place') ? parsed.operands : NONE;
+  }
+  const output = Object.hasOwn(OUTPUT_FLAG, program) ? OUTPUT_FLAG[program] : undefined;
   if (output) return valuesOf(argv, output);
   if (COPY_LIKE.has(program)) {
     // The destination, and what lands in it when it is a directory (`cp passwd /etc/`).
-    const ops = parsed().operands;
+    const ops = facts.args(inv).operands;
     const dirs = valuesOf(argv, ['-t', '--target-directory']);
     const [dest, sources] = dirs.length > 0 ? [dirs[0]!, ops.filter((o) => o !== dirs[0])] : ops.length >= 2 ? [ops[ops.length - 1]!, ops.slice(0, -1)] : [undefined, []];
     if (dest === undefined) return [];
@@ -44,7 +55,7 @@ function invocationTargets(facts: Facts, inv: Invocation): string[] {
     if (!intoDir) return [dest];
     return [dest, ...sources.map((src) => `${dest.replace(/\/+$/, '')}/${src.replace(/\/+$/, '').split('/').pop() ?? ''}`)];
   }
-  return [];
+  return NONE;
 }
 
 /** Values of an option written `-o v`, `-ov`, `--output v` or `--output=v`. */
@@ -61,7 +72,7 @@ function valuesOf(argv: readonly string[], names: readonly string[]): string[] {
   return out;
 }
 
-function callTargets(a: Analysis, out: PathCandidate[]): void {
+function callTargets(a: Analysis, out: Target[]): void {
   const lit = (v: string | null | undefined): v is string => typeof v === 'string' && v.length > 0;
   for (const c of a.calls) {
     const [a0, a1] = c.args;

@@ -9,14 +9,11 @@
  * `rename*`/`symlink*` (any object, so `fsp.` and aliases count too).
  * Reading a file is not writing it: `cat ~/.bashrc` does not match.
  */
-import { compileGlobs } from '../glob.js';
-import { anyForm } from './command.js';
-import { inLanguages, type Condition } from './context.js';
+import { compilePathGlobs } from '../glob.js';
+import type { Condition } from './context.js';
+import { matching } from './path.js';
 
 export function compileWrite(globs: readonly string[]): Condition {
-  const m = compileGlobs(globs, { sep: '/' });
-  return (facts, languages) => {
-    const hits = facts.writes().filter((t) => inLanguages(languages, t.language) && anyForm(m, t.value));
-    return hits.length > 0 ? hits.map((t) => t.span) : null;
-  };
+  const m = compilePathGlobs(globs);
+  return (facts, languages) => matching(facts.writes(), m, languages);
 }
