@@ -294,6 +294,14 @@ export interface Site {
 
 const MAX_LAYERS = 32;
 
+/** Variables that name a shell on every system. */
+const SHELL_VARIABLES: ReadonlyMap<string, string> = new Map([
+  ['$SHELL', 'sh'],
+  ['${SHELL}', 'sh'],
+  ['$BASH', 'bash'],
+  ['${BASH}', 'bash'],
+]);
+
 /**
  * The basename of argv[0] when the analysis knows it, else ''. `x=rm; $x`
  * is `rm` and `"$DIR"/rm` is `rm` whatever DIR holds, but the name in
@@ -301,6 +309,9 @@ const MAX_LAYERS = 32;
  * text (`y)`) would let a rule about a program called `y)` match.
  */
 export function programName(w: Word): string {
+  // `curl … | $SHELL` pipes into a shell whatever the variable holds.
+  const shell = w.dynamic ? SHELL_VARIABLES.get(w.value) : undefined;
+  if (shell !== undefined) return shell;
   const base = basename(w.value);
   const known = knownOf(w);
   if (known === w.value.length) return base;
