@@ -3,7 +3,8 @@
  * profile (`bwrapArgs`, same namespaces, binds and seccomp filter) running
  * /bin/true as an unprivileged uid, and the same behind `warden-launch`
  * (capped tmpfs, rlimits, uid drop) but without cgroups, uid leases,
- * workspaces or the agent protocol.
+ * workspaces or the agent protocol. Bare bwrap can run another command in
+ * the same profile (section (a) times `python3 -c pass` with it).
  */
 import { spawn } from 'node:child_process';
 import { chmod, chown, mkdir, mkdtemp, open, rm, writeFile, access } from 'node:fs/promises';
@@ -24,8 +25,12 @@ export interface BareProfile extends AsyncDisposable {
   readonly bwrapArgv: readonly string[];
   /** warden-launch argv (no cgroups) that execs bwrap with `bwrapArgv`. */
   readonly launchArgv: readonly string[];
-  /** Runs bare bwrap as `uid` (Node drops privileges in the child) and waits for it to exit. */
-  runBwrap(): Promise<void>;
+  /**
+   * Runs bare bwrap as `uid` (Node drops privileges in the child) and waits
+   * for it to exit 0. `command` replaces /bin/true (an absolute path: the
+   * environment is empty, so there is no PATH).
+   */
+  runBwrap(command?: readonly string[]): Promise<void>;
   /** Runs warden-launch (as root; it drops to `uid`) → bwrap, and waits for exit. */
   runLaunch(): Promise<void>;
 }
@@ -82,7 +87,8 @@ export async function bareProfile(bwrapPath = '/usr/bin/bwrap', uid = BARE_UID):
       procMasked,
     });
     if (full[full.length - 1] !== SANDBOX_AGENT_PATH) throw new Error('bwrapArgs no longer ends with the agent path; update bench/bare.ts');
-    const bwrapArgv = [...full.slice(0, -1), '/bin/true'];
+    const profile = full.slice(0, -1);
+    const bwrapArgv = [...profile, '/bin/true'];
     const launchArgv = launcherArgs(
       { cgroupProcsFiles: [], stageTmp, stageShm, tmpBytes: 64 * MiB, tmpInodes: 16_384, uid, gid: uid, nofile: 1024, fileSizeBytes: 1024 * MiB, bwrapPath },
       bwrapArgv,
@@ -91,7 +97,7 @@ export async function bareProfile(bwrapPath = '/usr/bin/bwrap', uid = BARE_UID):
       uid,
       bwrapArgv,
       launchArgv,
-      runBwrap: () => runWithFilter(bwrapPath, bwrapArgv, seccomp, { uid, gid: uid }),
+      runBwrap: (command) => runWithFilter(bwrapPath, command ? [...profile, ...command] : bwrapArgv, seccomp, { uid, gid: uid }),
       runLaunch: () => runWithFilter(launcherBinaryPath, launchArgv, seccomp),
       [Symbol.asyncDispose]: () => rm(root, { recursive: true, force: true }),
     };

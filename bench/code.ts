@@ -120,7 +120,7 @@ export async function codeBench(sbx: Sandbox, plan: CodePlan, signal: AbortSigna
 }
 
 export function printCodeReport(r: CodeResults, out: (line: string) => void): void {
-  out(`(j) runCode: one cell through a warm code context, round trip in ms (Python ${r.versions.python ?? '?'}, Node ${r.versions.javascript ?? '?'}); exec = a new python3 per cell, for scale`);
+  out(`(k) runCode: one cell through a warm code context, round trip in ms (Python ${r.versions.python ?? '?'}, Node ${r.versions.javascript ?? '?'}); exec = a new python3 per cell, for scale`);
   for (const line of table([LAT_HEAD, ...r.rows.map((x) => latencyRow(`${x.language} ${x.cell}`, x.latency))])) out(`  ${line}`);
 }
 

@@ -19,3 +19,12 @@ export function printTargets(section: string, targets: readonly { readonly pass:
   out(`Targets (${section})`);
   for (const l of table(targets.map((t) => [t.pass ? 'PASS' : 'MISS', t.name, t.goal, t.measured]), 4)) out(`  ${l}`);
 }
+
+/** `a ÷ b` as "1.23×", or "-" when either is missing. */
+export const ratio = (a: number, b: number): string => (Number.isFinite(a) && Number.isFinite(b) && b > 0 ? `${(a / b).toFixed(2)}×` : '-');
+
+/** LAT_HEAD with the p50 and p99 ratios to a baseline row. */
+export const LAT_RATIO_HEAD = [...LAT_HEAD, 'p50 ×', 'p99 ×'];
+
+/** A latency row with its p50 and p99 divided by the baseline's. */
+export const latencyRatioRow = (name: string, s: Summary, base: Summary): string[] => [...latencyRow(name, s), ratio(s.p50Ms, base.p50Ms), ratio(s.p99Ms, base.p99Ms)];

@@ -3,6 +3,7 @@
  * real uid belongs to a sandbox (bwrap's outer process and the agent), read
  * from /proc/PID/smaps_rollup. PSS splits shared pages among their users, so
  * the sum is what N sandboxes really cost in RAM (kernel objects aside).
+ * The kernel's share shows in the host-wide figures of /proc/meminfo.
  */
 import { readdir, readFile } from 'node:fs/promises';
 
@@ -42,4 +43,22 @@ export async function cgroupMemoryBytes(dir: string): Promise<number | undefined
     if (text) return Number(text.trim());
   }
   return undefined;
+}
+
+/** Host-wide memory from /proc/meminfo, KiB. */
+export interface HostMemory {
+  /** MemTotal − MemAvailable: what the host has in use (kernel, page tables and memory it cannot reclaim included). */
+  readonly usedKb: number;
+  /** Kernel objects that cannot be reclaimed (namespaces, cgroups, inodes, sockets…). */
+  readonly slabUnreclaimKb: number;
+  readonly pageTablesKb: number;
+  readonly kernelStackKb: number;
+  /** tmpfs and shared memory. */
+  readonly shmemKb: number;
+}
+
+export async function hostMemory(): Promise<HostMemory> {
+  const text = await readFile('/proc/meminfo', 'utf8');
+  const kb = (name: string): number => Number(new RegExp(`^${name}:\\s+(\\d+) kB`, 'm').exec(text)?.[1] ?? NaN);
+  return { usedKb: kb('MemTotal') - kb('MemAvailable'), slabUnreclaimKb: kb('SUnreclaim'), pageTablesKb: kb('PageTables'), kernelStackKb: kb('KernelStack'), shmemKb: kb('Shmem') };
 }

@@ -39,7 +39,7 @@ export interface PoolPlan {
 
 export const POOL_PLAN: { readonly quick: PoolPlan; readonly full: PoolPlan } = {
   quick: { rounds: 40, warmup: 5, poolSize: 2, budgetMs: 10_000, watchdogMs: 40_000 },
-  full: { rounds: 300, warmup: 20, poolSize: 2, budgetMs: 60_000, watchdogMs: 120_000 },
+  full: { rounds: 200, warmup: 20, poolSize: 2, budgetMs: 45_000, watchdogMs: 100_000 },
 };
 
 export interface PoolResults {

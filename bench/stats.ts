@@ -62,3 +62,9 @@ export async function throughput(
   const seconds = elapsedMs(t0) / 1000;
   return { opsPerSec: ops / seconds, ops, seconds };
 }
+
+/** `items` rotated left by `round` places: run round i's variants in this order, so each takes every position in turn. */
+export function rotated<T>(items: readonly T[], round: number): T[] {
+  const k = items.length === 0 ? 0 : round % items.length;
+  return [...items.slice(k), ...items.slice(0, k)];
+}
