@@ -87,6 +87,26 @@ describe('warden approvals and audit', () => {
     }
   });
 
+  it('approvals show cannot be spoofed by terminal escapes in the action: control characters are printed escaped', async () => {
+    const agentKey = srv.key('cli-tenant');
+    const approverKey = srv.key('cli-tenant', ['sandboxes:read', 'approvals:decide']);
+    const created = await srv.call(agentKey, 'POST', `/v1/sandboxes`, {});
+    const sbx = created.body.id as string;
+    try {
+      // Erase the line, return to its start, and draw something harmless over it.
+      const asked = await srv.call(agentKey, 'POST', `/v1/sandboxes/${sbx}/commands`, { cmd: 'sudo true # \x1b[2K\rls -la' });
+      expect(asked.body.code).toBe('E_APPROVAL_PENDING');
+      const id = (asked.body as { details: { approvalId: string } }).details.approvalId;
+      const human = await runWarden(['approvals', 'show', id, '--server', srv.url], { dataDir: srv.dataDir, env: { WARDEN_API_KEY: approverKey } });
+      expect(human.code).toBe(0);
+      expect(human.stdout).not.toContain('\x1b');
+      expect(human.stdout).not.toContain('\r');
+      expect(human.stdout).toContain('sudo true # \\x1b[2K\\rls -la');
+    } finally {
+      await srv.call(agentKey, 'DELETE', `/v1/sandboxes/${sbx}`);
+    }
+  });
+
   it('an exported log verifies offline against the public key, and a tampered export names the bad event', async () => {
     const out = join(srv.dataDir, 'audit.jsonl');
     const exp = await runWarden(['audit', 'export', '-o', out, '--server', srv.url], { dataDir: srv.dataDir, env: { WARDEN_API_KEY: srv.adminKey } });

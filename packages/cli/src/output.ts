@@ -1,6 +1,19 @@
 /** How the CLI reports: human text on a terminal, one JSON document with --json. */
 import { isWardenError } from '@warden/protocol';
 
+/**
+ * Text someone else wrote (an agent's command, a reason), safe to print on a
+ * terminal: control characters other than newline and tab are shown escaped
+ * (`\x1b`, `\r`), so escape sequences cannot redraw what an approver sees.
+ */
+export function printable(text: string): string {
+  // eslint-disable-next-line no-control-regex
+  return text.replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g, (c) => {
+    const named: Record<string, string> = { '\r': '\\r', '\b': '\\b', '\f': '\\f', '\v': '\\v' };
+    return named[c] ?? `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`;
+  });
+}
+
 export function printJson(value: unknown): void {
   process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
 }

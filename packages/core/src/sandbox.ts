@@ -164,24 +164,23 @@ export class Sandbox {
     this.#expiresAt = new Date(this.createdAt.getTime() + parts.spec.limits.ttlMs);
     this.#ttl = this.#armTtl(parts.spec.limits.ttlMs);
     void parts.runtimeExited.then(() => this.#close('the sandbox agent exited'));
+    // Infrastructure, not an action: a session's shell or a context's interpreter lives as long as
+    // the sandbox and its output goes to the command or cell running in it, not into a buffer. The
+    // gate checks each command line and cell instead.
+    const infraSpawn = (argv: readonly string[], opts: ProcessOptions): SandboxProcess => {
+      checkOptions(opts);
+      return this.#start(argv, opts, { timeoutMs: Infinity, maxOutputBytes: Number.MAX_SAFE_INTEGER, retainOutput: false });
+    };
     this.sessions = new SessionManager({
       sandboxId: this.id,
-      spawn: (argv, opts) => {
-        checkOptions(opts);
-        // A session's shell lives as long as the sandbox and its output goes to the command running in it, not into a buffer.
-        return this.#start(argv, opts, { timeoutMs: Infinity, maxOutputBytes: Number.MAX_SAFE_INTEGER, retainOutput: false });
-      },
+      spawn: infraSpawn,
       defaults: { timeoutMs: parts.spec.limits.timeoutMs, maxOutputBytes: parts.spec.limits.maxOutputBytes },
       sandboxEnded: this.#ended,
       gate: parts.gate,
     });
     this.code = new CodeContexts({
       sandboxId: this.id,
-      spawn: (argv, opts) => {
-        checkOptions(opts);
-        // An interpreter lives as long as its context; its output is the events of the cells, not a buffer.
-        return this.#start(argv, opts, { timeoutMs: Infinity, maxOutputBytes: Number.MAX_SAFE_INTEGER, retainOutput: false });
-      },
+      spawn: infraSpawn,
       defaults: { timeoutMs: parts.spec.limits.timeoutMs, maxOutputBytes: parts.spec.limits.maxOutputBytes },
       defaultCwd: SANDBOX_WORKSPACE,
       sandboxEnded: this.#ended,

@@ -6,7 +6,7 @@
 import { parseArgs } from 'node:util';
 import type { ApprovalView } from '@warden/protocol';
 import { WardenClient } from '@warden/sdk';
-import { printJson, UsageError } from '../output.js';
+import { printable, printJson, UsageError } from '../output.js';
 
 export const APPROVALS_USAGE = `usage: warden approvals list [--state pending|approved|denied|expired|used] [--sandbox ID] [--server URL] [--json]
        warden approvals show ID [--server URL] [--json]
@@ -19,8 +19,9 @@ const STATES = ['pending', 'approved', 'denied', 'expired', 'used'] as const;
 function describe(a: ApprovalView): string {
   const head = `${a.id}  ${a.state.padEnd(8)} risk ${a.risk.padEnd(8)} ${a.kind} in ${a.sandboxId} by ${a.requestedBy}, expires ${a.expiresAt}`;
   const why = a.findings.map((f) => `    ${f.decision.padEnd(5)} ${f.ruleId}: ${f.message}`).join('\n');
-  const action = a.action.length > 400 ? `${a.action.slice(0, 400)}…` : a.action;
-  return `${head}\n  ${a.language}> ${action.replace(/\n/g, '\n  … ')}${why ? `\n${why}` : ''}${a.decidedBy ? `\n  decided by ${a.decidedBy}${a.reason ? `: ${a.reason}` : ''}` : ''}`;
+  // The action is the agent's text: escaped, so terminal escapes cannot show the approver something else.
+  const action = printable(a.action.length > 400 ? `${a.action.slice(0, 400)}…` : a.action);
+  return `${head}\n  ${a.language}> ${action.replace(/\n/g, '\n  … ')}${why ? `\n${why}` : ''}${a.decidedBy ? `\n  decided by ${a.decidedBy}${a.reason ? `: ${printable(a.reason)}` : ''}` : ''}`;
 }
 
 export async function approvalsCommand(args: string[]): Promise<number> {

@@ -50,8 +50,12 @@ export interface CodeContextDeps {
   readonly isDefault: boolean;
   readonly spawn: SpawnInterpreter;
   readonly defaults: CellDefaults;
-  /** Settles when the sandbox has ended. */
-  readonly sandboxEnded: Promise<unknown>;
+  /**
+   * Registers what the context does when the sandbox ends. The manager keeps
+   * it only while the context is open: a hook on the sandbox's own promise
+   * would keep every deleted context in memory for the sandbox's life.
+   */
+  readonly onSandboxEnd: (end: () => void) => void;
   /** The guard and audit gate every cell passes before it is queued. */
   readonly gate: Gate;
   readonly prepare: PrepareCode;
@@ -105,7 +109,7 @@ export class CodeContext implements AsyncDisposable {
     this.language = deps.spec.language;
     this.cwd = deps.spec.cwd ?? deps.defaultCwd;
     this.isDefault = deps.isDefault;
-    void deps.sandboxEnded.then(() => this.#close('sandbox', 'the sandbox was closed'));
+    deps.onSandboxEnd(() => void this.#close('sandbox', 'the sandbox was closed'));
   }
 
   info(): CodeContextInfo {
@@ -144,7 +148,12 @@ export class CodeContext implements AsyncDisposable {
     // Admitted at once (no await), a cell joins the queue in call order.
     const admitted = this.#deps.gate.admitWaiting('code', { language: this.language, code }, opts);
     const admission = admitted instanceof Promise ? await admitted : admitted;
-    if (this.#closed) throw this.#closedError();
+    if (this.#closed) {
+      // Closed while the guard waited for an approval: the audit log has the cell's start, so it gets its end.
+      const err = this.#closedError();
+      this.#deps.gate.finished(admission, `error:${err.code}`);
+      throw err;
+    }
     const result = this.#enqueue(spec);
     result.then(
       (e) => this.#deps.gate.finished(admission, e.error ? `error:${e.error.name}` : 'ok'),

@@ -5,6 +5,7 @@
  */
 import { StringDecoder } from 'node:string_decoder';
 import { WardenError, hasCode, type CodeLanguage, type ExitReason } from '@warden/protocol';
+import { killTree } from '../process/kill-tree.js';
 import type { ProcessOptions, SandboxProcess } from '../process/process.js';
 import { EventReader, ProtocolViolation, encodeRun, type RunRequest, type ServerEvent } from './framing.js';
 import { launchPlan } from './launch.js';
@@ -33,8 +34,6 @@ export interface CellListener {
 
 /** An interpreter that does not answer within this is given up (Python with a cold page cache and a busy host). */
 const START_TIMEOUT_MS = 30_000;
-/** How long destroy() waits for the agent to report the process gone. */
-const DESTROY_TIMEOUT_MS = 5_000;
 /** Stderr kept for messages about an interpreter that would not start or died. */
 const STDERR_TAIL_CHARS = 2000;
 /**
@@ -118,11 +117,6 @@ export class Interpreter {
     return this.#version;
   }
 
-  /** The last stderr the process wrote (for messages). */
-  get stderrTail(): string {
-    return this.#stderrTail;
-  }
-
   /** Routes the events to `listener` until detach(); events while detached are dropped. */
   attach(listener: CellListener): void {
     this.#listener = listener;
@@ -149,12 +143,7 @@ export class Interpreter {
 
   /** SIGKILLs the interpreter and everything it started, and waits (bounded) until the agent reports it gone. Idempotent. */
   destroy(): Promise<void> {
-    this.#destroying ??= (async () => {
-      this.#proc.kill('SIGKILL', 'tree');
-      let timer: NodeJS.Timeout | undefined;
-      await Promise.race([this.ended, new Promise<void>((resolve) => (timer = setTimeout(resolve, DESTROY_TIMEOUT_MS)))]);
-      clearTimeout(timer);
-    })();
+    this.#destroying ??= killTree(this.#proc, this.ended);
     return this.#destroying;
   }
 

@@ -28,6 +28,8 @@ export class CodeContexts {
   readonly #deps: CodeContextsDeps;
   readonly #contexts = new Map<string, CodeContext>();
   readonly #defaults = new Map<CodeLanguage, CodeContext>();
+  /** What each open context does when the sandbox ends (by context id). */
+  readonly #onEnd = new Map<string, () => void>();
   #jsAsync: Promise<JsAsync | undefined> | undefined;
   #ended = false;
 
@@ -36,6 +38,8 @@ export class CodeContexts {
     this.#deps = deps;
     void deps.sandboxEnded.then(async () => {
       this.#ended = true;
+      for (const end of [...this.#onEnd.values()]) end();
+      this.#onEnd.clear();
       (await this.#jsAsync)?.close();
     });
   }
@@ -119,18 +123,23 @@ export class CodeContexts {
   }
 
   #make(spec: ContextSpec, isDefault: boolean): CodeContext {
+    const id = newId('ctx');
     const context = new CodeContext({
-      id: newId('ctx'),
+      id,
       sandboxId: this.#deps.sandboxId,
       spec,
       defaultCwd: this.#deps.defaultCwd,
       isDefault,
       spawn: this.#deps.spawn,
       defaults: this.#deps.defaults,
-      sandboxEnded: this.#deps.sandboxEnded,
+      onSandboxEnd: (end) => {
+        if (this.#ended) queueMicrotask(end);
+        else this.#onEnd.set(id, end);
+      },
       gate: this.#deps.gate,
       prepare: this.#prepare,
       onClosed: (c) => {
+        this.#onEnd.delete(c.id);
         this.#contexts.delete(c.id);
         if (this.#defaults.get(c.language) === c) this.#defaults.delete(c.language);
       },

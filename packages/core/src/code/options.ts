@@ -2,8 +2,9 @@
  * Options of code contexts and of their cells: checked once at the edge and
  * turned into fully defaulted, frozen values.
  */
-import { WardenError, type CodeError, type CodeLanguage, type CodeResult } from '@warden/protocol';
-import { checkGateOptions, type GateOptions } from '../guard/gate.js';
+import type { CodeError, CodeLanguage, CodeResult } from '@warden/protocol';
+import type { GateOptions } from '../guard/gate.js';
+import { checkKeys, checkRunOptions, invalid, type RunDefaults } from '../options/check.js';
 
 export const CODE_LANGUAGES: readonly CodeLanguage[] = Object.freeze(['python', 'javascript']);
 
@@ -62,10 +63,7 @@ export interface CellSpec {
   readonly onStart: (() => void) | undefined;
 }
 
-export interface CellDefaults {
-  readonly timeoutMs: number;
-  readonly maxOutputBytes: number;
-}
+export type CellDefaults = RunDefaults;
 
 /** A cell travels as one JSON line through the agent: keep it to a size that parses quickly. */
 export const MAX_CODE_BYTES = 4 * 1024 * 1024;
@@ -73,25 +71,6 @@ export const MAX_CODE_BYTES = 4 * 1024 * 1024;
 const CREATE_KEYS = ['language', 'cwd', 'env'];
 const RUN_KEYS = ['language', 'context', 'timeoutMs', 'maxOutputBytes', 'signal', 'onStdout', 'onStderr', 'onResult', 'onError', 'onStart', 'actor', 'approvalId', 'approvalWaitMs'];
 const CALLBACKS = ['onStdout', 'onStderr', 'onResult', 'onError', 'onStart'] as const;
-
-function invalid(message: string): WardenError {
-  return new WardenError('E_INVALID_ARGUMENT', message);
-}
-
-function checkKeys(what: string, opts: unknown, known: readonly string[]): Record<string, unknown> {
-  if (typeof opts !== 'object' || opts === null || Array.isArray(opts)) {
-    throw invalid(`${what} must be an object such as { ${known[0]}: … }, got ${JSON.stringify(opts) ?? typeof opts}.`);
-  }
-  const unknown = Object.keys(opts).filter((k) => !known.includes(k));
-  if (unknown.length > 0) throw invalid(`${what} has unknown option${unknown.length > 1 ? 's' : ''} ${unknown.map((k) => JSON.stringify(k)).join(', ')}; known options are ${known.join(', ')}.`);
-  return opts as Record<string, unknown>;
-}
-
-function intIn(name: string, v: unknown, min: number, max: number): void {
-  if (v !== undefined && (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max)) {
-    throw invalid(`${name} must be an integer from ${min} to ${max}, got ${JSON.stringify(v) ?? typeof v}.`);
-  }
-}
 
 export function checkLanguage(name: string, v: unknown): CodeLanguage | undefined {
   if (v === undefined) return undefined;
@@ -133,10 +112,7 @@ export function checkCell(code: unknown, opts: unknown, defaults: CellDefaults):
     throw invalid(`code takes ${bytes} bytes; a cell can take at most ${MAX_CODE_BYTES} (4 MiB). Write the data to a file and read it from the cell instead.`);
   }
   const o = checkKeys('runCode() options', opts, RUN_KEYS) as RunCodeOptions;
-  intIn('timeoutMs', o.timeoutMs, 1, 86_400_000);
-  intIn('maxOutputBytes', o.maxOutputBytes, 1, 1_073_741_824);
-  checkGateOptions(o);
-  if (o.signal !== undefined && !(o.signal instanceof AbortSignal)) throw invalid(`signal must be an AbortSignal, got ${typeof o.signal}.`);
+  checkRunOptions(o);
   for (const k of CALLBACKS) {
     if (o[k] !== undefined && typeof o[k] !== 'function') throw invalid(`${k} must be a function, got ${typeof o[k]}.`);
   }

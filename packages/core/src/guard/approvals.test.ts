@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { WardenError } from '@warden/protocol';
 import { Approvals, type ApprovalRequest } from './approvals.js';
 import type { AuditSinkEvent } from '../audit/sink.js';
@@ -135,6 +135,62 @@ describe('Approvals', () => {
     expect(codeOf(() => approvals.request(REQ))).toBe('E_AUDIT_UNAVAILABLE');
     expect(approvals.list()).toEqual([]);
     approvals.close();
+  });
+
+  it('an approval presented before anyone decided answers E_APPROVAL_PENDING (not decided), and stays usable once approved', () => {
+    const approvals = new Approvals();
+    const a = approvals.request(REQ);
+    let err: unknown;
+    try {
+      approvals.consume(a.id, ACTION);
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(WardenError);
+    expect(err).toMatchObject({ code: 'E_APPROVAL_PENDING', details: { approvalId: a.id, expiresAt: a.expiresAt } });
+    approvals.decide(a.id, { approve: true, by: 'key:human' });
+    expect(approvals.consume(a.id, ACTION).state).toBe('used');
+    approvals.close();
+  });
+
+  it('wait with an already aborted signal answers at once instead of holding the waiter for timeoutMs', async () => {
+    vi.useFakeTimers();
+    try {
+      const approvals = new Approvals();
+      const a = approvals.request(REQ);
+      let settled: string | undefined;
+      void approvals.wait(a.id, { timeoutMs: 3_600_000, signal: AbortSignal.abort() }).then((x) => (settled = x.state));
+      await vi.advanceTimersByTimeAsync(0);
+      expect(settled).toBe('pending');
+      approvals.close();
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it('an expiry the audit log cannot record still expires the approval and wakes its waiter, without an uncaught exception from the timer', async () => {
+    vi.useFakeTimers();
+    try {
+      let failing = false;
+      const approvals = new Approvals({
+        timeoutMs: 1000,
+        audit: {
+          append: () => {
+            if (failing) throw new WardenError('E_AUDIT_UNAVAILABLE', 'disk full');
+          },
+        },
+      });
+      const a = approvals.request(REQ);
+      const waited = approvals.wait(a.id, { timeoutMs: 10_000 });
+      failing = true;
+      // A throw out of the expiry timer would surface here (and crash a server process).
+      await vi.advanceTimersByTimeAsync(1000);
+      expect((await waited).state).toBe('expired');
+      expect(codeOf(() => approvals.consume(a.id, ACTION))).toBe('E_APPROVAL_DECIDED');
+      approvals.close();
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('refuses a nonsensical timeout', () => {

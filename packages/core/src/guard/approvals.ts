@@ -165,7 +165,8 @@ export class Approvals {
    */
   wait(id: string, options: { timeoutMs: number; signal?: AbortSignal }): Promise<Approval> {
     const entry = this.#entry(id);
-    if (entry.approval.state !== 'pending' || options.timeoutMs <= 0) return Promise.resolve(entry.approval);
+    // An abort listener added to an already aborted signal never fires: answer now, not after timeoutMs.
+    if (entry.approval.state !== 'pending' || options.timeoutMs <= 0 || options.signal?.aborted === true) return Promise.resolve(entry.approval);
     return new Promise((resolve) => {
       const done = (): void => {
         clearTimeout(timer);
@@ -182,7 +183,8 @@ export class Approvals {
 
   /**
    * Uses an approval for an action: it must be approved and bound to exactly
-   * this sandbox, language and digest. A `once` approval is then spent.
+   * this sandbox, language and digest. A `once` approval is then spent. One
+   * nobody has decided yet answers E_APPROVAL_PENDING (and stays pending).
    */
   consume(id: string, action: { sandboxId: string; language: GuardLanguage; digest: string }): Approval {
     const entry = this.#entry(id);
@@ -193,6 +195,12 @@ export class Approvals {
       });
     }
     if (a.state === 'approved' && a.scope === 'session') return a;
+    if (a.state === 'pending') {
+      // Not decided yet: the caller may wait for it (approvalWaitMs) or retry later; it is not spent.
+      throw new WardenError('E_APPROVAL_PENDING', `Approval ${id} is still waiting for a person (until ${a.expiresAt}); retry with approvalId "${id}" once it is approved, or pass approvalWaitMs to wait for the decision.`, {
+        details: { approvalId: id, decision: 'ask', risk: a.risk, findings: a.findings, expiresAt: a.expiresAt },
+      });
+    }
     if (a.state !== 'approved') throw decidedError(a);
     const used: Approval = { ...a, state: 'used' };
     entry.approval = used;
@@ -233,9 +241,12 @@ export class Approvals {
     const next: Approval = { ...entry.approval, state: 'expired', decidedAt: new Date().toISOString(), reason: why };
     try {
       this.#record('approval.expire', next, 'expired', 'system');
-    } finally {
-      this.#settle(entry, next);
+    } catch {
+      // Expiring is a refusal, so it takes effect unrecorded rather than not at all; and this
+      // runs from a timer (or a loop over every pending approval), where a throw would crash
+      // the process or leave the rest pending.
     }
+    this.#settle(entry, next);
   }
 
   #settle(entry: Entry, next: Approval): void {

@@ -71,6 +71,18 @@ describe('Gate', () => {
     expect(events[1]).toMatchObject({ e: { action: 'command.end', outcome: 'exited:0' }, durable: false });
   });
 
+  it('ask: the approval a person (and every reader of the tenant) sees has secrets in the action masked', () => {
+    const { gate, approvals } = setup();
+    const token = 'ghp_' + 'A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q7r8';
+    const err = caught(() => gate.admit('command', { argv: ['curl', '-H', `Authorization: token ${token}`, 'https://api.github.com/user'] }, { actor: 'key:k1' }));
+    expect(err.code).toBe('E_APPROVAL_PENDING');
+    const approval = approvals.get((err.details as { approvalId: string }).approvalId);
+    expect(approval.preview).toContain('curl');
+    expect(approval.preview).toContain('[REDACTED');
+    expect(approval.preview).not.toContain(token);
+    approvals.close();
+  });
+
   it('deny: refused with the rule, recorded as denied', () => {
     const { gate, events } = setup();
     const err = caught(() => gate.admit('command', { argv: ['/bin/rm', '-rf', '/tmp/x'] }));
@@ -92,6 +104,18 @@ describe('Gate', () => {
     const second = approvals.list({ state: 'pending' }).find((a) => a.preview.includes('http://y'));
     approvals.decide(second?.id ?? '', { approve: true, by: 'key:human' });
     await expect(waiting).resolves.toMatchObject({ by: 'approval', approvalId: second?.id });
+    approvals.close();
+  });
+
+  it('a retry that presents its still-pending approval id with approvalWaitMs waits for that approval, and creates no second one', async () => {
+    const { gate, approvals } = setup();
+    const first = caught(() => gate.admit('command', { argv: ['curl', 'w'] }, { actor: 'key:agent' }));
+    const id = (first.details as { approvalId: string }).approvalId;
+    const waiting = gate.admitWaiting('command', { argv: ['curl', 'w'] }, { actor: 'key:agent', approvalId: id, approvalWaitMs: 10_000 });
+    expect(waiting).toBeInstanceOf(Promise);
+    expect(approvals.list({ state: 'pending' }).map((a) => a.id)).toEqual([id]);
+    approvals.decide(id, { approve: true, by: 'key:human' });
+    await expect(waiting).resolves.toMatchObject({ by: 'approval', approvalId: id });
     approvals.close();
   });
 

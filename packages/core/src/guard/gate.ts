@@ -4,6 +4,7 @@
  * durably before the action starts, so nothing runs unrecorded.
  */
 import { WardenError } from '@warden/protocol';
+import { redactPreview } from '../audit/redact.js';
 import type { AuditSink, AuditSinkEvent } from '../audit/sink.js';
 import type { ActionKind, Approvals } from './approvals.js';
 import type { Guard, Policy } from './guard.js';
@@ -62,6 +63,7 @@ export interface GateDeps {
 
 const START_ACTION: Record<ActionKind, string> = { command: 'command.start', session: 'session.command', code: 'code.run' };
 const PREVIEW_CHARS = 4096;
+const APPROVAL_PREVIEW_CHARS = 65_536;
 
 export class Gate {
   readonly #d: GateDeps;
@@ -112,7 +114,8 @@ export class Gate {
       tenant: this.#d.tenant,
       requestedBy: actor,
       kind,
-      preview: result.text.slice(0, 65_536),
+      // Everyone who reads the tenant's approvals sees this: secrets masked, as in the audit log.
+      preview: redactPreview(result.text, { maxChars: APPROVAL_PREVIEW_CHARS }),
       risk: result.risk,
       findings: result.findings,
     });

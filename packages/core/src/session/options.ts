@@ -2,9 +2,11 @@
  * Options of sessions and of their commands: checked once at the edge and
  * turned into fully defaulted, frozen values.
  */
-import { WardenError } from '@warden/protocol';
 import type { ShellKind } from './shell.js';
-import { checkGateOptions, type GateOptions } from '../guard/gate.js';
+import type { GateOptions } from '../guard/gate.js';
+import { checkKeys, checkRunOptions, invalid, type RunDefaults } from '../options/check.js';
+
+export type { RunDefaults };
 
 export interface SessionOptions {
   /** Working directory the shell starts in (absolute, inside the sandbox). Default: /workspace. */
@@ -49,11 +51,6 @@ export interface RunSpec {
   readonly onStderr: ((data: Buffer) => void) | undefined;
 }
 
-export interface RunDefaults {
-  readonly timeoutMs: number;
-  readonly maxOutputBytes: number;
-}
-
 /** A command line is read by the shell byte by byte from a pipe: keep it to a size that parses in well under a second. */
 const MAX_COMMAND_BYTES = 4 * 1024 * 1024;
 /** stdin travels escaped (up to 4 bytes per byte) inside the command line. */
@@ -61,25 +58,6 @@ const MAX_STDIN_BYTES = 1024 * 1024;
 
 const CREATE_KEYS = ['cwd', 'env'];
 const RUN_KEYS = ['timeoutMs', 'maxOutputBytes', 'signal', 'onStdout', 'onStderr', 'stdin', 'actor', 'approvalId', 'approvalWaitMs'];
-
-function invalid(message: string): WardenError {
-  return new WardenError('E_INVALID_ARGUMENT', message);
-}
-
-function checkKeys(what: string, opts: unknown, known: readonly string[]): Record<string, unknown> {
-  if (typeof opts !== 'object' || opts === null || Array.isArray(opts)) {
-    throw invalid(`${what} must be an object such as { ${known[0]}: … }, got ${JSON.stringify(opts) ?? typeof opts}.`);
-  }
-  const unknown = Object.keys(opts).filter((k) => !known.includes(k));
-  if (unknown.length > 0) throw invalid(`${what} has unknown option${unknown.length > 1 ? 's' : ''} ${unknown.map((k) => JSON.stringify(k)).join(', ')}; known options are ${known.join(', ')}.`);
-  return opts as Record<string, unknown>;
-}
-
-function intIn(name: string, v: unknown, min: number, max: number): void {
-  if (v !== undefined && (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max)) {
-    throw invalid(`${name} must be an integer from ${min} to ${max}, got ${JSON.stringify(v) ?? typeof v}.`);
-  }
-}
 
 function bytesOf(name: string, v: unknown): Buffer {
   if (typeof v === 'string') return Buffer.from(v, 'utf8');
@@ -103,10 +81,7 @@ export function checkRun(command: unknown, opts: unknown, defaults: RunDefaults,
     throw invalid(`command takes ${bytes.length} bytes; a session command can take at most ${MAX_COMMAND_BYTES} (4 MiB). Write a script file and run that instead.`);
   }
   const o = checkKeys('run() options', opts, RUN_KEYS) as SessionRunOptions;
-  intIn('timeoutMs', o.timeoutMs, 1, 86_400_000);
-  intIn('maxOutputBytes', o.maxOutputBytes, 1, 1_073_741_824);
-  checkGateOptions(o);
-  if (o.signal !== undefined && !(o.signal instanceof AbortSignal)) throw invalid(`signal must be an AbortSignal, got ${typeof o.signal}.`);
+  checkRunOptions(o);
   for (const k of ['onStdout', 'onStderr'] as const) {
     if (o[k] !== undefined && typeof o[k] !== 'function') throw invalid(`${k} must be a function (data: Buffer) => void, got ${typeof o[k]}.`);
   }

@@ -3,6 +3,7 @@
  * output routed to the command running now, and killed as a whole tree.
  */
 import { WardenError, hasCode, type ExitReason } from '@warden/protocol';
+import { killTree } from '../process/kill-tree.js';
 import type { ProcessOptions, SandboxProcess } from '../process/process.js';
 import { INTERRUPT_SIGNAL, INTERRUPT_TRAP, commandLine, newNonce } from './framing.js';
 import { CommandOutput } from './output.js';
@@ -40,8 +41,6 @@ const HANDSHAKE = Buffer.from(`${INTERRUPT_TRAP}; [ -z "\${BASH_VERSION-}" ] || 
 
 /** A shell that does not answer its handshake within this is given up. */
 const START_TIMEOUT_MS = 10_000;
-/** How long destroy() waits for the agent to report the shell gone. */
-const DESTROY_TIMEOUT_MS = 5_000;
 
 export class Shell {
   readonly #proc: SandboxProcess;
@@ -138,12 +137,7 @@ export class Shell {
 
   /** SIGKILLs the shell and everything it started, and waits (bounded) until the agent reports it gone. Idempotent. */
   destroy(): Promise<void> {
-    this.#destroying ??= (async () => {
-      this.#proc.kill('SIGKILL', 'tree');
-      let timer: NodeJS.Timeout | undefined;
-      await Promise.race([this.ended, new Promise<void>((resolve) => (timer = setTimeout(resolve, DESTROY_TIMEOUT_MS)))]);
-      clearTimeout(timer);
-    })();
+    this.#destroying ??= killTree(this.#proc, this.ended);
     return this.#destroying;
   }
 }

@@ -53,7 +53,7 @@ export const ApprovalView = Type.Object({
   kind: Type.Union([Type.Literal('command'), Type.Literal('session'), Type.Literal('code')]),
   language: GuardLanguage,
   digest: Type.String(),
-  action: Type.String({ description: 'The exact normalised action the approval admits.' }),
+  action: Type.String({ description: 'The normalised action the approval admits, secrets masked as in the audit log (the digest binds the exact text).' }),
   risk: Risk,
   findings: Type.Array(GuardFindingView),
   state: ApprovalState,
