@@ -64,6 +64,19 @@ describe('the guard over the API', () => {
     expect(events.at(-1)).toMatchObject({ action: 'command.start', decision: 'deny', outcome: 'denied', tenant: 'guarded' });
   });
 
+  it('a script given to a shell or interpreter on stdin is checked as that script; a loader variable in env asks', async () => {
+    const viaStdin = await run({ argv: ['bash'], stdin: Buffer.from('cd / && rm -rf / --no-preserve-root\n').toString('base64') });
+    expect(viaStdin.body.code).toBe('E_GUARD_DENIED');
+    const py = await run({ argv: ['python3', '-'], stdin: Buffer.from('import os\nos.system("rm -rf /")\n').toString('base64') });
+    expect(py.body.code).toBe('E_GUARD_DENIED');
+    // Data on stdin of a program that does not run it is just data.
+    const data = await run({ argv: ['wc', '-c'], stdin: Buffer.from('rm -rf /').toString('base64') });
+    expect(data.body.stdout).toBe('8\n');
+    const loader = await run({ argv: ['ls'], env: { LD_PRELOAD: '/workspace/hook.so' } });
+    expect(loader.body.code).toBe('E_APPROVAL_PENDING');
+    expect((loader.body.details as { findings: Array<{ ruleId: string }> }).findings.map((f) => f.ruleId)).toContain('code-eval.loader-env');
+  });
+
   it('holds a risky command for a person; the agent retries with the approved id and it runs once', async () => {
     const r = await run({ cmd: 'touch needs-approval-1 && echo made' });
     expect(r.status).toBe(428);

@@ -18,7 +18,7 @@ import { rm } from 'node:fs/promises';
 import { createScanner, type Scanner } from './scan/scanner.js';
 import { enforce, scanDiff, type PathVerdict } from './scan/changes.js';
 import type { Level as ScanLevel } from './scan/types.js';
-import { checkGateOptions, type Admission, type Gate, type GateOptions } from './guard/gate.js';
+import { checkGateOptions, type Admission, type Gate, type GateInput, type GateOptions } from './guard/gate.js';
 import { CodeContexts } from './code/manager.js';
 import type { RunCodeOptions } from './code/options.js';
 
@@ -66,6 +66,11 @@ export interface SandboxParts {
 export type SpawnOptions = ProcessOptions & GateOptions;
 /** Options of exec: stdin is given whole. */
 export type ExecOptions = Omit<ProcessOptions, 'stdin'> & { stdin?: string | Uint8Array } & GateOptions & { signal?: AbortSignal };
+
+/** What the guard checks for a process: its argv, the environment it adds and the stdin it gets up front. */
+function gateInput(argv: readonly string[], opts: ProcessOptions): GateInput {
+  return { argv, ...(opts.env && Object.keys(opts.env).length > 0 ? { env: opts.env } : {}), ...(opts.stdin !== undefined && opts.stdin !== 'pipe' ? { stdin: opts.stdin } : {}) };
+}
 
 /** How a finished process is written in the audit log. */
 function outcomeOf(r: ExecResult): string {
@@ -259,7 +264,7 @@ export class Sandbox {
     const args = checkArgv(argv);
     checkOptions(opts);
     this.#assertRunning();
-    return this.#launch(args, opts, this.#parts.gate.admit('command', { argv: args }, opts));
+    return this.#launch(args, opts, this.#parts.gate.admit('command', gateInput(args, opts), opts));
   }
 
   /**
@@ -272,7 +277,7 @@ export class Sandbox {
       checkOptions(opts);
       this.#assertRunning();
       // Admitted at once, the process starts within this call (callers keep their order).
-      const admitted = this.#parts.gate.admitWaiting('command', { argv: args }, opts);
+      const admitted = this.#parts.gate.admitWaiting('command', gateInput(args, opts), opts);
       return admitted instanceof Promise ? admitted.then((a) => this.#launch(args, opts, a)) : Promise.resolve(this.#launch(args, opts, admitted));
     } catch (err) {
       return Promise.reject(err instanceof Error ? err : new Error(String(err)));

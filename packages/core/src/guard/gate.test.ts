@@ -119,6 +119,16 @@ describe('Gate', () => {
     approvals.close();
   });
 
+  it('checks stdin given up front to a shell as part of the action, with a stable digest; binary stdin is data', () => {
+    const { gate } = setup();
+    expect(caught(() => gate.admit('command', { argv: ['bash'], stdin: 'rm x\n' })).code).toBe('E_GUARD_DENIED');
+    const a = gate.admit('command', { argv: ['bash'], stdin: 'echo hi\n' });
+    const b = gate.admit('command', { argv: ['bash'], stdin: 'echo hi\n' });
+    expect(a.result?.digest).toBe(b.result?.digest);
+    expect(gate.admit('command', { argv: ['bash'], stdin: 'echo hello\n' }).result?.digest).not.toBe(a.result?.digest);
+    expect(gate.admit('command', { argv: ['bash'], stdin: new Uint8Array([0, 159, 146, 150]) }).result?.decision).toBe('allow');
+  });
+
   it('admitWaiting answers without a promise when nothing waits', () => {
     const { gate } = setup();
     expect(gate.admitWaiting('command', { argv: ['true'] }, { approvalWaitMs: 5000 })).not.toBeInstanceOf(Promise);

@@ -3,7 +3,9 @@
  * decision, the approval it may need, and the audit record of both — written
  * durably before the action starts, so nothing runs unrecorded.
  */
+import { createHash } from 'node:crypto';
 import { WardenError } from '@warden/protocol';
+import { argvToShell } from './analysis/index.js';
 import { redactPreview } from '../audit/redact.js';
 import type { AuditSink, AuditSinkEvent } from '../audit/sink.js';
 import type { ActionKind, Approvals } from './approvals.js';
@@ -37,7 +39,41 @@ export function checkGateOptions(o: GateOptions): void {
   }
 }
 
-export type GateInput = { readonly argv: readonly string[] } | { readonly language: GuardLanguage; readonly code: string };
+/**
+ * What is checked: an argv (with the environment it adds and the stdin it is
+ * given up front, both part of the action), or code in a language.
+ */
+export type GateInput =
+  | { readonly argv: readonly string[]; readonly env?: Readonly<Record<string, string>>; readonly stdin?: string | Uint8Array }
+  | { readonly language: GuardLanguage; readonly code: string };
+
+/** Largest stdin analysed as part of the action; more is checked as its first 256 KiB (the analysis cap). */
+const MAX_STDIN_CHARS = 256 * 1024;
+
+/**
+ * The bash line the guard checks for an argv: `env K=V … argv` when the
+ * command adds environment (a loader variable such as LD_PRELOAD or
+ * NODE_OPTIONS runs code of its own), and stdin given up front as a heredoc,
+ * so `bash` or `python3 -` fed a script is analysed as that script. The
+ * heredoc's delimiter is derived from the content, so the same action always
+ * has the same digest.
+ */
+export function commandText(input: { readonly argv: readonly string[]; readonly env?: Readonly<Record<string, string>>; readonly stdin?: string | Uint8Array }): string {
+  const env = Object.entries(input.env ?? {});
+  const line = argvToShell(env.length > 0 ? ['env', ...env.map(([k, v]) => `${k}=${v}`), ...input.argv] : input.argv);
+  const stdin = textOf(input.stdin);
+  if (stdin === undefined || stdin === '') return line;
+  const body = stdin.length > MAX_STDIN_CHARS ? stdin.slice(0, MAX_STDIN_CHARS) : stdin;
+  const tag = `WARDEN_STDIN_${createHash('sha256').update(body).digest('hex').slice(0, 12)}`;
+  return `${line} <<'${tag}'\n${body}${body.endsWith('\n') ? '' : '\n'}${tag}`;
+}
+
+/** Text stdin (UTF-8 without NUL); binary data is data, not a program. */
+function textOf(stdin: string | Uint8Array | undefined): string | undefined {
+  if (stdin === undefined) return undefined;
+  const text = typeof stdin === 'string' ? stdin : Buffer.from(stdin.buffer, stdin.byteOffset, stdin.byteLength).toString('utf8');
+  return text.includes('\0') || text.includes('\uFFFD') ? undefined : text;
+}
 
 /** Why an action was let through. */
 export type AdmittedBy = 'policy' | 'approval' | 'session-grant' | 'audit-only' | 'no-guard';
@@ -82,12 +118,12 @@ export class Gate {
     const startedAt = performance.now();
     const { guard } = this.#d;
     if (!guard) {
-      const preview = 'argv' in input ? input.argv.join(' ') : input.code;
+      const preview = 'argv' in input ? commandText(input) : input.code;
       this.#write({ action: START_ACTION[kind], actor, preview: preview.slice(0, PREVIEW_CHARS), outcome: 'started' });
       return { kind, actor, result: undefined, by: 'no-guard', startedAt };
     }
     const layers = typeof this.#d.layers === 'function' ? this.#d.layers() : this.#d.layers;
-    const result = 'argv' in input ? guard.checkArgv(input.argv, { layers }) : guard.check(input, { layers });
+    const result = guard.check('argv' in input ? { language: 'bash', code: commandText(input) } : input, { layers });
     const base = { kind, actor, result, startedAt };
     if (result.mode !== 'enforce' || result.decision === 'allow') {
       const by: AdmittedBy = result.mode === 'enforce' || result.decision === 'allow' ? 'policy' : 'audit-only';
