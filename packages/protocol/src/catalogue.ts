@@ -59,7 +59,7 @@ export const ERROR_CATALOGUE = {
   E_CAPACITY: {
     status: 429,
     expose: true,
-    description: 'The engine is at its sandbox limit; close a sandbox or raise maxSandboxes.',
+    description: 'The engine is at its sandbox limit, or a sandbox at its limit of code contexts or pending approvals; close what you no longer need.',
   },
   E_EXEC_FAILED: {
     status: 422,

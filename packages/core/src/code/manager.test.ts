@@ -3,7 +3,7 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { describe, expect, it } from 'vitest';
 import type { Gate } from '../guard/gate.js';
-import { CodeContexts } from './manager.js';
+import { CodeContexts, MAX_CONTEXTS } from './manager.js';
 
 setFlagsFromString('--expose-gc');
 const gc = runInNewContext('gc') as () => void;
@@ -85,5 +85,14 @@ describe('CodeContext.run', () => {
     await expect(run).rejects.toMatchObject({ code: 'E_CONTEXT_CLOSED' });
     // The audit log has the cell's start (admitWaiting); it must have its end too.
     expect(finished).toEqual(['same error:E_CONTEXT_CLOSED']);
+  });
+
+  it('refuses a context beyond the per-sandbox limit with E_CAPACITY, and makes room again after a delete', async () => {
+    const code = contexts(new Promise(() => undefined));
+    const made = [];
+    for (let i = 0; i < MAX_CONTEXTS; i++) made.push(await code.create());
+    await expect(code.create()).rejects.toMatchObject({ code: 'E_CAPACITY', details: { limit: MAX_CONTEXTS } });
+    await code.delete(made[0]?.id ?? '');
+    await expect(code.create()).resolves.toBeDefined();
   });
 });

@@ -11,6 +11,9 @@ import type { SpawnInterpreter } from './interpreter.js';
 import { createJsAsync, type JsAsync } from './js-async.js';
 import { checkContextOptions, checkTarget, type CellDefaults, type CodeContextOptions, type ContextSpec, type RunCodeOptions } from './options.js';
 
+
+/** Open code contexts per sandbox (default contexts included). */
+export const MAX_CONTEXTS = 32;
 export interface CodeContextsDeps {
   readonly sandboxId: string;
   readonly spawn: SpawnInterpreter;
@@ -58,9 +61,19 @@ export class CodeContexts {
     try {
       const spec = checkContextOptions(options);
       this.#deps.assertRunning();
+      this.#assertRoom();
       return Promise.resolve(this.#make(spec, false));
     } catch (err) {
       return Promise.reject(err instanceof Error ? err : new Error(String(err)));
+    }
+  }
+
+  /** Each interpreter can make the host buffer up to an event's size: the number of them is bounded. */
+  #assertRoom(): void {
+    if (this.#contexts.size >= MAX_CONTEXTS) {
+      throw new WardenError('E_CAPACITY', `Sandbox ${this.#deps.sandboxId} already has ${MAX_CONTEXTS} code contexts open, the most one sandbox may have. Delete one you no longer need (sandbox.code.delete(id)).`, {
+        details: { sandboxId: this.#deps.sandboxId, limit: MAX_CONTEXTS },
+      });
     }
   }
 

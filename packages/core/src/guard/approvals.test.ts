@@ -193,6 +193,18 @@ describe('Approvals', () => {
     }
   });
 
+  it('refuses more than maxPendingPerSandbox waiting approvals in one sandbox (E_CAPACITY); other sandboxes are unaffected', () => {
+    const approvals = new Approvals({ maxPendingPerSandbox: 2 });
+    approvals.request(REQ);
+    approvals.request(REQ);
+    expect(codeOf(() => approvals.request(REQ))).toBe('E_CAPACITY');
+    expect(approvals.request({ ...REQ, sandboxId: 'sbx_bbbbbbbbbbbb' }).state).toBe('pending');
+    const first = approvals.list({ sandboxId: REQ.sandboxId })[0];
+    approvals.decide(first?.id ?? '', { approve: false, by: 'key:human' });
+    expect(approvals.request(REQ).state).toBe('pending');
+    approvals.close();
+  });
+
   it('refuses a nonsensical timeout', () => {
     expect(codeOf(() => new Approvals({ timeoutMs: 0 }))).toBe('E_INVALID_SPEC');
   });

@@ -66,6 +66,8 @@ export interface ApprovalsOptions {
   readonly audit?: AuditSink;
   /** Decided approvals are kept this long for lookups and lists. Default 3600000 (1 hour). */
   readonly keepDecidedMs?: number;
+  /** Approvals one sandbox may have waiting at once; another ask is refused (E_CAPACITY). Default 100. */
+  readonly maxPendingPerSandbox?: number;
 }
 
 interface Entry {
@@ -84,6 +86,7 @@ export class Approvals {
   readonly #timeoutMs: number;
   readonly #keepMs: number;
   readonly #audit: AuditSink | undefined;
+  readonly #maxPending: number;
 
   constructor(options: ApprovalsOptions = {}) {
     const t = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
@@ -93,6 +96,7 @@ export class Approvals {
     this.#timeoutMs = t;
     this.#keepMs = options.keepDecidedMs ?? DEFAULT_KEEP_MS;
     this.#audit = options.audit;
+    this.#maxPending = options.maxPendingPerSandbox ?? 100;
   }
 
   get timeoutMs(): number {
@@ -101,6 +105,12 @@ export class Approvals {
 
   /** Creates a pending approval; it is on record (durably) before this returns. */
   request(req: ApprovalRequest): Approval {
+    // An agent looping on a risky action must not grow memory and the log without bound.
+    if (this.list({ sandboxId: req.sandboxId, state: 'pending' }).length >= this.#maxPending) {
+      throw new WardenError('E_CAPACITY', `Sandbox ${req.sandboxId} already has ${this.#maxPending} approvals waiting for a person. Wait for them to be decided or expire before asking again.`, {
+        details: { sandboxId: req.sandboxId, limit: this.#maxPending },
+      });
+    }
     const now = new Date();
     const approval: Approval = {
       id: newId('apr'),
