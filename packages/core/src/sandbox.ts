@@ -285,10 +285,17 @@ export class Sandbox {
   }
 
   #launch(args: readonly string[], opts: ProcessOptions, admission: Admission): SandboxProcess {
-    const p = this.#start(args, opts, {
-      timeoutMs: opts.timeoutMs ?? this.spec.limits.timeoutMs,
-      maxOutputBytes: opts.maxOutputBytes ?? this.spec.limits.maxOutputBytes,
-    });
+    let p: SandboxProcess;
+    try {
+      p = this.#start(args, opts, {
+        timeoutMs: opts.timeoutMs ?? this.spec.limits.timeoutMs,
+        maxOutputBytes: opts.maxOutputBytes ?? this.spec.limits.maxOutputBytes,
+      });
+    } catch (err) {
+      // Admitted (perhaps after waiting for an approval) but the sandbox closed meanwhile: the log gets its end.
+      this.#parts.gate.finished(admission, `error:${err instanceof WardenError ? err.code : 'unknown'}`);
+      throw err;
+    }
     p.wait().then(
       (r) => this.#parts.gate.finished(admission, outcomeOf(r)),
       (err: unknown) => this.#parts.gate.finished(admission, `error:${err instanceof WardenError ? err.code : 'unknown'}`),

@@ -196,7 +196,7 @@ export class Approvals {
    * this sandbox, language and digest. A `once` approval is then spent. One
    * nobody has decided yet answers E_APPROVAL_PENDING (and stays pending).
    */
-  consume(id: string, action: { sandboxId: string; language: GuardLanguage; digest: string }): Approval {
+  consume(id: string, action: { sandboxId: string; language: GuardLanguage; digest: string }, beforeUse?: (approval: Approval) => void): Approval {
     const entry = this.#entry(id);
     const a = entry.approval;
     if (a.sandboxId !== action.sandboxId || a.language !== action.language || a.digest !== action.digest) {
@@ -204,7 +204,10 @@ export class Approvals {
         details: { approvalId: id },
       });
     }
-    if (a.state === 'approved' && a.scope === 'session') return a;
+    if (a.state === 'approved' && a.scope === 'session') {
+      beforeUse?.(a);
+      return a;
+    }
     if (a.state === 'pending') {
       // Not decided yet: the caller may wait for it (approvalWaitMs) or retry later; it is not spent.
       throw new WardenError('E_APPROVAL_PENDING', `Approval ${id} is still waiting for a person (until ${a.expiresAt}); retry with approvalId "${id}" once it is approved, or pass approvalWaitMs to wait for the decision.`, {
@@ -212,6 +215,8 @@ export class Approvals {
       });
     }
     if (a.state !== 'approved') throw decidedError(a);
+    // The use goes on record first: if that fails, nothing runs and the approval is not spent.
+    beforeUse?.(a);
     const used: Approval = { ...a, state: 'used' };
     entry.approval = used;
     return used;

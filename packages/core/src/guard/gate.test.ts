@@ -179,6 +179,30 @@ describe('Gate', () => {
     expect(caught(() => gate.admit('command', { argv: ['ls'] })).code).toBe('E_AUDIT_UNAVAILABLE');
   });
 
+  it('a once approval whose use cannot be recorded is not spent: nothing runs, and the retry works', () => {
+    let failing = false;
+    const events: Recorded[] = [];
+    const approvals = new Approvals();
+    const { gate } = setup({
+      approvals,
+      audit: {
+        append: (e, o) => {
+          if (failing && o?.durable) throw new Error('disk full');
+          events.push({ e, durable: o?.durable === true });
+        },
+      },
+    });
+    const id = (caught(() => gate.admit('command', { argv: ['curl', 'u'] }, { actor: 'key:agent' })).details as { approvalId: string }).approvalId;
+    approvals.decide(id, { approve: true, by: 'key:human' });
+    failing = true;
+    expect(caught(() => gate.admit('command', { argv: ['curl', 'u'] }, { actor: 'key:agent', approvalId: id })).code).toBe('E_AUDIT_UNAVAILABLE');
+    expect(approvals.get(id).state).toBe('approved');
+    failing = false;
+    expect(gate.admit('command', { argv: ['curl', 'u'] }, { actor: 'key:agent', approvalId: id })).toMatchObject({ by: 'approval', approvalId: id });
+    expect(approvals.get(id).state).toBe('used');
+    approvals.close();
+  });
+
   it('without a guard, actions are admitted and still recorded', () => {
     const { gate, events } = setup({ guard: undefined });
     expect(gate.admit('command', { argv: ['rm', '-rf', '/'] }).by).toBe('no-guard');

@@ -141,8 +141,9 @@ export class Gate {
       return { ...base, by: 'session-grant' };
     }
     if (opts.approvalId !== undefined) {
-      const approval = this.#d.approvals.consume(opts.approvalId, action);
-      this.#decision(kind, actor, result, 'started (approved)', { approvalId: approval.id, approvedBy: approval.decidedBy });
+      const approval = this.#d.approvals.consume(opts.approvalId, action, (a) =>
+        this.#decision(kind, actor, result, 'started (approved)', { approvalId: a.id, approvedBy: a.decidedBy }),
+      );
       return { ...base, by: 'approval', approvalId: approval.id };
     }
     const approval = this.#d.approvals.request({
