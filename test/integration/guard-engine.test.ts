@@ -45,6 +45,24 @@ describe('the gate in the engine', () => {
     expect(end?.outcome).toBe('error:E_SANDBOX_CLOSED');
   });
 
+  it('a session command still waiting for its approval when the session closes does not run, and its start gets an end', async () => {
+    const events: AuditEventInput[] = [];
+    await using t = await testEngine({ guard, audit: { append: (e) => void events.push(e) } });
+    await using sbx = await t.engine.create();
+    const s = await sbx.sessions.create();
+    const waiting = s.run('touch y', { actor: 'key:agent', approvalWaitMs: 30_000 });
+    const deadline = Date.now() + 10_000;
+    while (t.engine.approvals.list({ state: 'pending' }).length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+    const id = t.engine.approvals.list({ state: 'pending' })[0]?.id ?? '';
+    await s.close();
+    t.engine.approvals.decide(id, { approve: true, by: 'key:human' });
+    await expect(waiting).rejects.toMatchObject({ code: 'E_SESSION_CLOSED' });
+    const start = events.find((e) => e.action === 'session.command' && e.outcome === 'started (approved)');
+    expect(start).toBeDefined();
+    expect(events.find((e) => e.action === 'command.end' && e.inputDigest === start?.inputDigest)?.outcome).toBe('error:E_SESSION_CLOSED');
+    expect((await sbx.exec(['ls', 'y'])).exitCode).not.toBe(0);
+  });
+
   it('positive twin: approved on a live sandbox, the command runs and ends with its exit status', async () => {
     const events: AuditEventInput[] = [];
     await using t = await testEngine({ guard, audit: { append: (e) => void events.push(e) } });

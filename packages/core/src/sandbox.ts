@@ -292,14 +292,11 @@ export class Sandbox {
         maxOutputBytes: opts.maxOutputBytes ?? this.spec.limits.maxOutputBytes,
       });
     } catch (err) {
-      // Admitted (perhaps after waiting for an approval) but the sandbox closed meanwhile: the log gets its end.
-      this.#parts.gate.finished(admission, `error:${err instanceof WardenError ? err.code : 'unknown'}`);
+      // Admitted (perhaps after waiting for an approval) but the sandbox closed meanwhile.
+      this.#parts.gate.failed(admission, err);
       throw err;
     }
-    p.wait().then(
-      (r) => this.#parts.gate.finished(admission, outcomeOf(r)),
-      (err: unknown) => this.#parts.gate.finished(admission, `error:${err instanceof WardenError ? err.code : 'unknown'}`),
-    );
+    void this.#parts.gate.track(admission, p.wait(), outcomeOf);
     return p;
   }
 

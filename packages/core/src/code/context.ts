@@ -151,15 +151,10 @@ export class CodeContext implements AsyncDisposable {
     if (this.#closed) {
       // Closed while the guard waited for an approval: the audit log has the cell's start, so it gets its end.
       const err = this.#closedError();
-      this.#deps.gate.finished(admission, `error:${err.code}`);
+      this.#deps.gate.failed(admission, err);
       throw err;
     }
-    const result = this.#enqueue(spec);
-    result.then(
-      (e) => this.#deps.gate.finished(admission, e.error ? `error:${e.error.name}` : 'ok'),
-      (err: unknown) => this.#deps.gate.finished(admission, `error:${err instanceof WardenError ? err.code : 'unknown'}`),
-    );
-    return result;
+    return this.#deps.gate.track(admission, this.#enqueue(spec), (e) => (e.error ? `error:${e.error.name}` : 'ok'));
   }
 
   /**

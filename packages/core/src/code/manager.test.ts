@@ -65,7 +65,7 @@ describe('CodeContext.run', () => {
     const admission = { kind: 'code' };
     const gate = {
       admitWaiting: () => new Promise((resolve) => (admit = resolve)),
-      finished: (a: object, outcome: string) => finished.push(`${a === admission ? 'same' : 'other'} ${outcome}`),
+      failed: (a: object, err: { code: string }) => finished.push(`${a === admission ? 'same' : 'other'} error:${err.code}`),
     } as unknown as Gate;
     const code = new CodeContexts({
       sandboxId: 'sbx_test',

@@ -189,6 +189,23 @@ export class Gate {
     return this.admit(kind, input, { ...opts, approvalId: id });
   }
 
+  /**
+   * Records the end of an admitted action when `done` settles: `outcome(v)`
+   * for a result, `error:<code>` for a failure. Returns `done`.
+   */
+  track<T>(adm: Admission, done: Promise<T>, outcome: (value: T) => string): Promise<T> {
+    done.then(
+      (v) => this.finished(adm, outcome(v)),
+      (err: unknown) => this.failed(adm, err),
+    );
+    return done;
+  }
+
+  /** Records that an admitted action could not start or failed (the log has its start, so it gets its end). */
+  failed(adm: Admission, err: unknown): void {
+    this.finished(adm, `error:${err instanceof WardenError ? err.code : 'unknown'}`);
+  }
+
   /** Records how an admitted action ended (group-committed). */
   finished(adm: Admission, outcome: string): void {
     this.#write({

@@ -130,13 +130,13 @@ export class Session implements AsyncDisposable {
     // Admitted at once (no await), a command joins the queue in call order.
     const admitted = this.#deps.gate.admitWaiting('session', { language: 'bash', code: command }, opts);
     const admission = admitted instanceof Promise ? await admitted : admitted;
-    if (this.#end) throw this.#closedError();
-    const result = this.#enqueue(spec);
-    result.then(
-      (r) => this.#deps.gate.finished(admission, r.reason === 'exited' ? `exited:${String(r.exitCode)}` : r.reason),
-      (err: unknown) => this.#deps.gate.finished(admission, `error:${err instanceof WardenError ? err.code : 'unknown'}`),
-    );
-    return result;
+    if (this.#end) {
+      // Ended while the guard waited for an approval: the log has the command's start, so it gets its end.
+      const err = this.#closedError();
+      this.#deps.gate.failed(admission, err);
+      throw err;
+    }
+    return this.#deps.gate.track(admission, this.#enqueue(spec), (r) => (r.reason === 'exited' ? `exited:${String(r.exitCode)}` : r.reason));
   }
 
   #enqueue(spec: RunSpec): Promise<SessionResult> {
