@@ -3,6 +3,7 @@ import { readsStdinAs, stdoutOf } from './bash-flow.js';
 import { type Data, type WordEnv, glue, wordsOf } from './bash-words.js';
 import { type Frame, type Run, type Word, basename, pushString, toTop, verbatimAt } from './context.js';
 import type { Grammar } from './parsers.js';
+import { NodeReader } from './node-reader.js';
 import { type Site, unwrap } from './unwrap.js';
 
 type Pipe = { readonly id: number; readonly stage: number };
@@ -45,13 +46,9 @@ interface Redirects {
   after: Node[];
 }
 
-class BashWalker implements WordEnv {
-  readonly code: string;
+class BashWalker extends NodeReader implements WordEnv {
   readonly #run: Run;
   readonly #frame: Frame;
-  readonly #g: Grammar;
-  /** Type ids by node id (unique in the frame's one tree): each lookup is a wasm call, and a word is looked at by several steps. */
-  readonly #ids = new Map<number, number>();
   /** Literal values of variables assigned so far (source order; a good guess, not a proof). */
   readonly #vars = new Map<string, string>();
   readonly #outputs = new WeakMap<Node, Data | null>();
@@ -59,31 +56,13 @@ class BashWalker implements WordEnv {
   #visits = 0;
 
   constructor(run: Run, frame: Frame, grammar: Grammar) {
-    this.code = frame.code;
+    super(frame.code, grammar);
     this.#run = run;
     this.#frame = frame;
-    this.#g = grammar;
   }
 
   variable(name: string): string | undefined {
     return this.#vars.get(name);
-  }
-
-  #id(n: Node): number {
-    let id = this.#ids.get(n.id);
-    if (id === undefined) {
-      id = n.typeId;
-      this.#ids.set(n.id, id);
-    }
-    return id;
-  }
-
-  type(n: Node): string {
-    return this.#g.types[this.#id(n)] ?? 'ERROR';
-  }
-
-  #named(n: Node): boolean {
-    return this.#g.anonymous[this.#id(n)] !== true;
   }
 
   /** Statement level: finds commands anywhere (lists, bodies, substitutions, ERROR nodes). */
@@ -125,7 +104,7 @@ class BashWalker implements WordEnv {
       this.#inside(n);
       return;
     }
-    for (const c of n.children) if (c && this.#named(c)) this.walk(c);
+    for (const c of n.children) if (c && this.named(c)) this.walk(c);
   }
 
   /** Walks command substitutions nested in a word, heredoc body or expansion. */
@@ -135,7 +114,7 @@ class BashWalker implements WordEnv {
       const x = stack.pop() as Node;
       const t = this.type(x);
       if (SUBSTITUTIONS.has(t)) this.walk(x);
-      else if (!LEAVES.has(t)) for (const c of x.children) if (c && this.#named(c)) stack.push(c);
+      else if (!LEAVES.has(t)) for (const c of x.children) if (c && this.named(c)) stack.push(c);
     }
   }
 
@@ -166,7 +145,7 @@ class BashWalker implements WordEnv {
    */
   #stages(children: readonly (Node | null)[], out: Stage[] = [], lead: Node[] = []): Stage[] {
     for (const c of children) {
-      if (!c || !this.#named(c)) continue;
+      if (!c || !this.named(c)) continue;
       const t = this.type(c);
       if (t === 'comment') continue;
       if (t === 'pipeline') {
@@ -174,7 +153,7 @@ class BashWalker implements WordEnv {
         continue;
       }
       if (t === 'list') {
-        const parts = c.children.filter((k): k is Node => k !== null && this.#named(k) && this.type(k) !== 'comment');
+        const parts = c.children.filter((k): k is Node => k !== null && this.named(k) && this.type(k) !== 'comment');
         const last = parts.pop();
         lead.push(...parts);
         if (last) this.#stages([last], out, lead);
@@ -261,7 +240,7 @@ class BashWalker implements WordEnv {
         dollar = c.endIndex; // `$"…"` is a translated string: the `$` is not part of the value
         continue;
       }
-      if (!this.#named(c) || t === 'comment') continue;
+      if (!this.named(c) || t === 'comment') continue;
       const arg = t === 'command_name' ? (c.children[0] ?? null) : c;
       if (!arg) continue;
       if (!LEAVES.has(this.type(arg))) this.#inside(arg);
@@ -327,7 +306,7 @@ class BashWalker implements WordEnv {
       const t = this.type(n);
       if (t === 'file_redirect') this.#fileRedirect(n, r);
       else if (t === 'herestring_redirect') {
-        const arg = n.children.find((c) => c && this.#named(c) && this.type(c) !== 'file_descriptor');
+        const arg = n.children.find((c) => c && this.named(c) && this.type(c) !== 'file_descriptor');
         if (!arg) continue;
         this.#inside(arg);
         const w = wordsOf(arg, this)[0];
@@ -335,7 +314,7 @@ class BashWalker implements WordEnv {
         pushString(this.#run.facts, this.#frame, w.value, w.start, w.end);
         r.input = { bytes: Buffer.from(`${w.value}\n`, 'utf8'), decoders: w.decoders, dynamic: w.dynamic, start: w.start, end: w.end, raw: w.raw };
       } else if (t === 'heredoc_redirect') this.#heredoc(n, r);
-      else if (this.#named(n)) r.after.push(n);
+      else if (this.named(n)) r.after.push(n);
     }
     return r;
   }
@@ -346,7 +325,7 @@ class BashWalker implements WordEnv {
     for (const c of n.children) {
       if (!c) continue;
       const t = this.type(c);
-      if (!this.#named(c)) {
+      if (!this.named(c)) {
         // `<>` was parsed as `>|` (see bash-gaps.ts).
         if (t === '>|' && this.code.startsWith('<>', c.startIndex)) op += '<>';
         else if (t !== '$') op += t;
@@ -385,8 +364,8 @@ class BashWalker implements WordEnv {
         pushString(this.#run.facts, this.#frame, text, start, end);
         r.input = { bytes: Buffer.from(text, 'utf8'), decoders: [], dynamic, start, end, raw: verbatimAt(this.code, text, start, end) };
       } else if (t === 'file_redirect') this.#fileRedirect(c, r);
-      else if (t === 'pipeline') r.tail.push(...c.children.filter((k): k is Node => k !== null && this.#named(k)));
-      else if (this.#named(c) && t !== 'heredoc_end' && t !== 'heredoc_content') r.after.push(c);
+      else if (t === 'pipeline') r.tail.push(...c.children.filter((k): k is Node => k !== null && this.named(k)));
+      else if (this.named(c) && t !== 'heredoc_end' && t !== 'heredoc_content') r.after.push(c);
     }
   }
 
@@ -420,7 +399,7 @@ class BashWalker implements WordEnv {
     for (const c of n.children) {
       if (!c) continue;
       const t = this.type(c);
-      if (!this.#named(c)) {
+      if (!this.named(c)) {
         if (words.length === 0) words.push({ value: t, dynamic: false, start: c.startIndex, end: c.endIndex, raw: c.startIndex, decoders: [] });
         continue;
       }
@@ -457,7 +436,7 @@ class BashWalker implements WordEnv {
   }
 
   #substitute(node: Node): Data | null {
-    const inner = node.children.filter((c): c is Node => c !== null && this.#named(c));
+    const inner = node.children.filter((c): c is Node => c !== null && this.named(c));
     const only = inner.length === 1 ? inner[0] : undefined;
     if (!only) return null;
     let data: Data | null = null;
@@ -484,7 +463,7 @@ class BashWalker implements WordEnv {
     if (!cmd || this.type(cmd) !== 'command') return null;
     const argv: Word[] = [];
     for (const c of cmd.children) {
-      if (!c || !this.#named(c)) continue;
+      if (!c || !this.named(c)) continue;
       const t = this.type(c);
       if (REDIRECTS.has(t)) redirects.push(c);
       else if (t !== 'variable_assignment' && t !== 'comment') {
@@ -495,7 +474,7 @@ class BashWalker implements WordEnv {
     this.#dropDescriptors(argv);
     for (const r of redirects) {
       if (this.type(r) !== 'herestring_redirect') continue;
-      const arg = r.children.find((c) => c && this.#named(c));
+      const arg = r.children.find((c) => c && this.named(c));
       const w = arg ? wordsOf(arg, this)[0] : undefined;
       if (w) input = { bytes: Buffer.from(`${w.value}\n`, 'utf8'), decoders: w.decoders, dynamic: w.dynamic, start: w.start, end: w.end, raw: w.raw };
     }

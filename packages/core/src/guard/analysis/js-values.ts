@@ -2,6 +2,7 @@ import type { Node } from 'web-tree-sitter';
 import { type Word, firstOf, lastOf, verbatimAt } from './context.js';
 import { decodeJsEscapes, decompress, fromBase64, fromHex } from './decode.js';
 import type { Grammar } from './parsers.js';
+import { NodeReader } from './node-reader.js';
 import type { Lit } from './python-values.js';
 
 const MAX_DEPTH = 24;
@@ -36,44 +37,18 @@ export function moduleName(m: string): string {
 }
 
 /** Name and value resolution for one JS/TS frame (imports, requires, destructuring, simple consts). */
-export class JsScope {
+export class JsScope extends NodeReader {
   readonly aliases = new Map<string, string>();
   readonly assigns = new Map<string, Node[]>();
-  readonly #code: string;
-  readonly #g: Grammar;
   readonly #maxBytes: number;
   readonly #visiting = new Set<string>();
-  /** Type ids by node id (unique within the one tree a scope reads). */
-  readonly #ids = new Map<number, number>();
   #budget = 20_000;
 
   constructor(code: string, grammar: Grammar, maxBytes: number) {
-    this.#code = code;
-    this.#g = grammar;
+    super(code, grammar);
     this.#maxBytes = maxBytes;
   }
 
-  type(n: Node): string {
-    return this.#g.types[this.#id(n)] ?? 'ERROR';
-  }
-
-  named(n: Node): boolean {
-    return this.#g.anonymous[this.#id(n)] !== true;
-  }
-
-  /** A node's type id, asked of tree-sitter once per node (the walkers look at a node several times). */
-  #id(n: Node): number {
-    let id = this.#ids.get(n.id);
-    if (id === undefined) {
-      id = n.typeId;
-      this.#ids.set(n.id, id);
-    }
-    return id;
-  }
-
-  src(n: Node): string {
-    return this.#code.slice(n.startIndex, n.endIndex);
-  }
 
   #via<T>(name: string, f: (right: Node) => T): T | null {
     const rs = this.assigns.get(name);
@@ -148,7 +123,7 @@ export class JsScope {
    */
   callNameOf(call: Node, list: Node | null): string {
     if (list) {
-      let text = this.#code.slice(call.startIndex, list.startIndex).trimEnd();
+      let text = this.code.slice(call.startIndex, list.startIndex).trimEnd();
       if (this.type(call) === 'new_expression') text = text.replace(NEW, '');
       if (plainName(text) && --this.#budget >= 0) {
         const q = this.#qualifyText(text, 0);
@@ -242,7 +217,7 @@ export class JsScope {
     const start = n.startIndex;
     const end = n.endIndex;
     if (!l) return { value: this.src(n), dynamic: true, start, end, raw: start, decoders: [] };
-    return { value: l.text, dynamic: false, start, end, raw: l.decoders.length > 0 ? -1 : verbatimAt(this.#code, l.text, start, end), decoders: l.decoders };
+    return { value: l.text, dynamic: false, start, end, raw: l.decoders.length > 0 ? -1 : verbatimAt(this.code, l.text, start, end), decoders: l.decoders };
   }
 
   /** A string or template literal's value, from its text (null with `${…}`). */

@@ -2,6 +2,7 @@ import type { Node } from 'web-tree-sitter';
 import { type Word, firstOf, lastOf, verbatimAt } from './context.js';
 import { decodePythonEscapes, decompress, fromBase64, fromHex, rot13 } from './decode.js';
 import type { Grammar } from './parsers.js';
+import { NodeReader } from './node-reader.js';
 
 /** A value computed from literals only. `bytes` is set when it is binary (b'…', decoded data). */
 export interface Lit {
@@ -73,47 +74,21 @@ function asBytes(l: Lit): Buffer {
  * assignments (`s = os.system`, `cmd = 'rm -rf /'`) and star imports,
  * applied after the walk so the order of definitions does not matter.
  */
-export class PyScope {
+export class PyScope extends NodeReader {
   readonly aliases = new Map<string, string>();
   readonly assigns = new Map<string, Node[]>();
   readonly defined = new Set<string>();
   readonly stars: string[] = [];
-  readonly #code: string;
-  readonly #g: Grammar;
   readonly #maxBytes: number;
   /** Names being resolved right now: `a = a + a` must not loop or explode. */
   readonly #visiting = new Set<string>();
-  /** Type ids by node id (unique within the one tree a scope reads). */
-  readonly #ids = new Map<number, number>();
   #budget = 20_000;
 
   constructor(code: string, grammar: Grammar, maxBytes: number) {
-    this.#code = code;
-    this.#g = grammar;
+    super(code, grammar);
     this.#maxBytes = maxBytes;
   }
 
-  type(n: Node): string {
-    return this.#g.types[this.#id(n)] ?? 'ERROR';
-  }
-
-  named(n: Node): boolean {
-    return this.#g.anonymous[this.#id(n)] !== true;
-  }
-
-  /** A node's type id, asked of tree-sitter once per node (the walkers look at a node several times). */
-  #id(n: Node): number {
-    let id = this.#ids.get(n.id);
-    if (id === undefined) {
-      id = n.typeId;
-      this.#ids.set(n.id, id);
-    }
-    return id;
-  }
-
-  src(n: Node): string {
-    return this.#code.slice(n.startIndex, n.endIndex);
-  }
 
   #single(name: string): Node | undefined {
     const rs = this.assigns.get(name);
@@ -222,7 +197,7 @@ export class PyScope {
    */
   callNameOf(call: Node, list: Node | null): string {
     if (list) {
-      const text = this.#code.slice(call.startIndex, list.startIndex).trimEnd();
+      const text = this.code.slice(call.startIndex, list.startIndex).trimEnd();
       if (plainName(text) && --this.#budget >= 0) {
         const q = strip(this.#qualifyText(text, 0));
         if (q) return q;
@@ -294,7 +269,7 @@ export class PyScope {
     const start = n.startIndex;
     const end = n.endIndex;
     if (!l) return { value: this.src(n), dynamic: true, start, end, raw: start, decoders: [] };
-    return { value: l.text, dynamic: false, start, end, raw: l.decoders.length > 0 ? -1 : verbatimAt(this.#code, l.text, start, end), decoders: l.decoders };
+    return { value: l.text, dynamic: false, start, end, raw: l.decoders.length > 0 ? -1 : verbatimAt(this.code, l.text, start, end), decoders: l.decoders };
   }
 
   /** A string literal's value (from its text: cheaper than visiting its children); null with interpolations. */
