@@ -156,6 +156,14 @@ describe('the guard over the API', () => {
     expect((await new WardenClient(srv.conn(outsider)).approvals.list()).map((a) => a.id)).not.toContain(id);
   });
 
+  it('a streamed session command that needs an approval gives the SDK the approval id (details cross in-band errors)', async () => {
+    const s = await sbx.sessions.create();
+    const err = await s.run('touch needs-approval-9', { onStdout: () => undefined }).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'E_APPROVAL_PENDING' });
+    expect((err as { details: { approvalId?: string } }).details.approvalId).toMatch(/^apr_/);
+    await s.close();
+  });
+
   it('session commands pass the guard too', async () => {
     const s = await sbx.sessions.create();
     const r = await srv.call(agentKey, 'POST', `/v1/sandboxes/${sbx.id}/sessions/${s.id}/run`, { command: 'rm -rf / --no-preserve-root' });

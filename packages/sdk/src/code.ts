@@ -4,7 +4,7 @@
  */
 import { WardenError, type CodeContextView, type CodeError, type CodeEvent, type CodeLanguage, type CodeResult, type Execution } from '@warden/protocol';
 import { approvalFields } from './commands.js';
-import type { Http } from './http.js';
+import { eventError, type Http } from './http.js';
 
 export type { CodeContextView, CodeError, CodeResult, Execution };
 
@@ -69,7 +69,7 @@ export async function runCode(http: Http, sandboxId: string, code: string, opts:
         opts.onResult?.(e.result);
         break;
       case 'error':
-        throw new WardenError(e.code as 'E_INTERNAL', e.message);
+        throw eventError(e);
       case 'end': {
         const execution: Execution = { ...e.execution, results, logs: { stdout, stderr } };
         if (execution.error) opts.onError?.(execution.error);

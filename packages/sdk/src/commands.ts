@@ -1,7 +1,7 @@
 /** `sandbox.commands`: run to completion, stream, run in the background and reattach. */
 import { WardenError, type CommandEvent, type CommandView, type ExecResult } from '@warden/protocol';
 import { fromBase64, toBase64, toBytes } from './bytes.js';
-import type { Http } from './http.js';
+import { eventError, type Http } from './http.js';
 
 export interface RunOptions {
   /** Called with each chunk of stdout as text, in order. */
@@ -130,7 +130,7 @@ export async function collectOutput<R extends { stdout: string; stderr: string }
         break;
       }
       case 'error':
-        throw new WardenError(e.code as 'E_INTERNAL', e.message);
+        throw eventError(e);
       case 'end':
         return { ...(e.result as R), stdout: stdout + out.decode(), stderr: stderr + err.decode() };
     }

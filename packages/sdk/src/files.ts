@@ -1,7 +1,7 @@
 /** `sandbox.files`: read, write, list, stat, mkdir, move, remove, exists, watch. Paths are inside the sandbox; relative ones start at /workspace. */
-import { WardenError, type ErrorCode, type FileEntry, type WatchEvent } from '@warden/protocol';
+import type { FileEntry, WatchEvent } from '@warden/protocol';
 import { concat, toBytes } from './bytes.js';
-import { readNdjson, type Body, type Http } from './http.js';
+import { eventError, readNdjson, type Body, type Http } from './http.js';
 
 export type { FileEntry, WatchEvent };
 
@@ -84,7 +84,7 @@ export class Files {
       try {
         for await (const e of readNdjson<WatchEvent | { type: 'ready' } | { type: 'error'; code: string; message: string }>(res)) {
           // The server ends the stream with an error line when the watch fails (the sandbox ended, …).
-          if (e.type === 'error') throw new WardenError(e.code as ErrorCode, e.message);
+          if (e.type === 'error') throw eventError(e);
           if (e.type !== 'ready') onEvent(e);
         }
       } catch (err) {

@@ -127,3 +127,8 @@ async function errorFrom(res: Response): Promise<WardenError> {
   }
   return new WardenError('E_INTERNAL', `The server answered ${res.status} ${res.statusText}${text ? `: ${text.slice(0, 200)}` : ''}.`, { details: { status: res.status } });
 }
+
+/** The WardenError an in-band `{ type: 'error' }` line of an NDJSON stream stands for, details included. */
+export function eventError(e: { code: string; message: string; details?: Record<string, unknown> }): WardenError {
+  return new WardenError(e.code as ErrorCode, e.message, { details: e.details ?? {} });
+}

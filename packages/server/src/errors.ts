@@ -34,12 +34,10 @@ function fromFastify(err: Error & { code?: string; statusCode?: number }): Warde
  * rules as an error response: only Warden errors the catalogue exposes keep
  * their message; anything else (a Node error's message can name host paths) is E_INTERNAL.
  */
-export function wireError(err: unknown): { code: string; message: string } {
-  if (isWardenError(err)) {
-    const { code, message } = err.toJSON();
-    return { code, message };
-  }
-  return { code: 'E_INTERNAL', message: ERROR_CATALOGUE.E_INTERNAL.description };
+export function wireError(err: unknown): { code: string; message: string; details: Record<string, unknown> } {
+  // toJSON keeps message and details only for codes the catalogue exposes.
+  if (isWardenError(err)) return err.toJSON();
+  return { code: 'E_INTERNAL', message: ERROR_CATALOGUE.E_INTERNAL.description, details: {} };
 }
 
 /** Turns anything thrown by a handler into a status and a safe body. */

@@ -111,6 +111,6 @@ export const CodeEvent = Type.Union([
   Type.Object({ type: Type.Literal('stderr'), seq: Type.Integer(), text: Type.String() }),
   Type.Object({ type: Type.Literal('result'), seq: Type.Integer(), result: CodeResult }),
   Type.Object({ type: Type.Literal('end'), seq: Type.Integer(), execution: Execution }),
-  Type.Object({ type: Type.Literal('error'), seq: Type.Integer(), code: Type.String(), message: Type.String() }),
+  Type.Object({ type: Type.Literal('error'), seq: Type.Integer(), code: Type.String(), message: Type.String(), details: Type.Optional(Type.Record(Type.String(), Type.Unknown())) }),
 ]);
 export type CodeEvent = Static<typeof CodeEvent>;

@@ -59,7 +59,7 @@ export const CommandEvent = Type.Union([
   Type.Object({ type: Type.Literal('stdout'), seq: Type.Integer(), data: Base64 }),
   Type.Object({ type: Type.Literal('stderr'), seq: Type.Integer(), data: Base64 }),
   Type.Object({ type: Type.Literal('end'), seq: Type.Integer(), result: ExecResult }),
-  Type.Object({ type: Type.Literal('error'), seq: Type.Integer(), code: Type.String(), message: Type.String() }),
+  Type.Object({ type: Type.Literal('error'), seq: Type.Integer(), code: Type.String(), message: Type.String(), details: Type.Optional(Type.Record(Type.String(), Type.Unknown())) }),
 ]);
 export type CommandEvent = Static<typeof CommandEvent>;
 
