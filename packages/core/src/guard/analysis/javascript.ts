@@ -140,26 +140,12 @@ class JsWalker {
     const name = s.callNameOf(n, list);
     const args = s.argsOf(list);
     const lits: (string | null)[] = [];
-    for (const a of args) lits.push(this.#literal(a));
+    for (const a of args) lits.push(this.#s.literal(a));
     const span = toTop(this.#frame, n.startIndex, n.endIndex);
     const last = args[args.length - 1];
     const kwargs = last ? s.kwargs(last) : null;
     this.#run.facts.calls.push(kwargs ? { name, args: lits, kwargs, span, language: this.#lang } : { name, args: lits, span, language: this.#lang });
     this.#effects(n, name, args);
-  }
-
-  /** A literal argument's value; an array of literals joined with NUL; else null. */
-  #literal(a: Node): string | null {
-    const s = this.#s;
-    const els = s.elements(a);
-    if (!els) return s.lit(a)?.text ?? null;
-    const texts: string[] = [];
-    for (const e of els) {
-      const l = s.lit(e);
-      if (!l) return null;
-      texts.push(l.text);
-    }
-    return texts.join('\0');
   }
 
   #code(language: GuardLanguage, node: Node | undefined, via: string): void {

@@ -1,9 +1,8 @@
 import type { Node } from 'web-tree-sitter';
-import { type Word, firstOf, lastOf, verbatimAt } from './context.js';
+import { firstOf, lastOf } from './context.js';
 import { decodeJsEscapes, decompress, fromBase64, fromHex } from './decode.js';
 import type { Grammar } from './parsers.js';
-import { NodeReader } from './node-reader.js';
-import type { Lit } from './python-values.js';
+import { LiteralScope, type Lit } from './node-reader.js';
 
 const MAX_DEPTH = 24;
 /** Expressions that only wrap another (TypeScript assertions, await, parentheses). */
@@ -37,7 +36,7 @@ export function moduleName(m: string): string {
 }
 
 /** Name and value resolution for one JS/TS frame (imports, requires, destructuring, simple consts). */
-export class JsScope extends NodeReader {
+export class JsScope extends LiteralScope {
   readonly aliases = new Map<string, string>();
   readonly assigns = new Map<string, Node[]>();
   readonly #maxBytes: number;
@@ -210,14 +209,6 @@ export class JsScope extends NodeReader {
       out.push([key, vt === 'true' || vt === 'false' ? vt : (this.lit(v)?.text ?? null)]);
     }
     return out.length > 0 ? Object.freeze(Object.fromEntries(out)) : null;
-  }
-
-  word(n: Node): Word {
-    const l = this.lit(n);
-    const start = n.startIndex;
-    const end = n.endIndex;
-    if (!l) return { value: this.src(n), dynamic: true, start, end, raw: start, decoders: [] };
-    return { value: l.text, dynamic: false, start, end, raw: l.decoders.length > 0 ? -1 : verbatimAt(this.code, l.text, start, end), decoders: l.decoders };
   }
 
   /** A string or template literal's value, from its text (null with `${…}`). */

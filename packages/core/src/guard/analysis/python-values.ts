@@ -1,15 +1,9 @@
 import type { Node } from 'web-tree-sitter';
-import { type Word, firstOf, lastOf, verbatimAt } from './context.js';
+import { firstOf, lastOf } from './context.js';
 import { decodePythonEscapes, decompress, fromBase64, fromHex, rot13 } from './decode.js';
 import type { Grammar } from './parsers.js';
-import { NodeReader } from './node-reader.js';
+import { LiteralScope, type Lit } from './node-reader.js';
 
-/** A value computed from literals only. `bytes` is set when it is binary (b'…', decoded data). */
-export interface Lit {
-  readonly text: string;
-  readonly bytes: Buffer | null;
-  readonly decoders: readonly string[];
-}
 
 const MAX_DEPTH = 24;
 /** An attribute chain written plainly (`os.path.join`): no spaces, comments, calls or subscripts. */
@@ -74,7 +68,7 @@ function asBytes(l: Lit): Buffer {
  * assignments (`s = os.system`, `cmd = 'rm -rf /'`) and star imports,
  * applied after the walk so the order of definitions does not matter.
  */
-export class PyScope extends NodeReader {
+export class PyScope extends LiteralScope {
   readonly aliases = new Map<string, string>();
   readonly assigns = new Map<string, Node[]>();
   readonly defined = new Set<string>();
@@ -262,14 +256,6 @@ export class PyScope extends NodeReader {
     if (t === 'parenthesized_expression' && n.firstNamedChild) return this.elements(n.firstNamedChild, d + 1);
     if (t === 'identifier') return this.#via(this.src(n), (right) => this.elements(right, d + 1));
     return null;
-  }
-
-  word(n: Node): Word {
-    const l = this.lit(n);
-    const start = n.startIndex;
-    const end = n.endIndex;
-    if (!l) return { value: this.src(n), dynamic: true, start, end, raw: start, decoders: [] };
-    return { value: l.text, dynamic: false, start, end, raw: l.decoders.length > 0 ? -1 : verbatimAt(this.code, l.text, start, end), decoders: l.decoders };
   }
 
   /** A string literal's value (from its text: cheaper than visiting its children); null with interpolations. */

@@ -157,25 +157,11 @@ class PyWalker {
     const name = s.callNameOf(n, list);
     const { positional, keywords } = s.argsOf(list);
     const args: (string | null)[] = [];
-    for (const a of positional) args.push(this.#literal(a));
+    for (const a of positional) args.push(this.#s.literal(a));
     const span = toTop(this.#frame, n.startIndex, n.endIndex);
     const kwargs = keywords.size > 0 ? s.kwargs(keywords) : undefined;
     this.#run.facts.calls.push(kwargs ? { name, args, kwargs, span, language: 'python' } : { name, args, span, language: 'python' });
     this.#effects(n, name, positional, keywords);
-  }
-
-  /** A literal argument's value; a list of literals joined with NUL; else null. */
-  #literal(a: Node): string | null {
-    const s = this.#s;
-    const els = s.elements(a);
-    if (!els) return s.lit(a)?.text ?? null;
-    const texts: string[] = [];
-    for (const e of els) {
-      const l = s.lit(e);
-      if (!l) return null;
-      texts.push(l.text);
-    }
-    return texts.join('\0');
   }
 
   #code(language: 'bash' | 'python', node: Node | undefined, via: string): void {
