@@ -11,8 +11,11 @@ import type { GuardPolicyView } from '@warden/protocol';
 export class GuardService {
   readonly #engine: Engine;
   readonly #store: GuardPolicyStore;
-  /** tenant → the compiled layer and the updatedAt it was compiled from. */
-  readonly #compiled = new Map<string, { updatedAt: string | null; policy: Policy | undefined }>();
+  /**
+   * tenant → its compiled layer (undefined: none). Asked before every command, so it is read from the
+   * store once per tenant; this service is the only writer and drops an entry when it changes it.
+   */
+  readonly #compiled = new Map<string, Policy | undefined>();
 
   constructor(engine: Engine, store: GuardPolicyStore) {
     this.#engine = engine;
@@ -44,9 +47,10 @@ export class GuardService {
   setPolicy(tenant: string, policy: string): GuardPolicyView {
     const guard = this.#engine.guard;
     if (!guard) throw noGuard();
-    guard.loadPolicy(policy, { layer: 'tenant' });
-    this.#compiled.delete(tenant);
-    return this.#store.set(tenant, policy);
+    const compiled = guard.loadPolicy(policy, { layer: 'tenant' });
+    const view = this.#store.set(tenant, policy);
+    this.#compiled.set(tenant, compiled);
+    return view;
   }
 
   clearPolicy(tenant: string): GuardPolicyView {
@@ -55,11 +59,10 @@ export class GuardService {
   }
 
   #tenantLayer(tenant: string): Policy | undefined {
-    const stored = this.#store.get(tenant);
-    const hit = this.#compiled.get(tenant);
-    if (hit && hit.updatedAt === stored.updatedAt) return hit.policy;
-    const policy = stored.policy === null ? undefined : this.#engine.guard?.loadPolicy(stored.policy, { layer: 'tenant' });
-    this.#compiled.set(tenant, { updatedAt: stored.updatedAt, policy });
+    if (this.#compiled.has(tenant)) return this.#compiled.get(tenant);
+    const stored = this.#store.get(tenant).policy;
+    const policy = stored === null ? undefined : this.#engine.guard?.loadPolicy(stored, { layer: 'tenant' });
+    this.#compiled.set(tenant, policy);
     return policy;
   }
 }
