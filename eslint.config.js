@@ -4,7 +4,7 @@ import importX from 'eslint-plugin-import-x';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['**/dist/**', 'node_modules/**', 'scratch/**', 'packages/agent/*.mjs', 'packages/cli/bin/**', 'packages/agent/*.d.mts', 'eslint.config.js', 'packages/core/src/code/servers/**'] },
+  { ignores: ['**/dist/**', 'node_modules/**', 'scratch/**', 'packages/agent/*.mjs', 'packages/cli/bin/**', 'packages/agent/*.d.mts', 'eslint.config.js', 'packages/core/src/code/servers/**', 'packages/dashboard/vite.config.ts'] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {
@@ -76,9 +76,38 @@ export default tseslint.config(
     },
   },
   {
+    // MCP tools are a client of the API: they reach it through the SDK, from `warden mcp` over stdio
+    // and from the server's /mcp over its own socket, so both transports run the same tool code through
+    // the same routes (auth, scopes, tenant checks, scan gates, audit). No other server file may.
+    files: ['packages/server/src/mcp/**/*.ts'],
+    ignores: ['**/*.test.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [{ group: ['@warden/cli', '@warden/core'], message: 'MCP tools go through the API (the SDK), never around it.' }] }],
+    },
+  },
+  {
+    // The dashboard runs in browsers and is a client of the API like any other: the SDK, never the layers behind it.
+    files: ['packages/dashboard/src/**/*.{ts,tsx}'],
+    ignores: ['**/*.test.ts'],
+    rules: {
+      'no-console': 'error',
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            { group: ['node:*'], message: 'The dashboard runs in browsers: no Node built-ins.' },
+            { group: ['@warden/core', '@warden/server', '@warden/cli'], message: 'The dashboard talks to the API through @warden/sdk only.' },
+          ],
+        },
+      ],
+      // Command output, file names and audit text come from sandboxes: React must render them as text.
+      'no-restricted-syntax': ['error', { selector: "JSXAttribute[name.name='dangerouslySetInnerHTML']", message: 'Render text, never HTML: everything shown may come from a sandbox.' }],
+    },
+  },
+  {
     // Route handlers and hooks are async whether or not they await, so fastify treats every
     // return value and every throw the same way.
-    files: ['packages/server/src/routes/**/*.ts', 'packages/server/src/auth/**/*.ts'],
+    files: ['packages/server/src/routes/**/*.ts', 'packages/server/src/auth/**/*.ts', 'packages/server/src/e2b/**/*.ts'],
     rules: { '@typescript-eslint/require-await': 'off' },
   },
   {

@@ -26,6 +26,10 @@ dpkg -s clamav-testfiles >/dev/null 2>&1 || need+=(clamav-testfiles)
 # rich results of code contexts (runCode): matplotlib figures as PNG, pandas tables as HTML
 dpkg -s python3-matplotlib >/dev/null 2>&1 || need+=(python3-matplotlib)
 dpkg -s python3-pandas >/dev/null 2>&1 || need+=(python3-pandas)
+# the dashboard's end-to-end tests drive Debian's Chromium (never a downloaded browser); it is large
+[ -x /usr/bin/chromium ] || need+=(chromium)
+# the docker runtime (Debian's Docker Engine: dockerd, containerd, runc); the tests start a private dockerd when none runs
+command -v dockerd >/dev/null || need+=(docker.io)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" != 0 ]; then
     log "missing packages: ${need[*]}; run as root (or: apt-get install -y ${need[*]})"
@@ -45,3 +49,5 @@ fi
 log "building the agent and TypeScript packages"
 node packages/agent/build.mjs
 npx tsc -b
+log "building the dashboard"
+npm run --silent build -w @warden/dashboard >&2

@@ -22,9 +22,12 @@ const mtime = (p) => {
 
 // Each binary and the files it is built from (headers included, for the staleness check).
 const binaries = {
-  agent: ['agent.c', 'fsops.c', 'fsops.h'],
+  agent: ['agent.c', 'fsops.c', 'fsops.h', 'relay.c', 'relay.h'],
   launch: ['launch.c'],
+  // A shared object preloaded into gVisor sandboxes' programs (see the source), so not static.
+  'gvisor-compat.so': ['gvisor-compat.c'],
 };
+const flagsOf = (name) => (name.endsWith('.so') ? [...flags.filter((f) => f !== '-static'), '-shared', '-fPIC'] : flags);
 
 for (const [name, files] of Object.entries(binaries)) {
   const srcs = files.map((f) => join(here, 'src', f));
@@ -34,7 +37,7 @@ for (const [name, files] of Object.entries(binaries)) {
   // executing fails with ETXTBSY (or corrupts it), and a failed build leaves the old one.
   const tmp = `${bin}.tmp-${process.pid}`;
   try {
-    execFileSync(cc, [...flags, '-o', tmp, ...srcs.filter((s) => s.endsWith('.c'))], { stdio: 'inherit' });
+    execFileSync(cc, [...flagsOf(name), '-o', tmp, ...srcs.filter((s) => s.endsWith('.c'))], { stdio: 'inherit' });
     execFileSync('strip', [tmp]);
     renameSync(tmp, bin);
   } finally {

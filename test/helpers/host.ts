@@ -2,11 +2,16 @@
  * Test helpers that use the host as the oracle: temp dirs, a real engine, and
  * leak checks (processes, cgroups, state dirs) after teardown.
  */
+import { execFile } from 'node:child_process';
 import { mkdtemp, readdir, readFile, rm, access } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createEngine, type Engine, type EngineOptions } from '@warden/core';
+import { promisify } from 'node:util';
+import { createEngine, type Engine, type EngineOptions, type Sandbox } from '@warden/core';
+import type { RuntimeName } from '@warden/protocol';
 import { UID_BLOCK_SIZE } from '../../packages/core/src/host/uids.js';
+
+const execFileP = promisify(execFile);
 
 export interface TempDir extends AsyncDisposable {
   readonly path: string;
@@ -17,6 +22,14 @@ export async function tempDir(prefix = 'warden-test-'): Promise<TempDir> {
   return { path, [Symbol.asyncDispose]: () => rm(path, { recursive: true, force: true }) };
 }
 
+/** The runtime the conformance suite runs this file on (WARDEN_TEST_RUNTIME; default: the engine's, bwrap). */
+export function testRuntime(): RuntimeName {
+  const r = process.env.WARDEN_TEST_RUNTIME;
+  if (r === undefined || r === '') return 'bwrap';
+  if (r === 'bwrap' || r === 'gvisor' || r === 'docker') return r;
+  throw new Error(`WARDEN_TEST_RUNTIME=${r} is not a runtime (bwrap, gvisor, docker)`);
+}
+
 export interface TestEngine extends AsyncDisposable {
   readonly engine: Engine;
   readonly dataDir: string;
@@ -25,7 +38,9 @@ export interface TestEngine extends AsyncDisposable {
 /** A real engine in a throwaway data dir; disposing it also asserts nothing leaked. */
 export async function testEngine(options: EngineOptions = {}): Promise<TestEngine> {
   const data = await mkdtemp(join(tmpdir(), 'warden-data-'));
-  const engine = await createEngine({ dataDir: data, ...options }).catch(async (err: unknown) => {
+  // The Docker Engine the conformance run started (test/helpers/dockerd.ts), if any.
+  const dockerSocket = process.env.WARDEN_TEST_DOCKER_SOCKET;
+  const engine = await createEngine({ dataDir: data, runtime: testRuntime(), ...(dockerSocket ? { dockerSocket } : {}), ...options }).catch(async (err: unknown) => {
     await rm(data, { recursive: true, force: true });
     throw err;
   });
@@ -57,6 +72,55 @@ export async function processesOwnedBy(uids: ReadonlySet<number> | ((uid: number
     if (m && match(Number(m[1]))) out.push(Number(name));
   }
   return out;
+}
+
+/** A sandbox process and its command line (NULs as spaces). */
+export interface SandboxProcessInfo {
+  readonly pid: number;
+  readonly cmdline: string;
+}
+
+/** Runs runsc against an engine's gVisor sandboxes (their state root). */
+async function runsc(engine: Engine, args: readonly string[]): Promise<string> {
+  const { stdout } = await execFileP('/usr/bin/runsc', [`--root=${engine.stateDir}/gvisor/runsc`, ...args], { env: {}, timeout: 10_000 });
+  return stdout;
+}
+
+/** Every process of the sandbox but the lister, from gVisor's /proc. */
+const GVISOR_PS = "import os\nfor p in os.listdir('/proc'):\n    if p.isdigit() and int(p) != os.getpid():\n        print(p, open(f'/proc/{p}/cmdline', 'rb').read().replace(b'\\0', b' ').decode().strip())";
+
+/**
+ * The sandbox's processes: the host processes of its uid; under gVisor, whose
+ * processes live in its own kernel (the host sees only its sentry and stubs),
+ * that kernel's process table, read by a process runsc starts in the sandbox
+ * beside the agent (`runsc exec`), pids as gVisor numbers them.
+ */
+export async function sandboxProcesses(engine: Engine, sbx: Sandbox): Promise<SandboxProcessInfo[]> {
+  if (testRuntime() === 'gvisor') {
+    const out = await runsc(engine, ['exec', '--user=1000:1000', sbx.id, '/usr/bin/python3', '-c', GVISOR_PS]);
+    return out
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => ({ pid: Number(l.slice(0, l.indexOf(' '))), cmdline: l.slice(l.indexOf(' ') + 1) }))
+      .filter((p) => p.cmdline !== '');
+  }
+  const out: SandboxProcessInfo[] = [];
+  for (const pid of await processesOwnedBy(new Set([sbx.info().hostUid]))) {
+    const cmdline = (await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '')).replace(/\0/g, ' ').trim();
+    if (cmdline) out.push({ pid, cmdline });
+  }
+  return out;
+}
+
+/** True while a pid of `sandboxProcesses` runs (gVisor: `runsc ps` lists it; elsewhere: on the host, not a zombie). */
+export async function sandboxProcessAlive(engine: Engine, sbx: Sandbox, pid: number): Promise<boolean> {
+  if (testRuntime() === 'gvisor') {
+    const pids = JSON.parse((await runsc(engine, ['ps', '--format=json', sbx.id]).catch(() => '[]')) || '[]') as number[];
+    return pids.includes(pid);
+  }
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
+  const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+  return state !== '' && state !== 'Z' && state !== 'X';
 }
 
 /** Polls `check` until it returns true or the deadline passes. */

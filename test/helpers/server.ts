@@ -6,7 +6,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { serve, type RunningServer } from '@warden/server';
+import { serve, type RunningServer, type ServeOptions } from '@warden/server';
 import type { Scope } from '@warden/protocol';
 
 export interface TestServer extends AsyncDisposable {
@@ -27,11 +27,23 @@ export interface TestServer extends AsyncDisposable {
 export interface TestServerOptions {
   /** Warm default sandboxes (`--pool`). Default 0: tests that count sandboxes see only their own. */
   readonly poolSize?: number;
+  /** The egress proxy's DNS servers and upstream CAs (ServeOptions.egress). */
+  readonly egress?: ServeOptions['egress'];
+  /** Where the server's JSON log goes (with logLevel 'debug' when set). Default: WARDEN_TEST_LOG level on stderr. */
+  readonly logStream?: NodeJS.WritableStream;
 }
 
 export async function testServer(options: TestServerOptions = {}): Promise<TestServer> {
   const dataDir = await mkdtemp(join(tmpdir(), 'warden-srv-'));
-  const server = await serve({ port: 0, dataDir, logLevel: process.env.WARDEN_TEST_LOG ?? 'silent', adminKey: `wdn_admin_${Math.random().toString(36).slice(2)}`, poolSize: options.poolSize ?? 0 }).catch(async (err: unknown) => {
+  const server = await serve({
+    port: 0,
+    dataDir,
+    logLevel: options.logStream ? 'debug' : (process.env.WARDEN_TEST_LOG ?? 'silent'),
+    adminKey: `wdn_admin_${Math.random().toString(36).slice(2)}`,
+    poolSize: options.poolSize ?? 0,
+    ...(options.egress ? { egress: options.egress } : {}),
+    ...(options.logStream ? { logStream: options.logStream } : {}),
+  }).catch(async (err: unknown) => {
     await rm(dataDir, { recursive: true, force: true });
     throw err;
   });

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createEngine } from '@warden/core';
 import { hasCode } from '@warden/protocol';
-import { eventually, exists, leftovers, processesOwnedBy, tempDir, testEngine } from '../helpers/host.js';
+import { eventually, exists, leftovers, processesOwnedBy, tempDir, testEngine, testRuntime } from '../helpers/host.js';
 
 describe('teardown', () => {
   it('engine.close() leaves no process, cgroup, state dir or uid lease behind', async () => {
@@ -50,7 +50,8 @@ describe('teardown', () => {
     await using t = await testEngine();
     const sandboxes = await Promise.all(Array.from({ length: 16 }, (_, i) => t.engine.create({ metadata: { n: String(i) } })));
     const outs = await Promise.all(sandboxes.map((s, i) => s.exec(['sh', '-c', `echo ${i} > /workspace/f; cat /workspace/f; id -u`])));
-    outs.forEach((r, i) => expect(r.stdout).toBe(`${i}\n1000\n`));
+    // docker has no user namespace: the sandbox user is its host uid
+    outs.forEach((r, i) => expect(r.stdout).toBe(`${i}\n${testRuntime() === 'docker' ? sandboxes[i]!.info().hostUid : 1000}\n`));
     expect(new Set(sandboxes.map((s) => s.info().hostUid)).size).toBe(16);
     expect(t.engine.list().map((s) => s.metadata.n).sort()).toEqual(Array.from({ length: 16 }, (_, i) => String(i)).sort());
   });
@@ -89,7 +90,7 @@ describe('teardown', () => {
     const s = await t.engine.create();
     s.spawn(['sh', '-c', 'sleep 600 & sleep 600']);
     const uid = s.info().hostUid;
-    await eventually(async () => (await processesOwnedBy(new Set([uid]))).length >= 5, 5000, 'bwrap, agent, sh and two sleeps');
+    await eventually(async () => (await processesOwnedBy(new Set([uid]))).length >= (testRuntime() === 'docker' ? 4 : 5), 5000, 'bwrap (not in a container), agent, sh and two sleeps');
     for (const pid of await processesOwnedBy(new Set([uid]))) {
       const cg = await readFile(`/proc/${pid}/cgroup`, 'utf8');
       for (const controller of ['memory', 'pids', 'cpu']) {

@@ -214,7 +214,8 @@ const FILE_ATTACKS: readonly FileAttack[] = [
   { name: 'chmod', cmd: 'chmod 666 "$1"', twin: { path: 'docs/mine.txt', setup: OWN, proof: 'stat -c %a docs/mine.txt', proves: '666\n' } },
   {
     name: 'chown',
-    cmd: 'chown 1000:1000 "$1"',
+    // To the sandbox's own uid and gid (1000 under bwrap's user namespace, the host uid in a container).
+    cmd: 'chown "$(id -u):$(id -g)" "$1"',
     twin: { path: 'docs/mine.txt', setup: OWN, proof: 'stat -c %U:%G docs/mine.txt', proves: 'sandbox:sandbox\n' },
   },
   {
@@ -374,7 +375,7 @@ describe('read and view directories cannot be renamed, emptied or replaced', () 
       'rmdir -- "$1"',
       'rm -rf -- "$1"',
       'chmod 777 -- "$1"',
-      'chown 1000 -- "$1"',
+      'chown "$(id -u)" -- "$1"',
       'touch -- "$1/new"',
       'mkdir -- "$1/new"',
       'ln -s /etc/shadow "$1/new"',
@@ -396,7 +397,7 @@ describe('read and view directories cannot be renamed, emptied or replaced', () 
       [
         'set -e',
         'mkdir -p docs/own/sub && echo x > docs/own/sub/f',
-        'mv -T docs/own docs/own2 && mv docs/own2 out/ && chmod 700 out/own2 && chown 1000 out/own2',
+        'mv -T docs/own docs/own2 && mv docs/own2 out/ && chmod 700 out/own2 && chown "$(id -u)" out/own2',
         'touch out/own2/new && mkdir out/own2/newdir && rmdir out/own2/newdir',
         'rm -rf out/own2 && mv -T out/sub out/sub2 && rm -rf out/sub2',
         'ls -A out docs',

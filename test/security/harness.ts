@@ -9,14 +9,14 @@ import { once } from 'node:events';
 import { readFile, readdir } from 'node:fs/promises';
 import { randomBytes, randomInt } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, beforeEach, expect } from 'vitest';
-import type { Engine, Sandbox } from '@warden/core';
+import type { CreateContext, Engine, EngineOptions, Sandbox } from '@warden/core';
 import type { SandboxSpecInput } from '@warden/protocol';
 import { eventually, exists, leftovers, processesOwnedBy, testEngine, type TestEngine } from '../helpers/host.js';
 
 export interface SecurityHarness {
   readonly engine: Engine;
   /** Creates a sandbox and registers it for the leak checks; dispose it with `await using`. */
-  create(spec?: SandboxSpecInput): Promise<Sandbox>;
+  create(spec?: SandboxSpecInput, context?: CreateContext): Promise<Sandbox>;
 }
 
 /** A unique string an attacker could not guess, for markers and secrets. */
@@ -30,6 +30,7 @@ export async function sandboxLeftovers(engine: Engine, sbx: Sandbox, uid: number
   for (const pid of await processesOwnedBy(new Set([uid]))) found.push(`process ${pid} (uid ${uid})`);
   for (const d of engine.cgroupDirs) if (await exists(`${d}/${sbx.id}`)) found.push(`cgroup ${d}/${sbx.id}`);
   if (await exists(`${engine.stateDir}/ws/${sbx.id}`)) found.push(`workspace ${engine.stateDir}/ws/${sbx.id}`);
+  if (await exists(`${engine.stateDir}/net/${sbx.id}`)) found.push(`egress dir ${engine.stateDir}/net/${sbx.id}`);
   return found;
 }
 
@@ -39,14 +40,14 @@ export async function sandboxLeftovers(engine: Engine, sbx: Sandbox, uid: number
  * files running in parallel never share a host uid (the leak checks look for
  * processes by uid).
  */
-export function useEngine(): SecurityHarness {
+export function useEngine(options: () => EngineOptions = () => ({})): SecurityHarness {
   let te: TestEngine | undefined;
   const allUids: number[] = [];
   let current: Array<{ sbx: Sandbox; uid: number }> = [];
 
   beforeAll(async () => {
     // Stays below 2^31 (see EngineConfig uidRange) and clear of the default range.
-    te = await testEngine({ uidRange: { start: 1_900_000_000 + randomInt(0, 900_000) * 256, count: 256 } });
+    te = await testEngine({ ...options(), uidRange: { start: 1_900_000_000 + randomInt(0, 900_000) * 256, count: 256 } });
   });
 
   beforeEach(({ onTestFailed }) => {
@@ -86,9 +87,9 @@ export function useEngine(): SecurityHarness {
       if (!te) throw new Error('the engine exists only inside tests (beforeAll has not run)');
       return te.engine;
     },
-    async create(spec?: SandboxSpecInput): Promise<Sandbox> {
+    async create(spec?: SandboxSpecInput, context?: CreateContext): Promise<Sandbox> {
       if (!te) throw new Error('the engine exists only inside tests (beforeAll has not run)');
-      const sbx = await te.engine.create(spec);
+      const sbx = await te.engine.create(spec, context);
       const uid = sbx.info().hostUid;
       allUids.push(uid);
       current.push({ sbx, uid });
@@ -133,6 +134,15 @@ export async function sandboxCgroupFile(engine: Engine, sbx: Sandbox, file: stri
     if (text !== undefined) return text;
   }
   throw new Error(`no cgroup of sandbox ${sbx.id} has ${file} (dirs: ${engine.cgroupDirs.join(', ')})`);
+}
+
+/**
+ * Host pids of every process in the sandbox's cgroup: under gVisor the host
+ * processes of a sandbox (runsc, its gofer, sentry and ptrace stubs) run as
+ * host `nobody`, not as the sandbox uid, so they are found this way.
+ */
+export async function sandboxHostPids(engine: Engine, sbx: Sandbox): Promise<number[]> {
+  return (await sandboxCgroupFile(engine, sbx, 'cgroup.procs')).split('\n').filter(Boolean).map(Number);
 }
 
 /** `key value` lines (pids.events, memory.oom_control, memory.events) as numbers. */

@@ -8,7 +8,7 @@
 import { stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { tempDir } from '../helpers/host.js';
+import { tempDir, testRuntime } from '../helpers/host.js';
 import { useEngine } from './harness.js';
 
 const h = useEngine();
@@ -35,7 +35,13 @@ const ATTACKS: ReadonlyArray<readonly [string, readonly string[]]> = [
 describe('read-only system paths cannot be changed', () => {
   it.each(ATTACKS)('%s fails and the host file is unchanged', async (_what, argv) => {
     await using sbx = await h.create();
-    const watched = ['/usr/bin/env', '/usr/bin/python3.11', '/etc/passwd', `${h.engine.stateDir}/etc/passwd`];
+    // The engine's passwd bound into the sandbox (docker: one per sandbox, naming its host uid; gvisor: in its shared root).
+    const bound = {
+      bwrap: `${h.engine.stateDir}/etc/passwd`,
+      docker: `${h.engine.stateDir}/docker/${sbx.id}/etc/passwd`,
+      gvisor: `${h.engine.stateDir}/gvisor/rootfs/etc/passwd`,
+    }[testRuntime()];
+    const watched = ['/usr/bin/env', '/usr/bin/python3.11', '/etc/passwd', bound];
     const before = await Promise.all(watched.map(fingerprint));
 
     const r = await sbx.exec(argv, { timeoutMs: 10_000 });

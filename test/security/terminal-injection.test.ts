@@ -19,7 +19,7 @@ const EPERM = 1;
  * an injected byte.
  */
 const PY_TIOCSTI = `
-import fcntl, json, os, pty, termios
+import fcntl, json, os, pty, select, termios
 pid, master = pty.fork()
 if pid == 0:
     fcntl.ioctl(0, termios.TIOCGWINSZ, b'\\0' * 8)
@@ -30,8 +30,11 @@ if pid == 0:
     except OSError as e:
         os.write(1, b'sti %d\\n' % e.errno)
     os._exit(0)
+os.waitpid(pid, 0)
+# What the child left in the terminal: read until EOF/EIO (Linux, once the slave is gone) or until
+# nothing more comes (gVisor's master never reports the hang-up).
 data = b''
-while True:
+while select.select([master], [], [], 0.5)[0]:
     try:
         chunk = os.read(master, 1024)
     except OSError:
@@ -39,7 +42,6 @@ while True:
     if not chunk:
         break
     data += chunk
-os.waitpid(pid, 0)
 print(json.dumps(data.decode().replace('\\r', '')))
 `;
 

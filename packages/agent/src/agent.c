@@ -29,8 +29,9 @@
 #include <unistd.h>
 
 #include "fsops.h"
+#include "relay.h"
 
-#define AGENT_VERSION "1.1.0"
+#define AGENT_VERSION "1.2.0"
 #define PROTOCOL_VERSION 1
 #define HEADER_LEN 9
 #define MAX_PAYLOAD (16u * 1024u * 1024u)
@@ -920,6 +921,11 @@ int main(int argc, char **argv) {
   /* `warden-agent fs ...`: a file-operation helper started like any command,
    * not the sandbox's PID 1; none of the agent set-up below applies. */
   if (argc >= 2 && strcmp(argv[1], "fs") == 0) return fsops_main(argc - 2, argv + 2);
+  const char *relay = NULL;
+  for (int i = 1; i < argc; i++) {
+    if (strcmp(argv[i], "--relay") == 0 && i + 1 < argc) relay = argv[++i];
+    else { fprintf(stderr, "warden-agent: unknown argument '%s' (usage: warden-agent [--relay PORT:SOCKET])\n", argv[i]); return 64; }
+  }
   cloexec_inherited();
   /* Sandboxed code runs as our uid: without this it could open /proc/1/mem
    * and forge protocol frames. */
@@ -945,6 +951,8 @@ int main(int argc, char **argv) {
   if (epoll_ctl(epfd, EPOLL_CTL_ADD, STDIN_FILENO, &ev) < 0) die("epoll_ctl stdin");
   ev.data.u64 = TAG_SIGNAL;
   if (epoll_ctl(epfd, EPOLL_CTL_ADD, sfd, &ev) < 0) die("epoll_ctl signalfd");
+  /* Before HELLO, so before any sandboxed code runs: nothing else can take the port. */
+  if (relay && relay_setup(epfd, relay) != 0) exit(70);
 
   {
     const char *ver = AGENT_VERSION;
@@ -971,6 +979,7 @@ int main(int argc, char **argv) {
         reap_children();
         continue;
       }
+      if ((tag & 7) >= RELAY_TAG_LISTEN) { relay_event(tag, events[i].events); continue; }
       struct proc *p = &procs[tag >> 3];
       if (!p->used) continue; /* finished earlier in this batch */
       switch (tag & 7) {

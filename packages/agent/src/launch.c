@@ -8,7 +8,8 @@
  * usage: warden-launch [--cgroup PROCS_FILE]... [--tmpfs DIR:SIZE:INODES:MODE]...
  *                      [--bind-ro SRC:TARGET] [--delta DIR:SIZE:INODES]
  *                      [[--lower DIR]... --overlay TARGET:NAME:ROOTMODE]...
- *                      [--rlimit RESOURCE:SOFT:HARD]... [--uid N --gid N] -- PROGRAM ARGS...
+ *                      [--rlimit RESOURCE:SOFT:HARD]... [--uid N --gid N]
+ *                      [--seccomp FILE] [--no-pdeathsig] [--host-ns] -- PROGRAM ARGS...
  *
  * --bind-ro/--delta/--lower/--overlay: a codebase workspace. An optional
  * read-only bind of the view, one size-capped tmpfs for every writable layer,
@@ -16,12 +17,23 @@
  * tmpfs, mounted in order (an overlay may sit on a directory of the bind).
  * All of it lives in the private mount namespace: it disappears with the
  * sandbox, and the host reads the deltas through /proc/PID/root.
+ *
+ * Two modes serve runtimes whose sandbox is not our child (Docker):
+ * --host-ns makes the mounts in the caller's mount namespace, where a
+ * container engine can bind them, and then exits 0 when no program follows
+ * (the caller unmounts them). --seccomp FILE (a classic BPF program, as
+ * struct sock_filter[]) is installed after no_new_privs, just before exec:
+ * run as a container's entrypoint, it puts the agent under Warden's filter
+ * as bwrap does. --no-pdeathsig skips the parent-death signal, for a parent
+ * (a container shim) whose threads are no measure of the sandbox's life.
  * Exits 125 with a message on stderr when a step fails.
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -72,9 +84,11 @@ static void join_cgroup(const char *procs) {
 }
 
 static int ns_ready = 0;
+/* --host-ns: mounts go to the caller's namespace (nothing is unshared). */
+static int host_ns = 0;
 
 static void private_mount_ns(void) {
-  if (ns_ready) return;
+  if (ns_ready || host_ns) return;
   if (unshare(CLONE_NEWNS) != 0) fail("unshare mount namespace", NULL);
   if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0) fail("make mounts private", NULL);
   ns_ready = 1;
@@ -162,13 +176,38 @@ static void bind_ro(char *spec) {
   if (mount(NULL, target, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV, NULL) != 0) fail("remount read-only", target);
 }
 
+/* --seccomp FILE: the whole program, read before it is needed (after the
+ * filter is in, only execve is left to do). */
+#define MAX_FILTER_INSNS 4096
+static struct sock_filter filter_insns[MAX_FILTER_INSNS];
+static struct sock_fprog filter = { 0, filter_insns };
+
+static void read_filter(const char *path) {
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) fail("open seccomp filter", path);
+  size_t got = 0;
+  char *buf = (char *)filter_insns;
+  for (;;) {
+    if (got == sizeof filter_insns) usage("--seccomp filter is too long");
+    ssize_t n = read(fd, buf + got, sizeof filter_insns - got);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) fail("read seccomp filter", path);
+    if (n == 0) break;
+    got += (size_t)n;
+  }
+  close(fd);
+  if (got == 0 || got % sizeof(struct sock_filter)) usage("--seccomp filter must be a non-empty struct sock_filter array");
+  filter.len = (unsigned short)(got / sizeof(struct sock_filter));
+}
+
 int main(int argc, char **argv) {
   long uid = -1, gid = -1;
-  int i = 1;
-  /* First pass: identity, needed by --tmpfs. */
+  int i = 1, pdeathsig = 1;
+  /* First pass: identity, needed by --tmpfs, and the flags that change how options apply. */
   for (int j = 1; j < argc && strcmp(argv[j], "--"); j++) {
     if (!strcmp(argv[j], "--uid") && j + 1 < argc) uid = (long)num(argv[++j], "--uid must be a number");
     else if (!strcmp(argv[j], "--gid") && j + 1 < argc) gid = (long)num(argv[++j], "--gid must be a number");
+    else if (!strcmp(argv[j], "--host-ns")) host_ns = 1;
   }
   if ((uid < 0) != (gid < 0)) usage("--uid and --gid go together");
   if (uid == 0 || gid == 0) usage("refusing to run a sandbox as root (uid/gid 0)");
@@ -176,6 +215,8 @@ int main(int argc, char **argv) {
   for (; i < argc; i++) {
     const char *a = argv[i];
     if (!strcmp(a, "--")) { i++; break; }
+    if (!strcmp(a, "--host-ns")) continue;
+    if (!strcmp(a, "--no-pdeathsig")) { pdeathsig = 0; continue; }
     if (i + 1 >= argc) usage("option needs a value");
     char *v = argv[++i];
     if (!strcmp(a, "--cgroup")) join_cgroup(v);
@@ -187,6 +228,7 @@ int main(int argc, char **argv) {
     } else if (!strcmp(a, "--delta")) mount_delta(v);
     else if (!strcmp(a, "--overlay")) mount_overlay(v);
     else if (!strcmp(a, "--bind-ro")) bind_ro(v);
+    else if (!strcmp(a, "--seccomp")) read_filter(v);
     else if (!strcmp(a, "--rlimit")) {
       char *res = strtok(v, ":");
       char *soft = strtok(NULL, ":");
@@ -196,6 +238,8 @@ int main(int argc, char **argv) {
       if (setrlimit(resource_of(res), &rl) != 0) fail("setrlimit", res);
     } else if (strcmp(a, "--uid") && strcmp(a, "--gid")) usage("unknown option");
   }
+  /* The mounts are made and stay in the caller's namespace: done. */
+  if (host_ns && i >= argc) return 0;
   if (i >= argc) usage("missing program after --");
 
   if (uid > 0) {
@@ -207,8 +251,11 @@ int main(int argc, char **argv) {
   if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) fail("no_new_privs", NULL);
   /* Credential changes clear the parent-death signal: set it afterwards, so
    * the sandbox dies with the Warden process that started it. */
-  if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0) fail("pdeathsig", NULL);
-  if (getppid() == 1) { errno = ESRCH; fail("parent exited before start", NULL); }
+  if (pdeathsig) {
+    if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0) fail("pdeathsig", NULL);
+    if (getppid() == 1) { errno = ESRCH; fail("parent exited before start", NULL); }
+  }
+  if (filter.len > 0 && prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &filter) != 0) fail("install seccomp filter", NULL);
 
   char *envp[] = { NULL };
   execve(argv[i], argv + i, envp);

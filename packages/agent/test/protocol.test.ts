@@ -7,6 +7,7 @@
 import { execFileSync, spawn, type ChildProcessByStdio, type StdioOptions } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { once } from 'node:events';
+import { connect, createServer, type AddressInfo, type Server } from 'node:net';
 import { chmodSync, closeSync, openSync, readdirSync, readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { constants as osConstants, tmpdir } from 'node:os';
@@ -200,6 +201,8 @@ interface AgentOptions {
   cwd?: string;
   /** A descriptor the agent inherits as fd 3, as a careless parent would pass it. */
   strayFd?: number;
+  /** The agent's arguments (e.g. --relay). */
+  args?: string[];
 }
 
 class Agent implements AsyncDisposable {
@@ -216,7 +219,7 @@ class Agent implements AsyncDisposable {
 
   constructor(opts: AgentOptions = {}) {
     const stdio: StdioOptions = opts.strayFd === undefined ? ['pipe', 'pipe', 'pipe'] : ['pipe', 'pipe', 'pipe', opts.strayFd];
-    this.child = spawn(agentBinaryPath, [], { stdio, env: opts.env ?? { PATH: HOST_PATH.slice('PATH='.length) }, cwd: opts.cwd }) as ChildProcessByStdio<Writable, Readable, Readable>;
+    this.child = spawn(agentBinaryPath, opts.args ?? [], { stdio, env: opts.env ?? { PATH: HOST_PATH.slice('PATH='.length) }, cwd: opts.cwd }) as ChildProcessByStdio<Writable, Readable, Readable>;
     this.child.stdout.on('data', (chunk: Buffer) => {
       try {
         this.#decoder.push(chunk, (f) => {
@@ -1098,5 +1101,93 @@ describe('warden-agent protocol (real binary, no sandbox)', () => {
       const r = await agent.run(1, { argv: ['/bin/echo', 'still here'] });
       expect(r.stdout.toString()).toBe('still here\n');
     }, 20_000);
+  });
+});
+
+describe('egress relay (--relay PORT:SOCKET)', () => {
+  /** A free loopback port: bound, read and released (the agent binds it right after). */
+  async function freePort(): Promise<number> {
+    const s = createServer();
+    s.listen(0, '127.0.0.1');
+    await once(s, 'listening');
+    const port = (s.address() as AddressInfo).port;
+    await new Promise((r) => s.close(r));
+    return port;
+  }
+
+  /** A Unix-socket server that answers each connection with `reply(received)` once the client half-closes. */
+  async function unixServer(path: string, reply: (got: Buffer) => Buffer): Promise<{ server: Server; accepted: () => number }> {
+    let accepted = 0;
+    const server = createServer((c) => {
+      accepted++;
+      const parts: Buffer[] = [];
+      c.on('data', (d: Buffer) => parts.push(d));
+      c.on('end', () => c.end(reply(Buffer.concat(parts))));
+      c.on('error', () => undefined);
+    });
+    server.listen(path);
+    await once(server, 'listening');
+    return { server, accepted: () => accepted };
+  }
+
+  /** Sends `data` through the relay, half-closes, and collects the answer until the relay closes (rejects on a reset). */
+  async function through(port: number, data: Buffer, allowReset = false): Promise<Buffer> {
+    const c = connect(port, '127.0.0.1');
+    const parts: Buffer[] = [];
+    let failed: Error | undefined;
+    c.on('data', (d: Buffer) => parts.push(d));
+    c.on('error', (e) => (failed = e));
+    c.end(data);
+    // Not events.once: it rejects on 'error', and a reset may be the expected answer.
+    await new Promise((resolve) => c.on('close', resolve));
+    // Closing a socket with unread input sends a reset: that is how a refused client may learn it.
+    if (failed && !(allowReset && (failed as NodeJS.ErrnoException).code === 'ECONNRESET')) throw failed;
+    return Buffer.concat(parts);
+  }
+
+  it('splices each TCP connection to a new connection to the socket, both ways, with half-close, byte-exact', async () => {
+    await withTempDir(async (dir) => {
+      const sock = join(dir, 'proxy.sock');
+      const srv = await unixServer(sock, (got) => Buffer.concat([Buffer.from(createHash('sha256').update(got).digest('hex')), got.subarray(0, 16)]));
+      const port = await freePort();
+      await using agent = await startAgent({ args: ['--relay', `${port}:${sock}`] });
+      const big = randomBytes(3 * 1024 * 1024 + 17);
+      const answer = await through(port, big);
+      expect(answer.subarray(0, 64).toString()).toBe(createHash('sha256').update(big).digest('hex'));
+      expect(answer.subarray(64).equals(big.subarray(0, 16))).toBe(true);
+      // Many at once, more than the relay keeps open (256): the rest wait in the backlog.
+      const payloads = Array.from({ length: 300 }, (_, i) => Buffer.from(`conn-${i}`));
+      const answers = await Promise.all(payloads.map((p) => through(port, p)));
+      answers.forEach((a, i) => expect(a.subarray(64).toString()).toBe(`conn-${i}`));
+      expect(srv.accepted()).toBe(301);
+      // The protocol is still served.
+      expect((await agent.run(1, { argv: ['/bin/echo', 'ok'] })).stdout.toString()).toBe('ok\n');
+      srv.server.close();
+    });
+  }, 30_000);
+
+  it('closes the client at once when the socket is absent (egress off), and keeps serving', async () => {
+    await withTempDir(async (dir) => {
+      const sock = join(dir, 'absent.sock');
+      const port = await freePort();
+      await using agent = await startAgent({ args: ['--relay', `${port}:${sock}`] });
+      expect((await through(port, Buffer.from('GET / HTTP/1.0\r\n\r\n'), true)).length).toBe(0);
+      // Twin: once the socket exists, the same client gets through.
+      const srv = await unixServer(sock, () => Buffer.from('through'));
+      expect((await through(port, Buffer.from('x'))).toString()).toBe('through');
+      srv.server.close();
+      expect((await agent.run(1, { argv: ['/bin/echo', 'ok'] })).stdout.toString()).toBe('ok\n');
+    });
+  });
+
+  it('refuses a malformed --relay and unknown arguments instead of running without them', async () => {
+    for (const args of [['--relay', 'x:/tmp/s'], ['--relay', '0:/tmp/s'], ['--relay', '3128:relative'], ['--bogus']]) {
+      const child = spawn(agentBinaryPath, args, { stdio: ['pipe', 'pipe', 'pipe'], env: {} });
+      let err = '';
+      child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+      const [code] = (await once(child, 'exit')) as [number | null];
+      expect(code, args.join(' ')).not.toBe(0);
+      expect(err).toMatch(/--relay|unknown argument/);
+    }
   });
 });

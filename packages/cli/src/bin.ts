@@ -5,10 +5,13 @@ import { AUDIT_USAGE, auditCommand } from './commands/audit.js';
 import { CODEBASE_USAGE, codebaseCommand } from './commands/codebase.js';
 import { GUARD_USAGE, guardCommand } from './commands/guard.js';
 import { demoCommand } from './commands/demo.js';
+import { E2B_USAGE, e2bCommand } from './commands/e2b.js';
 import { doctorCommand } from './commands/doctor.js';
 import { KEYS_USAGE, keysCommand } from './commands/keys.js';
+import { MCP_USAGE, mcpCommand } from './commands/mcp.js';
 import { RUN_USAGE, runCommand } from './commands/run.js';
 import { SCAN_USAGE, scanCommand } from './commands/scan.js';
+import { SECRETS_USAGE, secretsCommand } from './commands/secrets.js';
 import { SERVE_USAGE, serveCommand } from './commands/serve.js';
 import { reportError, UsageError } from './output.js';
 
@@ -18,23 +21,29 @@ commands:
   run       run one command in a fresh sandbox      (warden run --help)
   serve     start the HTTP API server
   keys      create, list and revoke API keys
+  secrets   store, list and delete your tenant's secrets (values from stdin, never shown)
   scan      give each file a threat verdict (level, score, confidence, why)
   guard     check code against the guard's policy without running it; validate policies
   approvals list, approve and deny actions the guard held for a person
+  mcp       an MCP server over stdio: sandbox tools for agents (Claude Desktop, …)
   audit     query, verify and export the tamper-evident audit log
   codebase  add, list, show and delete codebases
   doctor    check what this host supports and how to fix what is missing
+  e2b env   print the environment that points the E2B SDKs at this server
   demo      start a sandbox, run a command and Python, print timings
 
 every command takes --json for machine-readable output.
 ${RUN_USAGE}
 ${SERVE_USAGE}
 ${KEYS_USAGE}
+${SECRETS_USAGE}
 ${SCAN_USAGE}
 ${CODEBASE_USAGE}
 ${GUARD_USAGE}
 ${APPROVALS_USAGE}
-${AUDIT_USAGE}`;
+${AUDIT_USAGE}
+${MCP_USAGE}
+${E2B_USAGE}`;
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
@@ -51,6 +60,8 @@ async function main(argv: string[]): Promise<number> {
         return await serveCommand(rest);
       case 'keys':
         return await keysCommand(rest);
+      case 'secrets':
+        return await secretsCommand(rest);
       case 'scan':
         return await scanCommand(rest);
       case 'guard':
@@ -59,10 +70,14 @@ async function main(argv: string[]): Promise<number> {
         return await approvalsCommand(rest);
       case 'audit':
         return await auditCommand(rest);
+      case 'mcp':
+        return await mcpCommand(rest);
       case 'codebase':
         return await codebaseCommand(rest);
       case 'doctor':
         return await doctorCommand(rest);
+      case 'e2b':
+        return await e2bCommand(rest);
       case 'demo':
         return await demoCommand(rest);
       case undefined:

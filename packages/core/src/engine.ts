@@ -3,9 +3,9 @@
  * engine closes. Composes the pieces in order (uid → workspace → cgroup →
  * runtime → agent ready) and undoes exactly what was done when a step fails.
  */
-import { chmod, mkdir, rm, stat } from 'node:fs/promises';
+import { chmod, mkdir, readFile, rm, stat } from 'node:fs/promises';
 import { totalmem } from 'node:os';
-import { WardenError, parseSandboxSpec, type SandboxSpec, type SandboxSpecInput } from '@warden/protocol';
+import { WardenError, isWardenError, parseSandboxSpec, type RuntimeName, type SandboxSpec, type SandboxSpecInput } from '@warden/protocol';
 import { AgentClient } from './agent-protocol/client.js';
 import { parseEngineConfig, type EngineConfig, type EngineOptions } from './config.js';
 import { newId } from './host/ids.js';
@@ -29,6 +29,11 @@ import { Approvals } from './guard/approvals.js';
 import { Gate } from './guard/gate.js';
 import type { Guard, Policy } from './guard/guard.js';
 import { WarmPool, type PoolStats } from './pool/pool.js';
+import { SandboxNetwork, egressUnsupported } from './net/network.js';
+import { compilePolicy } from './net/policy.js';
+import { createResolver } from './net/resolver.js';
+import { SecretMasker } from './secrets/mask.js';
+import { secretValuesFor, type SecretValues } from './secrets/use.js';
 
 export interface Engine extends AsyncDisposable {
   readonly id: string;
@@ -82,6 +87,12 @@ export interface CreateContext {
    * every check, so a changed tenant policy applies to running sandboxes.
    */
   readonly policies?: readonly Policy[] | (() => readonly Policy[]);
+  /**
+   * Values of the tenant secrets the spec names (`secrets`, `network.inject`),
+   * by name. The engine keeps them in memory only, gives them to the sandbox
+   * as asked, and masks them in its output and audit events.
+   */
+  readonly secrets?: SecretValues;
 }
 
 /** Undo stages run last-first; the steps of one stage run concurrently. */
@@ -129,9 +140,26 @@ export async function createEngine(options: EngineOptions = {}): Promise<Engine>
   const log = options.logger ?? silentLogger;
   const id = newId('eng');
   const stateDir = `${config.dataDir}/run/${id}`;
-  const driver: RuntimeDriver = createDriver('bwrap', { bwrapPath: config.bwrapPath, stateDir });
-  failClosed(driver.name, await driver.probe());
+  // Drivers are made and probed on first use; the default runtime's now, so that a host that cannot run it fails here.
+  const drivers = new Map<RuntimeName, Promise<RuntimeDriver>>();
+  const driverFor = (name: RuntimeName): Promise<RuntimeDriver> => {
+    let d = drivers.get(name);
+    if (!d) {
+      const driver = createDriver(name, { ...config, stateDir });
+      d = driver.probe().then((checks) => {
+        failClosed(name, checks);
+        return driver;
+      });
+      // A runtime that was not ready is probed again next time (the host may have been fixed).
+      d.catch(() => drivers.delete(name));
+      drivers.set(name, d);
+    }
+    return d;
+  };
+  await driverFor(config.runtime);
   const layout = await readCgroupLayout();
+  const resolver = createResolver({ servers: config.egress.dnsServers });
+  const upstreamCa = config.egress.upstreamCaFile === undefined ? undefined : [await readFile(config.egress.upstreamCaFile, 'utf8')];
 
   // Sandbox uids traverse these directories to reach bind-mount sources.
   await mkdir(`${config.dataDir}/run`, { recursive: true, mode: 0o711 });
@@ -160,6 +188,7 @@ export async function createEngine(options: EngineOptions = {}): Promise<Engine>
     throw err;
   }
   await mkdir(`${stateDir}/ws`, { mode: 0o711 });
+  await mkdir(`${stateDir}/net`, { mode: 0o711 });
 
   const uids = new UidPool(config.uidLockDir, config.uidRange);
   const sandboxes = new Map<string, Sandbox>();
@@ -184,6 +213,8 @@ export async function createEngine(options: EngineOptions = {}): Promise<Engine>
     readonly cgroup: SandboxCgroup;
     readonly runtime: RuntimeInstance;
     readonly agent: AgentClient;
+    /** The host directory bound into the sandbox for its egress proxy (runtimes with `capabilities.egress`). */
+    readonly egressDir: string | undefined;
     /** Whether the runtime process has exited (known from its exit event). */
     readonly exited: () => boolean;
     /** Tears all of it down, last step first. */
@@ -244,7 +275,14 @@ export async function createEngine(options: EngineOptions = {}): Promise<Engine>
 
   async function createNow(input: SandboxSpecInput | undefined, context: CreateContext): Promise<Sandbox> {
     if (closing) throw new WardenError('E_ENGINE_CLOSED', 'The engine is closed; create a new engine.');
-    const spec = parseSandboxSpec(input);
+    const spec = parseSandboxSpec({ ...input, runtime: input?.runtime ?? config.runtime });
+    if (spec.image !== undefined && !(await driverFor(spec.runtime)).capabilities.images) {
+      throw new WardenError('E_RUNTIME_UNSUPPORTED', `The ${spec.runtime} runtime does not run container images; drop image, or pass --runtime docker.`, { details: { runtime: spec.runtime, capability: 'images' } });
+    }
+    // Refused before anything starts: egress on a runtime that cannot carry it, an unknown secret, a bad injection.
+    if (spec.network.mode === 'allowlist' && !(await driverFor(spec.runtime)).capabilities.egress) throw egressUnsupported(spec.runtime);
+    secretValuesFor(spec, context.secrets ?? {});
+    compilePolicy(spec.network, context.secrets ?? {});
     if (spec.limits.memoryMb + spec.limits.swapMb > hostMemMb) {
       throw new WardenError('E_INVALID_SPEC', `Invalid sandbox spec: limits.memoryMb + limits.swapMb (${spec.limits.memoryMb + spec.limits.swapMb}) is more than this host's memory (${hostMemMb} MiB). Pass a smaller --memory-mb.`);
     }
@@ -268,12 +306,22 @@ export async function createEngine(options: EngineOptions = {}): Promise<Engine>
       await room;
       started = await start(spec);
     }
+    let sandbox: Sandbox;
     try {
-      return handOver(started, spec, context);
+      sandbox = await handOver(started, spec, context);
     } catch (err) {
       await undoAll(started.undo, log).catch(() => undefined);
       throw err;
     }
+    try {
+      // Secret files go in through the agent, as the sandbox's user, before the caller gets the sandbox.
+      const values = secretValuesFor(spec, context.secrets ?? {}).all;
+      for (const m of spec.secrets) if (m.file !== undefined) await sandbox.files.write(m.file, values[m.name] ?? '', { actor: 'system' });
+    } catch (err) {
+      await sandbox.kill().catch(() => undefined);
+      throw err;
+    }
+    return sandbox;
   }
 
   /**
@@ -284,15 +332,25 @@ export async function createEngine(options: EngineOptions = {}): Promise<Engine>
     const sandboxId = newId('sbx');
     const undo: UndoStage[] = [];
     try {
+      const driver = await driverFor(spec.runtime);
       const lease: UidLease = await uids.acquire();
       undo.push([() => lease.release()]);
       const [source, cgroup] = await together(
         undo,
         workspaceSource(spec, sandboxId, lease.uid),
         (w: WorkspaceSource) => w.release(),
-        SandboxCgroup.create(cgroups.plan(sandboxId, spec.limits), spec.limits.swapMb),
+        SandboxCgroup.create(cgroups.plan(sandboxId, driver.cgroupLimits?.(spec.limits) ?? spec.limits), spec.limits.swapMb),
         (c: SandboxCgroup) => c.destroy(),
       );
+      // Every sandbox of a runtime that can carry egress gets its directory, so that its owner can allow
+      // network access later; the proxy's socket only exists there while the policy is allowlist.
+      let egressDir: string | undefined;
+      if (driver.capabilities.egress) {
+        const dir = `${stateDir}/net/${sandboxId}`;
+        await mkdir(dir, { mode: 0o711 });
+        undo.push([() => rm(dir, { recursive: true, force: true })]);
+        egressDir = dir;
+      }
       const runtime: RuntimeInstance = await driver.start({
         sandboxId,
         hostname: spec.hostname,
@@ -301,11 +359,17 @@ export async function createEngine(options: EngineOptions = {}): Promise<Engine>
         gid: lease.uid,
         workspace: source.mount,
         cgroupProcsFiles: cgroup.procsFiles,
+        cgroupPath: cgroups.relPath(sandboxId),
+        ...(spec.image === undefined ? {} : { image: spec.image }),
+        ...(egressDir === undefined ? {} : { egressDir }),
       });
       undo.push([() => runtime.kill()]);
       if (source.codebase && runtime.delta) {
         const cb = source.codebase;
-        cb.attach(runtime.delta, (fn) => cgroup.frozen(fn));
+        cb.attach(runtime.delta, async (fn) => {
+          await runtime.flush?.();
+          return cgroup.frozen(fn);
+        });
         undo.push([() => Promise.resolve(cb.detach())]);
       }
       const agent = new AgentClient(runtime.agentIn, runtime.agentOut, (err) => {
@@ -317,7 +381,7 @@ export async function createEngine(options: EngineOptions = {}): Promise<Engine>
       log.info('sandbox started', { sandboxId, uid: lease.uid });
       let exited = false;
       void runtime.exited.then(() => (exited = true));
-      return { sandboxId, uid: lease.uid, source, cgroup, runtime, agent, exited: () => exited, undo };
+      return { sandboxId, uid: lease.uid, source, cgroup, runtime, agent, egressDir, exited: () => exited, undo };
     } catch (err) {
       await undoAll(undo, log).catch(() => undefined);
       throw err;
@@ -329,12 +393,34 @@ export async function createEngine(options: EngineOptions = {}): Promise<Engine>
    * per-command defaults apply from here), its gate (tenant and guard layers,
    * fixed for its life), its audit record. createdAt and the TTL start now.
    */
-  function handOver(s: Started, spec: Readonly<SandboxSpec>, context: CreateContext): Sandbox {
+  async function handOver(s: Started, spec: Readonly<SandboxSpec>, context: CreateContext): Promise<Sandbox> {
     const { sandboxId, runtime, cgroup, source } = s;
     const steps = [...s.undo];
     let torn: Promise<void> | undefined;
-    const gate = new Gate({ sandboxId, tenant: context.tenant, guard: options.guard, layers: context.policies ?? [], approvals, audit });
+    const secrets = context.secrets ?? {};
+    const used = secretValuesFor(spec, secrets);
+    const masker = new SecretMasker(Object.values(used.all));
+    const gate = new Gate({ sandboxId, tenant: context.tenant, guard: options.guard, layers: context.policies ?? [], approvals, audit, masker });
+    const network = await SandboxNetwork.open(
+      {
+        sandboxId,
+        runtime: spec.runtime,
+        egressDir: s.egressDir,
+        uid: s.uid,
+        resolver,
+        upstreamCa,
+        connectTimeoutMs: config.egress.connectTimeoutMs,
+        record: (e) => gate.record(e),
+        logger: log,
+      },
+      spec.network,
+      secrets,
+    );
+    steps.push([() => network.close()]);
     const sandbox = new Sandbox({
+      network,
+      masker,
+      secretEnv: used.env,
       gate,
       id: sandboxId,
       spec,
@@ -355,7 +441,18 @@ export async function createEngine(options: EngineOptions = {}): Promise<Engine>
     });
     sandboxes.set(sandboxId, sandbox);
     const actor = context.actor ?? 'local';
-    gate.record({ action: 'sandbox.create', actor, outcome: 'ok', details: { runtime: spec.runtime, limits: spec.limits, ...(spec.codebase ? { codebase: spec.codebase } : {}) } });
+    gate.record({
+      action: 'sandbox.create',
+      actor,
+      outcome: 'ok',
+      details: {
+        runtime: spec.runtime,
+        limits: spec.limits,
+        ...(spec.codebase ? { codebase: spec.codebase } : {}),
+        network: { mode: spec.network.mode, allow: [...spec.network.allow], inject: spec.network.inject.map((r) => ({ domain: r.domain, header: r.header, secret: r.secret })) },
+        ...(spec.secrets.length > 0 ? { secrets: spec.secrets.map((m) => ({ name: m.name, ...(m.env === undefined ? {} : { env: m.env }), ...(m.file === undefined ? {} : { file: m.file }) })) } : {}),
+      },
+    });
     void sandbox.ended.then((reason) => {
       approvals.forgetSandbox(sandboxId);
       gate.record({ action: 'sandbox.end', outcome: reason });
@@ -370,6 +467,8 @@ export async function createEngine(options: EngineOptions = {}): Promise<Engine>
       await Promise.allSettled([...starting]);
       approvals.close();
       const results = await Promise.allSettled([pool.close(), ...[...sandboxes.values()].map((s) => s.kill())]);
+      const closed = await Promise.allSettled([...drivers.values()].map(async (d) => (await d).close?.()));
+      for (const r of closed) if (r.status === 'rejected' && !isWardenError(r.reason)) log.warn('runtime driver close failed', { err: String(r.reason) });
       await cgroups.destroy();
       await uids.close();
       await rm(stateDir, { recursive: true, force: true });

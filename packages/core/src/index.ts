@@ -15,7 +15,7 @@ export type { CodeContexts } from './code/manager.js';
 export type { CodeContextOptions, RunCodeOptions } from './code/options.js';
 export type { Logger } from './logger.js';
 export type { ProbeCheck } from './runtimes/driver.js';
-export { doctor, type DoctorReport } from './doctor.js';
+export { doctor, type DoctorOptions, type DoctorReport } from './doctor.js';
 export { recoverDataDir, type RecoveryOptions, type RecoveryReport, type RecoveredEngine, type SkippedEngine } from './recovery/recover.js';
 export type { Level, Manifest, ManifestEntry } from './fs/types.js';
 export type { Diff, Change } from './fs/delta/diff.js';
@@ -77,3 +77,6 @@ export {
   type VerifyProblem,
 } from './audit/index.js';
 export { Statements as SqlStatements } from './audit/db.js';
+export { loadSecretsKey, type SecretsKey } from './secrets/crypto.js';
+export type { SecretGrant, SecretValues } from './secrets/use.js';
+export type { SandboxNetworkControl } from './sandbox.js';

@@ -3,7 +3,7 @@
  * for it (uid lease, workspace, cgroup, runtime). Disposing it tears all of
  * that down, in reverse order, exactly once.
  */
-import { WardenError, type ExecResult, type Execution, type SandboxSpec } from '@warden/protocol';
+import { WardenError, type ExecResult, type Execution, type NetworkPolicy, type NetworkPolicyInput, type SandboxSpec } from '@warden/protocol';
 import type { AgentClient } from './agent-protocol/client.js';
 import { SANDBOX_WORKSPACE } from './runtimes/driver.js';
 import { SandboxProcess, type Limits as ProcessLimits, type ProcessOptions } from './process/process.js';
@@ -21,6 +21,9 @@ import type { Level as ScanLevel } from './scan/types.js';
 import { checkGateOptions, type Admission, type Gate, type GateInput, type GateOptions } from './guard/gate.js';
 import { CodeContexts } from './code/manager.js';
 import type { RunCodeOptions } from './code/options.js';
+import type { SandboxNetwork } from './net/network.js';
+import type { SecretMasker } from './secrets/mask.js';
+import type { SecretValues } from './secrets/use.js';
 
 /** Scan what leaves the sandbox and refuse it at `blockAt` or worse. */
 export interface ScanGate {
@@ -60,6 +63,27 @@ export interface SandboxParts {
   readonly teardown: () => Promise<void>;
   /** The guard and audit gate every command of this sandbox passes. */
   readonly gate: Gate;
+  /** Egress policy and proxy. */
+  readonly network: SandboxNetwork;
+  /** The secret values this sandbox was given, masked in its output. */
+  readonly masker: SecretMasker;
+  /** Environment variables holding secrets (spec.secrets). */
+  readonly secretEnv: Readonly<Record<string, string>>;
+}
+
+/** A sandbox's egress policy, as its owner sees and changes it. */
+export interface SandboxNetworkControl {
+  /** The policy in force (secrets by name). */
+  readonly policy: Readonly<NetworkPolicy>;
+  /**
+   * Replaces the policy: connections it no longer allows are cut at once, and
+   * processes started from now on get its proxy environment (a session's shell
+   * or a code context keeps the environment it started with). `secrets`: the
+   * values of secrets that `inject` names. Throws E_INVALID_SPEC,
+   * E_SECRET_NOT_FOUND, or E_RUNTIME_UNSUPPORTED on a runtime without egress.
+   * @example await sbx.network.update({ mode: 'allowlist', allow: ['pypi.org', 'files.pythonhosted.org'] });
+   */
+  update(policy: NetworkPolicyInput, options?: { secrets?: SecretValues; actor?: string }): Promise<Readonly<NetworkPolicy>>;
 }
 
 /** Options of spawn: the process's, plus who asks and the approval it may carry. */
@@ -159,12 +183,31 @@ export class Sandbox {
    * (await ctx.run('x * 7')).results[0]?.text; // '42'
    */
   readonly code: CodeContexts;
+  /**
+   * Network egress: `none` (only the sandbox's own loopback) or `allowlist`
+   * (named domains through Warden's egress proxy). The owner may change it
+   * while the sandbox runs.
+   * @example await sbx.network.update({ mode: 'allowlist', allow: ['*.github.com'] });
+   */
+  readonly network: SandboxNetworkControl;
 
   constructor(parts: SandboxParts) {
     this.#parts = parts;
     this.id = parts.id;
     this.spec = parts.spec;
-    this.#baseEnv = { ...BASE_ENV, ...parts.spec.env };
+    this.#baseEnv = { ...BASE_ENV, ...parts.spec.env, ...parts.secretEnv };
+    const net = parts.network;
+    this.network = {
+      get policy() {
+        return net.policy;
+      },
+      update: async (policy, options = {}) => {
+        this.#assertRunning();
+        // Known before the proxy can use them: nothing that carries them can be printed unmasked.
+        parts.masker.add(Object.values(options.secrets ?? {}).map((v) => (typeof v === 'string' ? v : v.value)));
+        return net.update(policy, options);
+      },
+    };
     this.#ended = new Promise((resolve) => (this.#resolveEnded = resolve));
     this.#expiresAt = new Date(this.createdAt.getTime() + parts.spec.limits.ttlMs);
     this.#ttl = this.#armTtl(parts.spec.limits.ttlMs);
@@ -182,6 +225,7 @@ export class Sandbox {
       defaults: { timeoutMs: parts.spec.limits.timeoutMs, maxOutputBytes: parts.spec.limits.maxOutputBytes },
       sandboxEnded: this.#ended,
       gate: parts.gate,
+      masker: parts.masker,
     });
     this.code = new CodeContexts({
       sandboxId: this.id,
@@ -191,6 +235,7 @@ export class Sandbox {
       sandboxEnded: this.#ended,
       assertRunning: () => this.#assertRunning(),
       gate: parts.gate,
+      masker: parts.masker,
     });
     this.files = new SandboxFiles({
       agent: parts.agent,
@@ -290,6 +335,7 @@ export class Sandbox {
       p = this.#start(args, opts, {
         timeoutMs: opts.timeoutMs ?? this.spec.limits.timeoutMs,
         maxOutputBytes: opts.maxOutputBytes ?? this.spec.limits.maxOutputBytes,
+        mask: this.#parts.masker,
       });
     } catch (err) {
       // Admitted (perhaps after waiting for an approval) but the sandbox closed meanwhile.
@@ -308,7 +354,7 @@ export class Sandbox {
 
   #start(args: readonly string[], opts: ProcessOptions, limits: ProcessLimits): SandboxProcess {
     this.#assertRunning();
-    const env = Object.entries({ ...this.#baseEnv, ...opts.env }).map(([k, v]) => `${k}=${v}`);
+    const env = Object.entries({ ...this.#baseEnv, ...this.#parts.network.env(), ...opts.env }).map(([k, v]) => `${k}=${v}`);
     return new SandboxProcess(
       this.#parts.agent,
       {

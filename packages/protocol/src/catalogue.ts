@@ -31,6 +31,11 @@ export const ERROR_CATALOGUE = {
     expose: true,
     description: 'The runtime or a kernel feature it needs is missing on this host; run `warden doctor` for the fix.',
   },
+  E_RUNTIME_UNSUPPORTED: {
+    status: 501,
+    expose: true,
+    description: 'The chosen runtime cannot do what was asked (the message names the capability); pick a runtime that can, or drop the option.',
+  },
   E_LIMIT_UNSUPPORTED: {
     status: 501,
     expose: true,
@@ -159,7 +164,7 @@ export const ERROR_CATALOGUE = {
   E_FORBIDDEN: {
     status: 403,
     expose: true,
-    description: "The API key is valid but lacks the scope this call needs; the message names the scope.",
+    description: "The API key is valid but lacks the scope this call needs (the message names it), or an MCP request came from a web page of another origin.",
   },
   E_ROUTE_NOT_FOUND: {
     status: 404,
@@ -185,6 +190,16 @@ export const ERROR_CATALOGUE = {
     status: 415,
     expose: true,
     description: 'The request body has a content type this route does not take (JSON routes take application/json).',
+  },
+  E_UNSUPPORTED: {
+    status: 501,
+    expose: true,
+    description: 'The request asks for a feature this server does not implement, such as an E2B option Warden has no equivalent for; the message names it and what to use instead.',
+  },
+  E_TEMPLATE_NOT_FOUND: {
+    status: 404,
+    expose: true,
+    description: 'No E2B template with this name exists on this server; the message lists the templates it has.',
   },
   E_CONNECTION: {
     status: 503,
@@ -260,6 +275,21 @@ export const ERROR_CATALOGUE = {
     status: 503,
     expose: true,
     description: 'The audit log could not record an event that must be durable before the action runs, so the action did not run; check the data dir disk.',
+  },
+  E_SECRET_NOT_FOUND: {
+    status: 404,
+    expose: true,
+    description: 'A sandbox or header injection names a secret the tenant has not stored; store it first (PUT /v1/secrets/NAME).',
+  },
+  E_SECRET_FORBIDDEN: {
+    status: 403,
+    expose: true,
+    description: "A secret's own rules forbid this use: an inject-only secret asked for as an environment variable or file, or injected for a domain it is not bound to.",
+  },
+  E_SECRETS_UNAVAILABLE: {
+    status: 503,
+    expose: true,
+    description: 'The secrets store cannot be used: its key is missing or is not the key the secrets were encrypted with.',
   },
   E_INTERNAL: {
     status: 500,

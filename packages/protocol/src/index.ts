@@ -14,6 +14,7 @@ export {
   PolicyInput,
   type SandboxSpecInput,
 } from './spec.js';
+export { NetworkPolicy, NetworkPolicyInput, NetworkMode, HeaderInjection, HeaderInjectionInput, SecretMount, SecretName, AllowEntry } from './network.js';
 export { parseSandboxSpec, parseWith } from './validate.js';
 export {
   ErrorBody,
@@ -24,6 +25,12 @@ export {
   SandboxPage,
   ExtendTimeoutBody,
   DiffView,
+  UpdateNetworkBody,
+  NetworkView,
+  SecretParams,
+  PutSecretBody,
+  SecretView,
+  SecretList,
   RunCommandBody,
   CommandParams,
   CommandView,

@@ -4,14 +4,15 @@
  * Each field says what `undefined` means through its `default`.
  */
 import { Type, type Static } from '@sinclair/typebox';
+import { NetworkPolicy, SecretMounts, type NetworkPolicyInput, type SecretMount } from './network.js';
 
 const int = (min: number, max: number, dflt: number, description: string, hint: string) =>
   Type.Integer({ minimum: min, maximum: max, default: dflt, description, hint });
 
-export const RuntimeName = Type.Union([Type.Literal('bwrap')], {
+export const RuntimeName = Type.Union([Type.Literal('bwrap'), Type.Literal('gvisor'), Type.Literal('docker')], {
   default: 'bwrap',
-  description: 'Isolation runtime. Only `bwrap` (bubblewrap namespaces) is available in this version.',
-  hint: 'Pass --runtime bwrap or omit it.',
+  description: "Isolation runtime: `bwrap` (bubblewrap namespaces, the default), `gvisor` (gVisor's user-space kernel, `runsc`) or `docker` (a container of the local Docker Engine). Omit it for the server's default.",
+  hint: 'Pass --runtime bwrap, gvisor or docker (warden doctor tells which are ready).',
 });
 export type RuntimeName = Static<typeof RuntimeName>;
 
@@ -77,6 +78,14 @@ export type PolicyInput = Static<typeof PolicyInput>;
 export const SandboxSpec = Type.Object(
   {
     runtime: RuntimeName,
+    image: Type.Optional(
+      Type.String({
+        pattern: '^[a-z0-9][a-z0-9._/:@-]{0,254}$',
+        expects: 'a local Docker image reference such as warden/base or python:3.12',
+        description: 'Container image of a `docker` sandbox (it must be present in the local engine: no registry pulls). Default: Warden\'s base image, the host\'s /usr read-only like the other runtimes. Other runtimes refuse it.',
+        hint: 'Pass --image NAME with --runtime docker, or omit it.',
+      }),
+    ),
     limits: Limits,
     workspace: Type.Optional(
       Type.Object(
@@ -105,6 +114,8 @@ export const SandboxSpec = Type.Object(
     preset: Type.Optional(Type.String({ minLength: 1, maxLength: 64, hint: 'Presets: agent-safe, read-only, full-write.' })),
     snapshot: Type.Optional(Type.String({ pattern: '^snap_[a-z2-7]{12}$', expects: 'a snapshot id like snap_abcdefghijkl', hint: 'Use an id returned by sandbox.snapshot().' })),
     env: EnvMap,
+    network: NetworkPolicy,
+    secrets: SecretMounts,
     hostname: Type.String({
       pattern: '^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$',
       default: 'sandbox',
@@ -127,6 +138,7 @@ export type SandboxSpec = Static<typeof SandboxSpec>;
 /** What callers may pass: every field optional. */
 export type SandboxSpecInput = {
   runtime?: RuntimeName;
+  image?: string;
   codebase?: { name: string; version?: number };
   policy?: PolicyInput;
   preset?: string;
@@ -134,6 +146,10 @@ export type SandboxSpecInput = {
   limits?: Partial<Limits>;
   workspace?: { hostPath: string };
   env?: Record<string, string>;
+  /** Egress: `{ mode: 'allowlist', allow: ['pypi.org'] }`. Default: no network. */
+  network?: NetworkPolicyInput;
+  /** Tenant secrets given as env vars or files (by name; the values come from the secrets store). */
+  secrets?: SecretMount[];
   hostname?: string;
   metadata?: Record<string, string>;
 };

@@ -104,7 +104,7 @@ describe('parseSandboxSpec: invalid input', () => {
   });
 
   it.each([
-    ['the spec', { runtim: 'bwrap' }, 'runtim', 'runtime, limits, workspace, codebase, policy, preset, snapshot, env, hostname, metadata'],
+    ['the spec', { runtim: 'bwrap' }, 'runtim', 'runtime, image, limits, workspace, codebase, policy, preset, snapshot, env, network, secrets, hostname, metadata'],
     ['limits', { limits: { memory: 512 } }, 'memory', 'memoryMb, swapMb, pids, cpus, nofile, fileSizeMb, tmpMb, tmpInodes, timeoutMs, maxOutputBytes, ttlMs, diskMb, diskInodes'],
     ['workspace', { workspace: { hostPath: '/srv/ws', readOnly: true } }, 'readOnly', 'hostPath'],
   ])('names an unknown key in %s and lists the known ones', (where, input, key, known) => {
@@ -155,7 +155,7 @@ describe('parseSandboxSpec: defaults and result', () => {
     ['undefined', undefined],
     ['{}', {}],
   ])('fills every default for %s', (_what, input) => {
-    expect(parseSandboxSpec(input)).toEqual({ runtime: 'bwrap', limits: DEFAULT_LIMITS, env: {}, hostname: 'sandbox', metadata: {} });
+    expect(parseSandboxSpec(input)).toEqual({ runtime: 'bwrap', limits: DEFAULT_LIMITS, env: {}, network: { mode: 'none', allow: [], inject: [] }, secrets: [], hostname: 'sandbox', metadata: {} });
   });
 
   it('keeps given values and fills the rest', () => {

@@ -9,6 +9,7 @@ import type {
   GuardPolicyView,
   KeyView,
   PoolsView,
+  SecretView,
   RecordedScan,
   Scope,
   ScanPolicy,
@@ -40,6 +41,17 @@ export class WardenClient {
     /** The whole log as JSON Lines objects (events, then checkpoints). */
     export(): AsyncGenerator<Record<string, unknown>>;
   };
+  /**
+   * Your tenant's secrets. Values go in and are never returned; sandboxes name
+   * them (`secrets`, `network.inject`). Storing and deleting need the
+   * secrets:write scope.
+   * @example await client.secrets.set('OPENAI_KEY', key, { injectOnly: true, domains: ['api.openai.com'] });
+   */
+  readonly secrets: {
+    set(name: string, value: string, rules?: { injectOnly?: boolean; domains?: string[] }): Promise<SecretView>;
+    list(): Promise<SecretView[]>;
+    delete(name: string): Promise<void>;
+  };
   /** The guard: check code without running it, and the tenant's policy layer. */
   readonly guard: {
     check(code: string, o?: { language?: 'bash' | 'python' | 'javascript' | 'typescript'; policy?: string }): Promise<GuardCheckView>;
@@ -70,6 +82,13 @@ export class WardenClient {
       setPolicy: (tenant, policy) => http.json<GuardPolicyView>('PUT', `/v1/tenants/${enc(tenant)}/guard-policy`, { json: { policy } }),
       clearPolicy: (tenant) => http.json<GuardPolicyView>('DELETE', `/v1/tenants/${enc(tenant)}/guard-policy`),
     };
+    this.secrets = {
+      set: (name, value, rules = {}) => http.json<SecretView>('PUT', `/v1/secrets/${enc(name)}`, { json: { value, ...rules } }),
+      list: async () => (await http.json<{ secrets: SecretView[] }>('GET', '/v1/secrets')).secrets,
+      delete: async (name) => {
+        await http.json('DELETE', `/v1/secrets/${enc(name)}`);
+      },
+    };
     this.keys = {
       create: (o) => http.json<CreatedKey>('POST', '/v1/keys', { json: o }),
       list: async (tenant) => (await http.json<{ keys: KeyView[] }>('GET', '/v1/keys', { query: { tenant } })).keys,
@@ -95,6 +114,11 @@ export class WardenClient {
 
   setScanPolicy(tenant: string, policy: ScanPolicy): Promise<ScanPolicy> {
     return this.#http.json<ScanPolicy>('PUT', `/v1/tenants/${encodeURIComponent(tenant)}/scan-policy`, { json: policy });
+  }
+
+  /** Liveness and the server's version (no key needed). */
+  health(): Promise<{ ok: boolean; version: string }> {
+    return this.#http.json<{ ok: boolean; version: string }>('GET', '/health');
   }
 
   whoami(): Promise<WhoAmI> {

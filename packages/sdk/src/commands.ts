@@ -40,7 +40,7 @@ export class CommandHandle {
   #pid: number | null;
 
   /** @internal */
-  constructor(http: Http, sandboxId: string, view: CommandView, opts: Pick<RunOptions, 'onStdout' | 'onStderr'> & { onData?: (b: Uint8Array) => void }, after = -1) {
+  constructor(http: Http, sandboxId: string, view: CommandView, opts: Pick<RunOptions, 'onStdout' | 'onStderr' | 'signal'> & { onData?: (b: Uint8Array) => void }, after = -1) {
     this.#http = http;
     this.id = view.id;
     this.#pid = view.pid;
@@ -86,11 +86,11 @@ async function follow(
   http: Http,
   path: string,
   after: number,
-  opts: Pick<RunOptions, 'onStdout' | 'onStderr'> & { onData?: (b: Uint8Array) => void },
+  opts: Pick<RunOptions, 'onStdout' | 'onStderr' | 'signal'> & { onData?: (b: Uint8Array) => void },
   events?: AsyncGenerator<CommandEvent>,
 ): Promise<CommandResult> {
   let id = '';
-  const r = await collectOutput<ExecResult>(events ?? http.ndjson<CommandEvent>('GET', path, { query: { after } }), {
+  const r = await collectOutput<ExecResult>(events ?? http.ndjson<CommandEvent>('GET', path, { query: { after }, ...(opts.signal ? { signal: opts.signal } : {}) }), {
     ...opts,
     onStart: (startId) => (id = startId),
     lost: 'The output stream ended before the command did (the server went away?). Reattach with sandbox.commands.connect(id).',
@@ -175,8 +175,8 @@ export class Commands {
     return this.#http.json<CommandResult>('POST', path, { json: body, unbounded: true, ...(opts.signal ? { signal: opts.signal } : {}) });
   }
 
-  /** Reattaches to a command by id: replays its output, then follows it live. */
-  async connect(id: string, opts: Pick<RunOptions, 'onStdout' | 'onStderr'> = {}): Promise<CommandHandle> {
+  /** Reattaches to a command by id: replays its output, then follows it live. Aborting `signal` stops following (the command keeps running). */
+  async connect(id: string, opts: Pick<RunOptions, 'onStdout' | 'onStderr' | 'signal'> = {}): Promise<CommandHandle> {
     const view = await this.#http.json<CommandView>('GET', `/v1/sandboxes/${this.#sandboxId}/commands/${id}`);
     return new CommandHandle(this.#http, this.#sandboxId, view, opts);
   }

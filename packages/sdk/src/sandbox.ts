@@ -5,7 +5,7 @@
  * const r = await sbx.commands.run('python3 -c "print(6*7)"');
  * r.stdout; // "42\n"
  */
-import { WardenError, type ChangesVerdicts, type CreateSandboxBody, type DiffView, type SandboxPage, type SandboxView } from '@warden/protocol';
+import { WardenError, type ChangesVerdicts, type CreateSandboxBody, type DiffView, type NetworkView, type SandboxPage, type SandboxView, type UpdateNetworkBody } from '@warden/protocol';
 import { Commands } from './commands.js';
 import { Files } from './files.js';
 import { Http, type ConnectionOptions } from './http.js';
@@ -34,6 +34,15 @@ export class Sandbox implements AsyncDisposable {
   readonly pty: Pty;
   /** Stateful Python and JavaScript contexts for runCode(): create, list, restart, delete. */
   readonly contexts: CodeContexts;
+  /**
+   * The sandbox's network egress: read it, or replace it while the sandbox
+   * runs (connections the new policy does not allow are cut).
+   * @example await sbx.network.update({ mode: 'allowlist', allow: ['pypi.org', 'files.pythonhosted.org'] });
+   */
+  readonly network: {
+    get(): Promise<NetworkView>;
+    update(policy: UpdateNetworkBody): Promise<NetworkView>;
+  };
   readonly #http: Http;
 
   private constructor(http: Http, id: string) {
@@ -44,6 +53,10 @@ export class Sandbox implements AsyncDisposable {
     this.sessions = new Sessions(http, id);
     this.pty = new Pty(http, id);
     this.contexts = new CodeContexts(http, id);
+    this.network = {
+      get: () => http.json<NetworkView>('GET', `/v1/sandboxes/${id}/network`),
+      update: (policy) => http.json<NetworkView>('PUT', `/v1/sandboxes/${id}/network`, { json: policy }),
+    };
   }
 
   /** Creates a sandbox. Connection from opts.url/apiKey or WARDEN_URL/WARDEN_API_KEY. */
@@ -63,6 +76,11 @@ export class Sandbox implements AsyncDisposable {
       throw new WardenError('E_SANDBOX_CLOSED', `Sandbox ${id} has ended (${v.closedReason ?? 'killed'}). Create a new sandbox.`, { details: { sandboxId: id } });
     }
     return new Sandbox(http, v.id);
+  }
+
+  /** A sandbox's record, running or ended (connect() refuses ended ones). */
+  static async info(id: string, opts: ConnectionOptions = {}): Promise<SandboxView> {
+    return new Http(opts).json<SandboxView>('GET', `/v1/sandboxes/${encodeURIComponent(id)}`);
   }
 
   /** Your sandboxes, a page at a time (pass nextCursor back as cursor). */

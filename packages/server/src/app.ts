@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import swagger from '@fastify/swagger';
 import { WardenError, type ScanPolicy } from '@warden/protocol';
-import type { AuditLog, Engine } from '@warden/core';
+import type { AuditLog, Engine, SecretsKey } from '@warden/core';
 import { newId } from '@warden/core';
 import { registerAuth } from './auth/authenticate.js';
 import { redactHostPaths, toErrorResponse } from './errors.js';
@@ -24,6 +24,16 @@ import { approvalRoutes } from './routes/approvals.js';
 import { auditRoutes } from './routes/audit.js';
 import { guardRoutes } from './routes/guard.js';
 import { poolRoutes } from './routes/pools.js';
+import { secretRoutes } from './routes/secrets.js';
+import { SecretService } from './services/secrets.js';
+import { SecretStore } from './store/secrets.js';
+import { registerE2b } from './e2b/index.js';
+import { mcpRoutes } from './routes/mcp.js';
+import { metricsRoutes } from './routes/metrics.js';
+import { createMetrics, type Metrics } from './metrics/metrics.js';
+import { meteredAudit } from './metrics/audit-tap.js';
+import { defaultDashboardDir, loadDashboard } from './dashboard/assets.js';
+import { dashboardRoutes } from './dashboard/routes.js';
 import { GuardService } from './services/guard.js';
 import { GuardPolicyStore } from './store/guard-policies.js';
 import { CommandRegistry } from './services/commands.js';
@@ -48,6 +58,15 @@ export interface AppOptions {
   readonly defaultScanPolicy?: ScanPolicy;
   /** The audit log the engine writes to, for the query, verify and export routes. Default: none (the routes are absent). */
   readonly audit?: AuditLog;
+  /** The key tenants' secrets are encrypted with (loadSecretsKey). Default: none (storing or using a secret fails with E_SECRETS_UNAVAILABLE). */
+  readonly secretsKey?: SecretsKey;
+  /**
+   * The Prometheus instruments GET /metrics renders. Pass the ones whose meteredAudit() wraps the
+   * engine's audit sink (serve() does) to count what the engine does. Default: a fresh set.
+   */
+  readonly metrics?: Metrics;
+  /** The built dashboard served at /ui/; false for none. Default: packages/dashboard/dist (a missing build answers 503 with how to build it). */
+  readonly dashboardDir?: string | false;
 }
 
 export interface App {
@@ -77,8 +96,10 @@ export async function buildApp(opts: AppOptions): Promise<App> {
   const keys = new KeyStore(opts.db);
   const store = new SandboxStore(opts.db);
   const guard = new GuardService(opts.engine, new GuardPolicyStore(opts.db));
-  const sandboxes = new SandboxService(opts.engine, store, guard, coreLogger(fastify.log));
-  const scans = new ScanService(new ScanStore(opts.db, opts.defaultScanPolicy ?? { mode: 'report', blockAt: 'malicious' }), join(opts.engine.stateDir, 'spool') /* removed with the engine, and by crash recovery */, coreLogger(fastify.log), opts.audit ? { audit: opts.audit } : {});
+  const secrets = new SecretService(new SecretStore(opts.db, opts.secretsKey));
+  const sandboxes = new SandboxService(opts.engine, store, guard, coreLogger(fastify.log), secrets);
+  const metrics = opts.metrics ?? createMetrics();
+  const scans = new ScanService(new ScanStore(opts.db, opts.defaultScanPolicy ?? { mode: 'report', blockAt: 'malicious' }), join(opts.engine.stateDir, 'spool') /* removed with the engine, and by crash recovery */, coreLogger(fastify.log), opts.audit ? { audit: meteredAudit(opts.audit, metrics) } : {});
   const commands = new CommandRegistry();
   sandboxes.onEnded((id) => commands.drop(id));
   let draining = false;
@@ -121,6 +142,15 @@ export async function buildApp(opts: AppOptions): Promise<App> {
   approvalRoutes(fastify, opts.engine);
   if (opts.audit) auditRoutes(fastify, opts.audit);
   poolRoutes(fastify, opts.engine);
+  secretRoutes(fastify, secrets);
+  await registerE2b(fastify, { sandboxes, commands, scans, keys, hostPaths: [[opts.engine.config.dataDir, '<data-dir>']] });
+  mcpRoutes(fastify, { version: VERSION });
+  metricsRoutes(fastify, metrics, opts.engine);
+  if (opts.dashboardDir !== false) {
+    const dashboard = await loadDashboard(opts.dashboardDir ?? defaultDashboardDir());
+    if (dashboard.state === 'missing') fastify.log.warn({ dir: dashboard.dir, reason: dashboard.reason }, 'the dashboard is not built (npm run build); /ui/ answers 503 until it is');
+    dashboardRoutes(fastify, dashboard);
+  }
 
   await fastify.ready();
   return {

@@ -6,12 +6,14 @@ import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { FastifyBaseLogger } from 'fastify';
 import pino from 'pino';
-import { WardenError } from '@warden/protocol';
-import { createEngine, createGuard, openAuditLog, recoverDataDir, type AuditLog, type Engine, type Guard, type RecoveryReport } from '@warden/core';
+import { WardenError, type RuntimeName } from '@warden/protocol';
+import { createEngine, createGuard, loadSecretsKey, openAuditLog, recoverDataDir, type AuditLog, type Engine, type EngineOptions, type Guard, type RecoveryReport } from '@warden/core';
 import { buildApp, type App } from './app.js';
 import { openDb, type Db } from './store/db.js';
 import { coreLogger } from './logging.js';
 import { startReaper } from './services/reaper.js';
+import { createMetrics } from './metrics/metrics.js';
+import { meteredAudit } from './metrics/audit-tap.js';
 
 export interface ServeOptions {
   readonly port?: number;
@@ -40,6 +42,24 @@ export interface ServeOptions {
    * outside the data dir where you can: whoever can write both could re-sign.
    */
   readonly auditKeyFile?: string;
+  /**
+   * Runtime of sandboxes whose create names none: bwrap, gvisor or docker.
+   * Default: $WARDEN_RUNTIME, else bwrap. The others start on first use.
+   */
+  readonly runtime?: RuntimeName;
+  /** The Docker Engine's socket for `docker` sandboxes. Default: DOCKER_HOST when it is unix://PATH, else /var/run/docker.sock. */
+  readonly dockerSocket?: string;
+  /**
+   * The key (base64 of 32 bytes) tenants' secrets are encrypted with; created
+   * 0600 when missing. Default: $WARDEN_SECRETS_KEY, else
+   * <dataDir>/keys/secrets.key. Keep it off the data dir's backups: with it,
+   * a copy of the database gives up every secret.
+   */
+  readonly secretsKeyFile?: string;
+  /** The egress proxy's DNS servers, upstream CAs and connect timeout (EngineOptions.egress). Default: the host's resolver and Node's roots. */
+  readonly egress?: EngineOptions['egress'];
+  /** Where the JSON log goes. Default: stderr. */
+  readonly logStream?: NodeJS.WritableStream;
 }
 
 /** Warm default sandboxes when neither poolSize nor WARDEN_POOL_SIZE says otherwise: a couple of instant creates for a few MiB. */
@@ -82,7 +102,7 @@ async function settledWithin(p: Promise<unknown>, ms: number): Promise<void> {
 export async function serve(opts: ServeOptions = {}): Promise<RunningServer> {
   const dataDir = opts.dataDir ?? process.env.WARDEN_DATA_DIR ?? '/var/lib/warden';
   const poolSize = resolvePoolSize(opts.poolSize);
-  const log: FastifyBaseLogger = pino({ level: opts.logLevel ?? 'info' }, pino.destination(2));
+  const log: FastifyBaseLogger = pino({ level: opts.logLevel ?? 'info' }, opts.logStream ?? pino.destination(2));
   await mkdir(dataDir, { recursive: true, mode: 0o711 });
   const db: Db = openDb(join(dataDir, 'warden.db'));
   let engine: Engine | undefined;
@@ -93,6 +113,8 @@ export async function serve(opts: ServeOptions = {}): Promise<RunningServer> {
     // The signing key lives beside, not inside, the database it signs for.
     const keyFile = opts.auditKeyFile ?? process.env.WARDEN_AUDIT_KEY ?? join(dataDir, 'keys', 'audit-ed25519.pem');
     audit = openAuditLog({ file: join(dataDir, 'audit.sqlite'), keyFile, logger: coreLogger(log) });
+    // Like the audit key: beside the database, never in it.
+    const secretsKey = await loadSecretsKey(opts.secretsKeyFile ?? process.env.WARDEN_SECRETS_KEY ?? join(dataDir, 'keys', 'secrets.key'));
     guard = await startGuard(opts.guardPolicy ?? process.env.WARDEN_GUARD_POLICY);
     // Before anything new starts: end what a previous run left behind (its sandboxes died with it).
     const report = await recoverDataDir(dataDir, { logger: coreLogger(log) });
@@ -102,8 +124,10 @@ export async function serve(opts: ServeOptions = {}): Promise<RunningServer> {
         'cleaned up after a previous server run',
       );
     }
-    engine = await createEngine({ dataDir, logger: coreLogger(log), ...(guard ? { guard } : {}), audit, ...(poolSize > 0 ? { pool: [{ size: poolSize }] } : {}) });
-    app = await buildApp({ engine, db, logger: log, audit });
+    // Counts what the engine does from the events it audits (docs/metrics.md).
+    const metrics = createMetrics();
+    engine = await createEngine({ dataDir, logger: coreLogger(log), ...(opts.runtime === undefined ? {} : { runtime: opts.runtime }), ...(opts.dockerSocket === undefined ? {} : { dockerSocket: opts.dockerSocket }), ...(opts.egress === undefined ? {} : { egress: opts.egress }), ...(guard ? { guard } : {}), audit: meteredAudit(audit, metrics), ...(poolSize > 0 ? { pool: [{ size: poolSize }] } : {}) });
+    app = await buildApp({ engine, db, logger: log, audit, metrics, secretsKey });
     const orphanedSandboxes = app.store.closeOrphans(engine.id, 'server-restart');
     if (orphanedSandboxes.length > 0) log.warn({ sandboxes: orphanedSandboxes }, 'sandboxes of a previous server run ended with it; marked closed');
 

@@ -3,16 +3,21 @@ import { parseArgs } from 'node:util';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { createEngine, createGuard, type Guard, type Sandbox } from '@warden/core';
-import { hasCode, WardenError, type ExecResult, type PolicyInput, type SandboxSpecInput } from '@warden/protocol';
+import { hasCode, WardenError, type ExecResult, type PolicyInput, type RuntimeName, type SandboxSpecInput } from '@warden/protocol';
 import { constants } from 'node:os';
 import { Sandbox as RemoteSandbox } from '@warden/sdk';
 import { printJson, UsageError } from '../output.js';
 
-export const RUN_USAGE = `usage: warden run [--runtime bwrap] [--memory-mb N] [--cpus N] [--pids N] [--timeout-ms N]
+export const RUN_USAGE = `usage: warden run [--runtime bwrap|gvisor|docker [--image NAME]] [--memory-mb N] [--cpus N] [--pids N] [--timeout-ms N]
                   [--workspace DIR | --codebase NAME [--version N] [--preset P | --policy FILE.json] | --snapshot ID] [--disk-mb N]
                   [--diff] [--export FILE.tar|FILE.patch] [--commit] [--take-snapshot]
-                  [--env K=V]... [--data-dir DIR | --server URL] [--guard-policy FILE|off] [--json] -- CMD [ARGS...]
-(with --server, the API key comes from WARDEN_API_KEY; locally the guard checks CMD against the shipped policy
+                  [--env K=V]... [--allow-domain NAME[:PORT]]... [--secret NAME[=VAR|=/tmp/FILE]]... [--inject DOMAIN=SECRET]...
+                  [--data-dir DIR | --server URL] [--guard-policy FILE|off] [--json] -- CMD [ARGS...]
+(--allow-domain turns on egress through Warden's proxy for that domain (*.suffix for its subdomains); --secret gives
+ a secret as variable NAME (or VAR, or a file under /tmp); --inject has the proxy add "Authorization: Bearer <secret>"
+ to HTTPS requests to DOMAIN. With --server the secrets are your tenant's stored ones; locally their values come from
+ variables of the same name in warden's own environment.
+ With --server, the API key comes from WARDEN_API_KEY; locally the guard checks CMD against the shipped policy
  or --guard-policy first, and an action it would hold for a person is refused: run it through a server to approve it)`;
 
 function intFlag(name: string, v: string | undefined): number | undefined {
@@ -40,6 +45,8 @@ export interface RunArgs {
   readonly server: string | undefined;
   /** Local runs: the guard policy file, 'off', or undefined for the shipped default. */
   readonly guardPolicy: string | undefined;
+  /** Names of the secrets the spec uses (local runs read their values from the environment). */
+  readonly secretNames: readonly string[];
 }
 
 export function parseRunArgs(args: string[]): RunArgs {
@@ -51,6 +58,7 @@ export function parseRunArgs(args: string[]): RunArgs {
     allowPositionals: true,
     options: {
       runtime: { type: 'string' },
+      image: { type: 'string' },
       'memory-mb': { type: 'string' },
       'disk-mb': { type: 'string' },
       cpus: { type: 'string' },
@@ -71,6 +79,9 @@ export function parseRunArgs(args: string[]): RunArgs {
       'take-snapshot': { type: 'boolean' },
       server: { type: 'string' },
       'guard-policy': { type: 'string' },
+      'allow-domain': { type: 'string', multiple: true },
+      secret: { type: 'string', multiple: true },
+      inject: { type: 'string', multiple: true },
     },
   });
   const command = [...positionals, ...argv];
@@ -91,10 +102,27 @@ export function parseRunArgs(args: string[]): RunArgs {
   set('pids', intFlag('pids', values.pids));
   const timeoutMs = intFlag('timeout-ms', values['timeout-ms']);
   set('timeoutMs', timeoutMs);
+  const allow = values['allow-domain'] ?? [];
+  const inject = (values.inject ?? []).map((kv) => {
+    const eq = kv.lastIndexOf('=');
+    if (eq <= 0 || eq === kv.length - 1) throw new UsageError(`--inject must look like DOMAIN=SECRET, got ${JSON.stringify(kv)}.\n${RUN_USAGE}`);
+    return { domain: kv.slice(0, eq), secret: kv.slice(eq + 1) };
+  });
+  const secrets = (values.secret ?? []).map((kv) => {
+    const eq = kv.indexOf('=');
+    const name = eq < 0 ? kv : kv.slice(0, eq);
+    const to = eq < 0 ? undefined : kv.slice(eq + 1);
+    if (name === '' || to === '') throw new UsageError(`--secret must look like NAME, NAME=VAR or NAME=/tmp/FILE, got ${JSON.stringify(kv)}.\n${RUN_USAGE}`);
+    return { name, ...(to === undefined ? {} : to.startsWith('/') ? { file: to } : { env: to }) };
+  });
   const spec: SandboxSpecInput = {
-    ...(values.runtime === undefined ? {} : { runtime: values.runtime as 'bwrap' }),
+    // Checked with the rest of the spec: a bad name gets the spec's error and hint.
+    ...(values.runtime === undefined ? {} : { runtime: values.runtime as RuntimeName }),
+    ...(values.image === undefined ? {} : { image: values.image }),
     limits,
     env,
+    ...(allow.length > 0 || inject.length > 0 ? { network: { mode: 'allowlist' as const, allow, inject } } : {}),
+    ...(secrets.length > 0 ? { secrets } : {}),
     ...(values.workspace === undefined ? {} : { workspace: { hostPath: values.workspace } }),
     ...(values.codebase === undefined ? {} : { codebase: { name: values.codebase, ...(values.version === undefined ? {} : { version: intFlag('version', values.version) ?? 0 }) } }),
     ...(values.preset === undefined ? {} : { preset: values.preset }),
@@ -106,7 +134,8 @@ export function parseRunArgs(args: string[]): RunArgs {
     throw new UsageError('--workspace, --diff, --export, --commit and --take-snapshot work only without --server (a remote server cannot mount or write your local files).');
   }
   if (values.server !== undefined && values['guard-policy'] !== undefined) throw new UsageError('--guard-policy applies to local runs only; with --server the server’s policies apply.');
-  return { spec, argv: command, json: values.json ?? false, dataDir: values['data-dir'], timeoutMs, after, server: values.server, guardPolicy: values['guard-policy'] };
+  const secretNames = [...new Set([...secrets.map((m) => m.name), ...inject.map((r) => r.secret)])];
+  return { spec, argv: command, json: values.json ?? false, dataDir: values['data-dir'], timeoutMs, after, server: values.server, guardPolicy: values['guard-policy'], secretNames };
 }
 
 function readPolicy(file: string): PolicyInput {
@@ -115,6 +144,17 @@ function readPolicy(file: string): PolicyInput {
   } catch (err) {
     throw new UsageError(`--policy ${file}: ${(err as Error).message}. Pass a JSON file like {"default":"read","rules":[{"pattern":"docs/","level":"write"}]}.`);
   }
+}
+
+/** Local runs: each secret's value is the variable of the same name in warden's own environment. */
+function localSecrets(names: readonly string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const name of names) {
+    const v = process.env[name];
+    if (v === undefined) throw new UsageError(`--secret/--inject ${name}: a local run takes the value from the variable ${name} in warden's environment, and it is not set. Export it first, or use --server to use your tenant's stored secret.`);
+    out[name] = v;
+  }
+  return out;
 }
 
 /** Exit status the shell would show for this result. */
@@ -217,7 +257,7 @@ export async function runCommand(args: string[]): Promise<number> {
     throw err;
   });
   try {
-    const sandbox = await engine.create(opts.spec, { actor: 'cli' });
+    const sandbox = await engine.create(opts.spec, { actor: 'cli', secrets: localSecrets(opts.secretNames) });
     const forwardStdin = !process.stdin.isTTY;
     const proc = admitLocally(() => sandbox.spawn(opts.argv, {
       ...(forwardStdin ? { stdin: 'pipe' } : {}),

@@ -1,17 +1,21 @@
-/** `warden serve`: the HTTP API with an embedded SQLite store and the bubblewrap runtime. */
+/** `warden serve`: the HTTP API with an embedded SQLite store and the bubblewrap runtime (gVisor and Docker on request). */
 import { parseArgs } from 'node:util';
+import type { RuntimeName } from '@warden/protocol';
 import { serve } from '@warden/server';
 import { UsageError } from '../output.js';
 
 export const SERVE_USAGE = `usage: warden serve [--port P (8765)] [--host H (127.0.0.1)] [--data-dir DIR] [--log-level info|debug|warn|silent]
-                    [--guard-policy FILE|off] [--pool N] [--json]
+                    [--guard-policy FILE|off] [--pool N] [--runtime bwrap|gvisor|docker] [--json]
   --guard-policy  the server's guard policy (YAML; default $WARDEN_GUARD_POLICY, else the shipped one); off: no guard
-  --pool          default sandboxes kept started, so that creating one is a hand-over (default $WARDEN_POOL_SIZE, else 2; 0: none)`;
+  --pool          default sandboxes kept started, so that creating one is a hand-over (default $WARDEN_POOL_SIZE, else 2; 0: none)
+  --runtime       runtime of sandboxes that name none (default $WARDEN_RUNTIME, else bwrap); docker uses DOCKER_HOST or /var/run/docker.sock
+  --secrets-key   the key file tenants' secrets are encrypted with (default $WARDEN_SECRETS_KEY, else <data dir>/keys/secrets.key; created 0600)
+  --dns-server    a DNS server (IP[:PORT]) the egress proxy resolves allowed names with, repeatable (default: the host's resolver)`;
 
 export async function serveCommand(args: string[]): Promise<number> {
   const { values } = parseArgs({
     args,
-    options: { port: { type: 'string' }, host: { type: 'string' }, 'data-dir': { type: 'string' }, 'log-level': { type: 'string' }, 'guard-policy': { type: 'string' }, 'audit-key': { type: 'string' }, pool: { type: 'string' }, json: { type: 'boolean' } },
+    options: { port: { type: 'string' }, host: { type: 'string' }, 'data-dir': { type: 'string' }, 'log-level': { type: 'string' }, 'guard-policy': { type: 'string' }, 'audit-key': { type: 'string' }, pool: { type: 'string' }, runtime: { type: 'string' }, 'secrets-key': { type: 'string' }, 'dns-server': { type: 'string', multiple: true }, json: { type: 'boolean' } },
   });
   const port = values.port === undefined ? 8765 : Number(values.port);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--port must be a port number from 0 to 65535, got ${JSON.stringify(values.port)}.\n${SERVE_USAGE}`);
@@ -25,6 +29,9 @@ export async function serveCommand(args: string[]): Promise<number> {
     ...(values['guard-policy'] === undefined ? {} : { guardPolicy: values['guard-policy'] }),
     ...(values['audit-key'] === undefined ? {} : { auditKeyFile: values['audit-key'] }),
     ...(pool === undefined ? {} : { poolSize: pool }),
+    ...(values.runtime === undefined ? {} : { runtime: values.runtime as RuntimeName }), // checked by the engine config schema
+    ...(values['secrets-key'] === undefined ? {} : { secretsKeyFile: values['secrets-key'] }),
+    ...(values['dns-server'] === undefined ? {} : { egress: { dnsServers: values['dns-server'] } }),
   });
   const key = server.createdAdminKey;
   if (values.json) {

@@ -5,6 +5,7 @@
  */
 import type { CodeError, CodeResult } from '@warden/protocol';
 import { resultBytes } from './framing.js';
+import type { SecretMasker } from '../secrets/mask.js';
 
 export interface CellOutputOptions {
   readonly maxOutputBytes: number;
@@ -13,6 +14,8 @@ export interface CellOutputOptions {
   readonly onResult?: ((result: CodeResult) => void) | undefined;
   /** Called once when the cap is passed; output and results past it are dropped. */
   readonly onLimit?: () => void;
+  /** Secret values to mask in text, results and errors. Default: none. */
+  readonly masker?: SecretMasker | undefined;
 }
 
 /** A user's callback must not break the stream of events, whatever it throws. */
@@ -25,6 +28,8 @@ function call<T>(fn: ((v: T) => void) | undefined, v: T): void {
   }
 }
 
+type TextMask = ReturnType<SecretMasker['textStream']>;
+
 export class CellOutput {
   readonly #opts: CellOutputOptions;
   readonly stdout: string[] = [];
@@ -34,9 +39,23 @@ export class CellOutput {
   error: CodeError | undefined;
   #bytes = 0;
   #truncated = false;
+  readonly #masks: { readonly stdout: TextMask; readonly stderr: TextMask } | undefined;
 
   constructor(opts: CellOutputOptions) {
     this.#opts = opts;
+    if (opts.masker && !opts.masker.empty) this.#masks = { stdout: opts.masker.textStream(), stderr: opts.masker.textStream() };
+  }
+
+  /** `v` with the secret values masked in every string (for errors). */
+  masked<T>(v: T): T {
+    return this.#opts.masker ? this.#opts.masker.deep(v) : v;
+  }
+
+  /** The cell is over: text the maskers held back (it might have begun a secret) goes out, masked. */
+  finish(): void {
+    const masks = this.#masks;
+    if (!masks) return;
+    for (const stream of ['stdout', 'stderr'] as const) this.#text(stream, masks[stream].flush());
   }
 
   get truncated(): boolean {
@@ -44,6 +63,10 @@ export class CellOutput {
   }
 
   text(stream: 'stdout' | 'stderr', text: string): void {
+    this.#text(stream, this.#masks ? this.#masks[stream].push(text) : text);
+  }
+
+  #text(stream: 'stdout' | 'stderr', text: string): void {
     if (this.#truncated || text.length === 0) return;
     const bytes = Buffer.byteLength(text);
     let piece = text;
@@ -63,8 +86,9 @@ export class CellOutput {
     }
   }
 
-  result(r: CodeResult): void {
+  result(raw: CodeResult): void {
     if (this.#truncated) return;
+    const r = this.masked(raw);
     const bytes = resultBytes(r);
     if (this.#bytes + bytes > this.#opts.maxOutputBytes) {
       this.#limit();

@@ -10,6 +10,7 @@ import type { Gate } from '../guard/gate.js';
 import { CellOutput } from './cell.js';
 import { Interpreter, describeEnd, type InterpreterEnd, type SpawnInterpreter } from './interpreter.js';
 import { checkCell, type CellDefaults, type CellSpec, type ContextSpec, type RunCodeOptions } from './options.js';
+import type { SecretMasker } from '../secrets/mask.js';
 
 export interface CodeContextInfo {
   readonly id: string;
@@ -58,6 +59,8 @@ export interface CodeContextDeps {
   readonly onSandboxEnd: (end: () => void) => void;
   /** The guard and audit gate every cell passes before it is queued. */
   readonly gate: Gate;
+  /** Secret values to mask in cell output. Default: none. */
+  readonly masker?: SecretMasker | undefined;
   readonly prepare: PrepareCode;
   /** Called once when the context closes, for whatever reason. */
   readonly onClosed: (context: CodeContext) => void;
@@ -329,7 +332,7 @@ export class CodeContext implements AsyncDisposable {
       interp.interrupt();
       graceTimer = setTimeout(graceOver, INTERRUPT_GRACE_MS);
     };
-    const out = new CellOutput({ maxOutputBytes: spec.maxOutputBytes, onStdout: spec.onStdout, onStderr: spec.onStderr, onResult: spec.onResult, onLimit: () => interrupt('output-limit') });
+    const out = new CellOutput({ maxOutputBytes: spec.maxOutputBytes, onStdout: spec.onStdout, onStderr: spec.onStderr, onResult: spec.onResult, onLimit: () => interrupt('output-limit'), masker: this.#deps.masker });
     const id = ++this.#requestId;
     let finished!: () => void;
     const done = new Promise<'done'>((resolve) => (finished = () => resolve('done')));
@@ -344,7 +347,7 @@ export class CodeContext implements AsyncDisposable {
             out.result(e.result);
             break;
           case 'error':
-            out.error = { name: e.name, value: e.value, traceback: e.traceback };
+            out.error = out.masked({ name: e.name, value: e.value, traceback: e.traceback });
             break;
           case 'done':
             if (e.id === id) finished();
@@ -365,6 +368,7 @@ export class CodeContext implements AsyncDisposable {
       clearTimeout(graceTimer);
       job.interrupt = undefined;
       interp.detach();
+      out.finish();
     }
     const execution = (error: CodeError | undefined, stateLost: boolean): Execution => ({
       contextId: this.id,

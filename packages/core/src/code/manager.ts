@@ -10,6 +10,7 @@ import { CodeContext, type CodeContextInfo, type PrepareCode } from './context.j
 import type { SpawnInterpreter } from './interpreter.js';
 import { createJsAsync, type JsAsync } from './js-async.js';
 import { checkContextOptions, checkTarget, type CellDefaults, type CodeContextOptions, type ContextSpec, type RunCodeOptions } from './options.js';
+import type { SecretMasker } from '../secrets/mask.js';
 
 
 /** Open code contexts per sandbox (default contexts included). */
@@ -25,6 +26,8 @@ export interface CodeContextsDeps {
   /** Throws E_SANDBOX_CLOSED once the sandbox is gone. */
   readonly assertRunning: () => void;
   readonly gate: Gate;
+  /** Secret values to mask in cell output. Default: none. */
+  readonly masker?: SecretMasker;
 }
 
 export class CodeContexts {
@@ -150,6 +153,7 @@ export class CodeContexts {
         else this.#onEnd.set(id, end);
       },
       gate: this.#deps.gate,
+      masker: this.#deps.masker,
       prepare: this.#prepare,
       onClosed: (c) => {
         this.#onEnd.delete(c.id);

@@ -53,7 +53,9 @@ export interface WatchEvent {
   /**
    * `create` (also: moved in), `write`, `remove`, `rename` (moved away or
    * renamed; the new name comes as a `create`), `chmod` (attributes), or
-   * `overflow`: the kernel's queue overflowed and events were lost.
+   * `overflow`: the kernel's queue overflowed and events were lost. A file
+   * replaced by `files.write` shows as `create` then `write` of its path (the
+   * write's temporary files are not reported).
    */
   readonly type: WatchEventType;
   /** Absolute path inside the sandbox of the entry the event is about. */

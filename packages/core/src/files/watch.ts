@@ -9,6 +9,7 @@ import { FsHelper, type FilesContext } from './helper.js';
 import { helperProtocolError, JsonLines } from './lines.js';
 import { pathArg } from './paths.js';
 import type { WatchHandle, WatchOptions } from './types.js';
+import { writeTempFilter } from './write-temps.js';
 
 const CLOSED = Symbol('closed');
 
@@ -27,6 +28,7 @@ export async function watchPath(ctx: FilesContext, path: string, run: WatchRun):
   let closing = false;
   let resolveReady!: () => void;
   const readyPromise = new Promise<void>((resolve) => (resolveReady = resolve));
+  const ownWrites = writeTempFilter();
   const lines = new JsonLines((v) => {
     if (!ready) {
       if (!decodeFlag(v, 'ready')) throw helperProtocolError('a watch that is not ready');
@@ -37,7 +39,7 @@ export async function watchPath(ctx: FilesContext, path: string, run: WatchRun):
     const event = decodeWatchEvent(v);
     if (closing) return;
     try {
-      run.onEvent(event);
+      for (const e of ownWrites(event)) run.onEvent(e);
     } catch (err) {
       // `helper` is set: lines only come from its output.
       helper.stop({ userError: err });

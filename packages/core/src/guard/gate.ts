@@ -11,6 +11,7 @@ import type { AuditSink, AuditSinkEvent } from '../audit/sink.js';
 import type { ActionKind, Approvals } from './approvals.js';
 import type { Guard, Policy } from './guard.js';
 import type { GuardLanguage, GuardResult } from './types.js';
+import type { SecretMasker } from '../secrets/mask.js';
 
 /** Per-call options of exec, spawn, session commands and code cells. */
 export interface GateOptions {
@@ -95,6 +96,8 @@ export interface GateDeps {
   readonly layers: readonly Policy[] | (() => readonly Policy[]);
   readonly approvals: Approvals;
   readonly audit: AuditSink | undefined;
+  /** Secret values of this sandbox, masked in every preview and detail it records (the log's own masking catches only secret-shaped text). */
+  readonly masker?: SecretMasker;
 }
 
 const START_ACTION: Record<ActionKind, string> = { command: 'command.start', session: 'session.command', code: 'code.run' };
@@ -152,7 +155,7 @@ export class Gate {
       requestedBy: actor,
       kind,
       // Everyone who reads the tenant's approvals sees this: secrets masked, as in the audit log.
-      preview: redactPreview(result.text, { maxChars: APPROVAL_PREVIEW_CHARS }),
+      preview: redactPreview(result.text, { maxChars: APPROVAL_PREVIEW_CHARS, values: this.#d.masker?.values ?? [] }),
       risk: result.risk,
       findings: result.findings,
     });
@@ -238,10 +241,11 @@ export class Gate {
   }
 
   #write(event: Omit<AuditSinkEvent, 'sandboxId' | 'tenant'>, durable = true): void {
-    const { audit, sandboxId, tenant } = this.#d;
+    const { audit, sandboxId, tenant, masker } = this.#d;
     if (!audit) return;
     try {
-      audit.append({ ...event, sandboxId, ...(tenant ? { tenant } : {}) }, { durable });
+      const masked = masker && !masker.empty ? { ...event, ...(event.preview === undefined ? {} : { preview: masker.text(event.preview) }), ...(event.details === undefined ? {} : { details: masker.deep(event.details) }) } : event;
+      audit.append({ ...masked, sandboxId, ...(tenant ? { tenant } : {}) }, { durable });
     } catch (err) {
       if (!durable) return;
       throw err instanceof WardenError && err.code === 'E_AUDIT_UNAVAILABLE'

@@ -93,7 +93,12 @@ export class EngineCgroups {
   }
 
   plan(sandboxId: string, limits: CgroupLimits): CgroupPlan {
-    return planCgroup(this.#layout, `${this.#rel}/${sandboxId}`, limits);
+    return planCgroup(this.#layout, this.relPath(sandboxId), limits);
+  }
+
+  /** A sandbox's cgroup path below every hierarchy's mount: `warden/<engineId>/<sandboxId>`. */
+  relPath(sandboxId: string): string {
+    return `${this.#rel}/${sandboxId}`;
   }
 
   /** Every engine-level directory, for leak checks. */

@@ -1,6 +1,6 @@
 /** The `pool` engine option: schema (validated with the rest of the engine config) and the checks across entries. */
 import { Type, type Static } from '@sinclair/typebox';
-import { Limits, SandboxSpec, WardenError, parseSandboxSpec } from '@warden/protocol';
+import { Limits, SandboxSpec, WardenError, parseSandboxSpec, type RuntimeName } from '@warden/protocol';
 import { HANDOVER_LIMITS, poolKey } from './profile.js';
 
 const ProfileSchema = Type.Object(
@@ -40,7 +40,7 @@ export interface PoolOptions {
    * timeoutMs and maxOutputBytes may differ: they are applied at hand-over.
    * Default: the default spec.
    */
-  readonly profile?: { runtime?: 'bwrap'; hostname?: string; limits?: Partial<Omit<Limits, (typeof HANDOVER_LIMITS)[number]>> };
+  readonly profile?: { runtime?: RuntimeName; hostname?: string; limits?: Partial<Omit<Limits, (typeof HANDOVER_LIMITS)[number]>> };
 }
 
 /** Checks across entries, after the schema: distinct profiles, and sizes that fit in maxSandboxes. */

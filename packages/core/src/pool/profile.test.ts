@@ -26,13 +26,17 @@ describe('poolKey: what a pooled sandbox must match', () => {
     expect(key({ limits: { [name]: other } })).not.toBe(base);
   });
 
+  it('network and secrets are applied at hand-over, not part of the key', () => {
+    expect(key({ network: { mode: 'allowlist', allow: ['pypi.org'] }, secrets: [{ name: 'T' }] })).toBe(base);
+  });
+
   it('hostname and runtime are part of the key', () => {
     expect(key({ hostname: 'other' })).not.toBe(base);
     expect(profileOf(parseSandboxSpec({}))).toMatchObject({ runtime: 'bwrap', hostname: 'sandbox' });
   });
 
   it('a spec field nobody classified is part of the key (fail closed)', () => {
-    const spec = { ...parseSandboxSpec({}), network: { allow: ['example.com'] } } as unknown as SandboxSpec;
+    const spec = { ...parseSandboxSpec({}), futureField: { anything: true } } as unknown as SandboxSpec;
     expect(poolKey(spec)).not.toBe(base);
   });
 

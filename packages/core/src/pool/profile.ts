@@ -13,8 +13,12 @@
  */
 import type { Limits, SandboxSpec } from '@warden/protocol';
 
-/** Spec fields applied when a sandbox is handed over, not when it starts. */
-export const HANDOVER_FIELDS = ['env', 'metadata'] as const satisfies ReadonlyArray<keyof SandboxSpec>;
+/**
+ * Spec fields applied when a sandbox is handed over, not when it starts. The
+ * network policy is one: every sandbox of an egress-capable runtime starts
+ * with its (empty) egress directory, and the proxy is set up at hand-over.
+ */
+export const HANDOVER_FIELDS = ['env', 'metadata', 'network', 'secrets'] as const satisfies ReadonlyArray<keyof SandboxSpec>;
 
 /** Limits the Sandbox object applies (TTL timer, per-command defaults); the runtime and cgroup never see them. */
 export const HANDOVER_LIMITS = ['ttlMs', 'timeoutMs', 'maxOutputBytes'] as const satisfies ReadonlyArray<keyof Limits>;
@@ -24,7 +28,7 @@ export const HANDOVER_LIMITS = ['ttlMs', 'timeoutMs', 'maxOutputBytes'] as const
  * codebase, a snapshot or a host directory chosen by the caller (and a
  * codebase's policy and preset). Such sandboxes are always started cold.
  */
-export const NEVER_POOLED = ['workspace', 'codebase', 'snapshot', 'policy', 'preset'] as const satisfies ReadonlyArray<keyof SandboxSpec>;
+export const NEVER_POOLED = ['workspace', 'codebase', 'snapshot', 'policy', 'preset', 'image'] as const satisfies ReadonlyArray<keyof SandboxSpec>;
 
 /** The parts of a spec a pooled sandbox must match. */
 export type PoolProfile = Readonly<Omit<SandboxSpec, (typeof HANDOVER_FIELDS)[number] | (typeof NEVER_POOLED)[number] | 'limits'>> & {

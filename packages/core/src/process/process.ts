@@ -7,6 +7,7 @@ import type { AgentClient, ProcessHandlers } from '../agent-protocol/client.js';
 import { AgentErrorCode, SignalScope, type ExitInfo } from '../agent-protocol/codec.js';
 import { signalName, signalNumber } from './signals.js';
 import { checkResize } from './terminal.js';
+import type { SecretMasker, StreamMasker } from '../secrets/mask.js';
 
 export interface ProcessOptions {
   /** Working directory inside the sandbox. Default: /workspace. */
@@ -57,6 +58,8 @@ export interface Limits {
   readonly maxOutputBytes: number;
   /** false: output only goes to the callbacks and the result's stdout/stderr stay empty, so a long-lived shell does not hoard it. Default true. */
   readonly retainOutput?: boolean;
+  /** Secret values to mask in the output (callbacks and result), even when split across chunks. Default: none. */
+  readonly mask?: SecretMasker;
 }
 
 /** How long to wait for the agent to confirm a kill before ending the sandbox. */
@@ -87,6 +90,8 @@ export class SandboxProcess {
   #reject!: (e: Error) => void;
   readonly #startedPromise: Promise<number>;
   #resolveStarted!: (pid: number) => void;
+  readonly #outMask: StreamMasker | undefined;
+  readonly #errMask: StreamMasker | undefined;
 
   constructor(agent: AgentClient, hooks: ProcessHooks, argv: readonly string[], env: readonly string[], cwd: string, opts: ProcessOptions, limits: Limits) {
     this.#agent = agent;
@@ -102,6 +107,10 @@ export class SandboxProcess {
     });
     this.#startedPromise.catch(() => undefined);
     this.#oomBefore = hooks.oomSnapshot();
+    if (limits.mask && !limits.mask.empty) {
+      this.#outMask = limits.mask.stream();
+      this.#errMask = limits.mask.stream();
+    }
     const stdin = opts.stdin;
     const pty = opts.pty;
     const handlers: ProcessHandlers = {
@@ -109,8 +118,8 @@ export class SandboxProcess {
         this.#pid = pid;
         this.#resolveStarted(pid);
       },
-      onStdout: (d) => this.#output(d, this.#out, opts.onStdout),
-      onStderr: (d) => this.#output(d, this.#err, opts.onStderr),
+      onStdout: (d) => this.#output(this.#outMask ? this.#outMask.push(d) : d, this.#out, opts.onStdout),
+      onStderr: (d) => this.#output(this.#errMask ? this.#errMask.push(d) : d, this.#err, opts.onStderr),
       onExit: (info) => void this.#exit(info),
       onAgentError: (code, message) => {
         if (code === AgentErrorCode.START_FAILED) {
@@ -233,8 +242,15 @@ export class SandboxProcess {
     if (this.#onAbort) this.#opts.signal?.removeEventListener('abort', this.#onAbort);
   }
 
+  /** Releases what the maskers held back (the output has ended). */
+  #flushMasks(): void {
+    if (this.#outMask) this.#output(this.#outMask.flush(), this.#out, this.#opts.onStdout);
+    if (this.#errMask) this.#output(this.#errMask.flush(), this.#err, this.#opts.onStderr);
+  }
+
   async #exit(info: ExitInfo): Promise<void> {
     if (this.#done) return;
+    this.#flushMasks();
     this.#cleanup();
     let reason: ExitReason = this.#reason ?? (info.kind === 'exited' ? 'exited' : 'signaled');
     if (this.#reason === undefined && info.kind === 'signaled' && info.value === 9) {
@@ -245,6 +261,7 @@ export class SandboxProcess {
 
   async #closed(): Promise<void> {
     if (this.#done) return;
+    this.#flushMasks();
     this.#cleanup();
     const oom = (await this.#hooks.oomKills()) > this.#oomBefore;
     const reason: ExitReason = this.#reason ?? (oom ? 'oom' : 'sandbox-closed');

@@ -25,6 +25,7 @@ import { sameProcess, liveness } from '../host/processes.js';
 import { reapUidLock } from '../host/uids.js';
 import { returnLentWorkspace } from '../host/workspace.js';
 import { killAndRemove, populated } from './cgroups.js';
+import { otherCgroupRoots, removeEngineContainers } from './docker.js';
 import { unmountUnder } from './mounts.js';
 import { ENGINE_ID, LENT_DIR, engineCgroupRoots, parseLentRecord, readEngineRecord, type CgroupRoot, type EngineRecord } from './record.js';
 
@@ -48,6 +49,8 @@ export interface RecoveredEngine {
   readonly ownerPid?: number;
   /** Pids sent SIGKILL. */
   readonly processesKilled: number[];
+  /** Its docker sandboxes' containers, removed from the Docker Engine. */
+  readonly containersRemoved: string[];
   readonly cgroupsRemoved: string[];
   readonly mountsUnmounted: string[];
   /** Host directories lent to its sandboxes, given back to their owners. */
@@ -118,6 +121,7 @@ async function recoverEngine(stateDir: string, engineId: string, v: Verdict, tim
     reason: v.reason as RecoveredEngine['reason'],
     ...(v.record ? { ownerPid: v.record.owner.pid } : {}),
     processesKilled: [] as number[],
+    containersRemoved: [] as string[],
     cgroupsRemoved: [] as string[],
     mountsUnmounted: [] as string[],
     workspacesReturned: [] as string[],
@@ -137,9 +141,14 @@ async function recoverEngine(stateDir: string, engineId: string, v: Verdict, tim
   };
 
   // 1. Nothing of the engine may run while its files are handed back or its uids reused.
+  // Containers first: dockerd would otherwise notice their deaths and keep their records.
+  await step('remove docker containers', async () => {
+    out.containersRemoved.push(...(await removeEngineContainers(stateDir, engineId)));
+  });
   const progress = { killed: new Set<number>(), removed: out.cgroupsRemoved };
   const stopped = await step('kill processes and remove cgroups', async () => {
-    await killAndRemove(v.cgroups, timeoutMs, signal, progress);
+    // With Docker's cgroup directories in the hierarchies the engine does not use.
+    await killAndRemove([...v.cgroups, ...(await otherCgroupRoots(engineId, v.cgroups))], timeoutMs, signal, progress);
   });
   out.processesKilled.push(...[...progress.killed].sort((a, b) => a - b));
   await step('unmount', async () => {

@@ -31,6 +31,33 @@ export interface RuntimeStartRequest {
   readonly workspace: WorkspaceMount;
   /** cgroup.procs files the sandbox must be in before any of its code runs. */
   readonly cgroupProcsFiles: readonly string[];
+  /**
+   * The sandbox cgroup's path below every hierarchy's mount (`warden/eng_x/sbx_y`),
+   * for runtimes that make their own cgroups under it (Docker's `CgroupParent`).
+   * The engine sets the limits on it; a runtime must not set its own.
+   */
+  readonly cgroupPath: string;
+  /** Container image (only when `capabilities.images`); undefined = the runtime's default root. */
+  readonly image?: string;
+  /**
+   * Host directory to show read-only at /.warden/net, where the engine puts the
+   * sandbox's egress proxy socket; the agent then relays 127.0.0.1:3128 to it.
+   * Only when `capabilities.egress`; undefined = no network at all.
+   */
+  readonly egressDir?: string;
+}
+
+/** What a runtime can and cannot do; the engine refuses what it cannot, naming the capability. */
+export interface RuntimeCapabilities {
+  /** Sandboxes may name a container image. */
+  readonly images: boolean;
+  /**
+   * An out-of-memory kill ends only the process that ran out. When false (gVisor:
+   * one host process holds all the sandbox's memory) it ends the whole sandbox.
+   */
+  readonly perProcessOom: boolean;
+  /** It can carry the egress proxy (`egressDir`): sandboxes may have allowlisted network access. */
+  readonly egress: boolean;
 }
 
 /** Where /workspace comes from: a host directory, or read-only layers under a private copy-on-write delta. */
@@ -71,6 +98,12 @@ export interface RuntimeInstance {
   readonly exited: Promise<RuntimeExit>;
   /** Set for layered workspaces. */
   readonly delta?: DeltaPaths;
+  /**
+   * Makes every write the sandbox made visible in `delta` on the host, for
+   * runtimes that cache file data away from the host (called before a diff,
+   * export or snapshot reads the delta).
+   */
+  flush?(): Promise<void>;
   /** Last lines the runtime and agent wrote to stderr (start-up errors). */
   diagnostics(): string;
   /** Ends the sandbox for good; resolves once the runtime process is gone. Idempotent. */
@@ -79,7 +112,17 @@ export interface RuntimeInstance {
 
 export interface RuntimeDriver {
   readonly name: RuntimeName;
+  readonly capabilities: RuntimeCapabilities;
   /** What this host offers for this runtime, and how to fix what is missing. */
   probe(): Promise<ProbeCheck[]>;
+  /**
+   * The limits the engine writes to the sandbox's host cgroup, when they must
+   * differ from the sandbox's own (default: the same). gVisor runs its kernel's
+   * threads in that cgroup too: it enforces `limits.pids` inside and needs more
+   * host tasks than that.
+   */
+  cgroupLimits?(limits: Readonly<Limits>): Readonly<Limits>;
   start(req: RuntimeStartRequest): Promise<RuntimeInstance>;
+  /** Releases what the driver holds across sandboxes (connections, host leftovers); called once when the engine closes, after every sandbox is gone. */
+  close?(): Promise<void>;
 }

@@ -9,6 +9,7 @@ import { checkSessionOptions, type RunDefaults, type SessionOptions } from './op
 import { Session, type SessionInfo } from './session.js';
 import { Shell, type SpawnShell } from './shell.js';
 import type { Gate } from '../guard/gate.js';
+import type { SecretMasker } from '../secrets/mask.js';
 
 export interface SessionManagerDeps {
   readonly sandboxId: string;
@@ -17,6 +18,8 @@ export interface SessionManagerDeps {
   /** Settles when the sandbox has ended: every session ends with it. */
   readonly sandboxEnded: Promise<unknown>;
   readonly gate: Gate;
+  /** Secret values to mask in command output. Default: none. */
+  readonly masker?: SecretMasker;
 }
 
 export class SessionManager {
@@ -50,6 +53,7 @@ export class SessionManager {
         defaults: this.#deps.defaults,
         sandboxEnded: this.#deps.sandboxEnded,
         gate: this.#deps.gate,
+        ...(this.#deps.masker ? { masker: this.#deps.masker } : {}),
         onEnded: (s) => this.#sessions.delete(s.id),
       },
       shell,

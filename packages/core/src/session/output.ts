@@ -4,6 +4,7 @@
  * Pure: no I/O, no timers.
  */
 import { MarkerScanner, markerToken, parseStdoutTrailer } from './framing.js';
+import type { SecretMasker, StreamMasker } from '../secrets/mask.js';
 
 export interface CommandOutputOptions {
   readonly nonce: string;
@@ -12,6 +13,8 @@ export interface CommandOutputOptions {
   readonly onStderr?: ((data: Buffer) => void) | undefined;
   /** Called once when the cap is passed; output past it is dropped but still scanned for the markers. */
   readonly onLimit?: () => void;
+  /** Secret values to mask (after the markers are taken out, so framing is unaffected). Default: none. */
+  readonly masker?: SecretMasker;
 }
 
 export class CommandOutput {
@@ -22,6 +25,9 @@ export class CommandOutput {
   readonly #err: Buffer[] = [];
   #bytes = 0;
   #truncated = false;
+  readonly #outMask: StreamMasker | undefined;
+  readonly #errMask: StreamMasker | undefined;
+  #masksFlushed = false;
   /** Resolves when both markers arrived. */
   readonly complete: Promise<void>;
   #resolve!: () => void;
@@ -31,6 +37,10 @@ export class CommandOutput {
     const token = markerToken(opts.nonce);
     this.#stdout = new MarkerScanner(token);
     this.#stderr = new MarkerScanner(token);
+    if (opts.masker && !opts.masker.empty) {
+      this.#outMask = opts.masker.stream();
+      this.#errMask = opts.masker.stream();
+    }
     this.complete = new Promise<void>((resolve) => (this.#resolve = resolve));
   }
 
@@ -49,19 +59,32 @@ export class CommandOutput {
   }
 
   stdout(chunk: Buffer): void {
-    this.#keep(this.#stdout.push(chunk), this.#out, this.#opts.onStdout);
+    this.#keep(this.#mask(this.#outMask, this.#stdout.push(chunk)), this.#out, this.#opts.onStdout);
     this.#check();
   }
 
   stderr(chunk: Buffer): void {
-    this.#keep(this.#stderr.push(chunk), this.#err, this.#opts.onStderr);
+    this.#keep(this.#mask(this.#errMask, this.#stderr.push(chunk)), this.#err, this.#opts.onStderr);
     this.#check();
   }
 
   /** The streams ended without markers (the shell went away): what was held back is output too. */
   flush(): void {
-    this.#keep(this.#stdout.flush(), this.#out, this.#opts.onStdout);
-    this.#keep(this.#stderr.flush(), this.#err, this.#opts.onStderr);
+    this.#keep(this.#mask(this.#outMask, this.#stdout.flush()), this.#out, this.#opts.onStdout);
+    this.#keep(this.#mask(this.#errMask, this.#stderr.flush()), this.#err, this.#opts.onStderr);
+    this.#flushMasks();
+  }
+
+  #mask(m: StreamMasker | undefined, data: Buffer): Buffer {
+    return m && data.length > 0 ? m.push(data) : data;
+  }
+
+  /** The command's output is over: what the maskers held back goes out (masked). */
+  #flushMasks(): void {
+    if (this.#masksFlushed) return;
+    this.#masksFlushed = true;
+    if (this.#outMask) this.#keep(this.#outMask.flush(), this.#out, this.#opts.onStdout);
+    if (this.#errMask) this.#keep(this.#errMask.flush(), this.#err, this.#opts.onStderr);
   }
 
   text(): { stdout: string; stderr: string } {
@@ -84,6 +107,9 @@ export class CommandOutput {
   }
 
   #check(): void {
-    if (this.done) this.#resolve();
+    if (this.done) {
+      this.#flushMasks();
+      this.#resolve();
+    }
   }
 }

@@ -9,6 +9,7 @@ import { checkRun, type RunDefaults, type RunSpec, type SessionOptions, type Ses
 import { CommandOutput } from './output.js';
 import { Shell, describeEnd, type ShellEnd, type ShellKind, type SpawnShell } from './shell.js';
 import type { Gate } from '../guard/gate.js';
+import type { SecretMasker } from '../secrets/mask.js';
 
 export interface SessionInfo {
   readonly id: string;
@@ -44,6 +45,8 @@ export interface SessionDeps {
   readonly onEnded: (session: Session) => void;
   /** The guard and audit gate each command line passes before it is queued. */
   readonly gate: Gate;
+  /** Secret values to mask in command output. Default: none. */
+  readonly masker?: SecretMasker;
 }
 
 interface SessionEnd {
@@ -256,7 +259,7 @@ export class Session implements AsyncDisposable {
       repeatTimer = setInterval(() => shell.interrupt(), INTERRUPT_REPEAT_MS);
       graceTimer = setTimeout(graceOver, RESTART_GRACE_MS);
     };
-    const out = new CommandOutput({ nonce, maxOutputBytes: spec.maxOutputBytes, onStdout: spec.onStdout, onStderr: spec.onStderr, onLimit: () => interrupt('output-limit') });
+    const out = new CommandOutput({ nonce, maxOutputBytes: spec.maxOutputBytes, onStdout: spec.onStdout, onStderr: spec.onStderr, onLimit: () => interrupt('output-limit'), ...(this.#deps.masker ? { masker: this.#deps.masker } : {}) });
     const timer = setTimeout(() => interrupt('timeout'), spec.timeoutMs);
     job.interrupt = interrupt;
     shell.attach(out);

@@ -1,5 +1,6 @@
 export { ErrorBody, SandboxIdParams, PageQuery, Base64 } from './common.js';
-export { CreateSandboxBody, SandboxView, SandboxState, ListSandboxesQuery, SandboxPage, ExtendTimeoutBody, DiffView } from './sandboxes.js';
+export { CreateSandboxBody, SandboxView, SandboxState, ListSandboxesQuery, SandboxPage, ExtendTimeoutBody, DiffView, UpdateNetworkBody, NetworkView } from './sandboxes.js';
+export { SecretParams, PutSecretBody, SecretView, SecretList } from './secrets.js';
 export { RunCommandBody, CommandParams, CommandView, CommandEvent, EventsQuery, StdinBody, SignalBody, ResizeBody, Pty } from './commands.js';
 export { CreateSessionBody, SessionParams, SessionRunBody, SessionView } from './sessions.js';
 export { PathQuery, ListQuery, WatchQuery, MkdirBody, MoveBody, FileEntry, FileList, ExistsView, WatchEvent } from './files.js';

@@ -2,17 +2,20 @@
 import { Type, type Static } from '@sinclair/typebox';
 
 export const Scope = Type.Union(
-  [Type.Literal('sandboxes:read'), Type.Literal('sandboxes:write'), Type.Literal('approvals:decide'), Type.Literal('admin')],
-  { description: 'sandboxes:read (get, list, read files), sandboxes:write (create, run, write, kill), approvals:decide, admin (keys of every tenant).' },
+  [Type.Literal('sandboxes:read'), Type.Literal('sandboxes:write'), Type.Literal('approvals:decide'), Type.Literal('secrets:write'), Type.Literal('metrics:read'), Type.Literal('admin')],
+  {
+    description:
+      "sandboxes:read (get, list, read files, list secret names), sandboxes:write (create, run, write, kill, change a sandbox's network), approvals:decide, secrets:write (store and delete the tenant's secrets and their rules), metrics:read (scrape GET /metrics: counts across every tenant, nothing else), admin (keys of every tenant).",
+  },
 );
 export type Scope = Static<typeof Scope>;
-export const SCOPES: readonly Scope[] = ['sandboxes:read', 'sandboxes:write', 'approvals:decide', 'admin'];
+export const SCOPES: readonly Scope[] = ['sandboxes:read', 'sandboxes:write', 'approvals:decide', 'secrets:write', 'metrics:read', 'admin'];
 
 export const CreateKeyBody = Type.Object(
   {
     name: Type.String({ minLength: 1, maxLength: 128 }),
     tenant: Type.Optional(Type.String({ pattern: '^[a-z0-9][a-z0-9_-]{0,62}$', expects: 'a tenant name of lower-case letters, digits, _ and -', default: 'default' })),
-    scopes: Type.Optional(Type.Array(Scope, { minItems: 1, maxItems: 4, uniqueItems: true, default: ['sandboxes:read', 'sandboxes:write'] })),
+    scopes: Type.Optional(Type.Array(Scope, { minItems: 1, maxItems: 6, uniqueItems: true, default: ['sandboxes:read', 'sandboxes:write'] })),
     ttlMs: Type.Optional(Type.Integer({ minimum: 1000, description: 'The key stops working after this long. Default: never.' })),
   },
   { additionalProperties: false },

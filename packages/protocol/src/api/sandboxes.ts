@@ -1,6 +1,7 @@
 /** Sandboxes over HTTP: create, get, list, extend, delete. */
 import { Type, type Static } from '@sinclair/typebox';
 import { EnvMap, Limits, PolicyInput, RuntimeName } from '../spec.js';
+import { AllowEntry, HeaderInjectionInput, NetworkMode, NetworkPolicy, NetworkPolicyInput, SecretMounts } from '../network.js';
 import { PageQuery } from './common.js';
 
 /**
@@ -24,6 +25,8 @@ export const CreateSandboxBody = Type.Object(
       Type.String({ minLength: 1, maxLength: 262_144, description: "A guard policy (YAML, docs/guard.md) for this sandbox only: it can add restrictions to the server's and the tenant's, never relax them." }),
     ),
     env: Type.Optional(EnvMap),
+    network: Type.Optional(NetworkPolicyInput),
+    secrets: Type.Optional(SecretMounts),
     hostname: Type.Optional(Type.String({ pattern: '^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$', expects: 'a hostname of 1 to 63 lower-case letters, digits and inner hyphens' })),
     metadata: Type.Optional(
       Type.Record(Type.String({ pattern: '^[\\s\\S]{0,128}$' }), Type.String({ maxLength: 1024 }), {
@@ -86,3 +89,16 @@ export const DiffView = Type.Object(
   { description: 'What a codebase sandbox changed, relative to its codebase version.' },
 );
 export type DiffView = Static<typeof DiffView>;
+
+/** A running sandbox's egress policy, replaced whole by PUT (its owner can change it at any time). */
+export const UpdateNetworkBody = Type.Object(
+  {
+    mode: Type.Union([Type.Literal('none'), Type.Literal('allowlist')], { description: NetworkMode.description, hint: 'Use none or allowlist.' }),
+    allow: Type.Optional(Type.Array(AllowEntry, { maxItems: 256, default: [] })),
+    inject: Type.Optional(Type.Array(HeaderInjectionInput, { maxItems: 32, default: [] })),
+  },
+  { additionalProperties: false, description: 'The new policy. Connections it no longer allows are cut; processes started from now on get the matching proxy environment.' },
+);
+export type UpdateNetworkBody = Static<typeof UpdateNetworkBody>;
+export const NetworkView = Type.Intersect([NetworkPolicy, Type.Object({ sandboxId: Type.String() })], { description: "A sandbox's egress policy (secrets by name)." });
+export type NetworkView = Static<typeof NetworkView>;

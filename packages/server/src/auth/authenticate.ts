@@ -17,7 +17,8 @@ declare module 'fastify' {
   }
 }
 
-function presentedKey(req: FastifyRequest): string | undefined {
+/** The key a request presents, if any (MCP over HTTP hands it on to the API calls its tools make). */
+export function presentedKey(req: FastifyRequest): string | undefined {
   const auth = req.headers.authorization;
   if (typeof auth === 'string') {
     const m = /^Bearer\s+(\S+)\s*$/i.exec(auth);

@@ -1,7 +1,7 @@
 /** Sandboxes: create, get, list, extend, kill. */
 import type { FastifyInstance } from 'fastify';
 import type { Static } from '@sinclair/typebox';
-import { CreateSandboxBody, DiffView, ExtendTimeoutBody, ListSandboxesQuery, SandboxIdParams, SandboxPage, SandboxView } from '@warden/protocol';
+import { CreateSandboxBody, DiffView, ExtendTimeoutBody, ListSandboxesQuery, NetworkView, SandboxIdParams, SandboxPage, SandboxView, UpdateNetworkBody } from '@warden/protocol';
 import { actorOf, principalOf } from '../auth/authenticate.js';
 import type { SandboxService } from '../services/sandboxes.js';
 
@@ -36,6 +36,19 @@ export function sandboxRoutes(app: FastifyInstance, sandboxes: SandboxService): 
     '/v1/sandboxes/:id/diff',
     { config: { scope: 'sandboxes:read' }, schema: { tags, summary: "What a codebase sandbox changed (E_NO_CODEBASE for others)", params: SandboxIdParams, response: { 200: DiffView } } },
     async (req) => sandboxes.live(principalOf(req).tenant, req.params.id).diff(),
+  );
+  app.get<Id>(
+    '/v1/sandboxes/:id/network',
+    { config: { scope: 'sandboxes:read' }, schema: { tags, summary: "A running sandbox's egress policy", params: SandboxIdParams, response: { 200: NetworkView } } },
+    async (req) => sandboxes.network(principalOf(req).tenant, req.params.id),
+  );
+  app.put<Id & { Body: UpdateNetworkBody }>(
+    '/v1/sandboxes/:id/network',
+    {
+      config: { scope: 'sandboxes:write' },
+      schema: { tags, summary: "Replace a running sandbox's egress policy (none, or an allowlist with optional header injection)", params: SandboxIdParams, body: UpdateNetworkBody, response: { 200: NetworkView } },
+    },
+    async (req) => sandboxes.setNetwork(principalOf(req).tenant, req.params.id, req.body, actorOf(principalOf(req))),
   );
   app.delete<Id>(
     '/v1/sandboxes/:id',

@@ -3,32 +3,49 @@
  * owns them and how they ended. Every lookup is by (tenant, id): another
  * tenant's sandbox is "not found", never "forbidden".
  */
-import { WardenError, type CreateSandboxBody, type ListSandboxesQuery, type SandboxPage, type SandboxView } from '@warden/protocol';
+import { WardenError, type CreateSandboxBody, type ListSandboxesQuery, type NetworkView, type SandboxPage, type SandboxView, type UpdateNetworkBody } from '@warden/protocol';
 import type { Engine, Logger, Sandbox } from '@warden/core';
 import type { GuardService } from './guard.js';
+import type { SecretService } from './secrets.js';
 import type { SandboxStore } from '../store/sandboxes.js';
 
 const notFound = (id: string): WardenError =>
   new WardenError('E_SANDBOX_NOT_FOUND', `No sandbox ${id} in your tenant. List yours with GET /v1/sandboxes (or \`warden sandboxes list\`).`, { details: { sandboxId: id } });
 
-function encodeCursor(v: SandboxView): string {
-  return Buffer.from(JSON.stringify([Date.parse(v.createdAt), v.id])).toString('base64url');
+/** The cursor of the page that continues after `v` (for callers that cut a page short themselves). */
+export function cursorAfter(v: SandboxView, order: 'asc' | 'desc'): string {
+  return Buffer.from(JSON.stringify(order === 'asc' ? [Date.parse(v.createdAt), v.id] : [Date.parse(v.createdAt), v.id, order])).toString('base64url');
 }
 
-function decodeCursor(cursor: string): { createdAt: number; id: string } {
+/** A cursor continues the listing it came from: one made for the other order is refused rather than misread. */
+function decodeCursor(cursor: string, order: 'asc' | 'desc'): { createdAt: number; id: string } {
   try {
-    const [createdAt, id] = JSON.parse(Buffer.from(cursor, 'base64url').toString()) as [unknown, unknown];
-    if (typeof createdAt === 'number' && typeof id === 'string') return { createdAt, id };
+    const [createdAt, id, made = 'asc'] = JSON.parse(Buffer.from(cursor, 'base64url').toString()) as [unknown, unknown, unknown];
+    if (typeof createdAt === 'number' && typeof id === 'string' && made === order) return { createdAt, id };
   } catch {
     // fall through to the error below
   }
-  throw new WardenError('E_INVALID_REQUEST', 'cursor is not one this server issued. Pass the nextCursor of the previous page, or omit it for the first page.');
+  throw new WardenError('E_INVALID_REQUEST', 'cursor is not one this server issued for this listing. Pass the cursor of the previous page of the same listing, or omit it for the first page.');
 }
 
 /** `k1=v1&k2=v2`, URL-encoded as a whole or not. */
 function parseMetadataFilter(q: string | undefined): Array<[string, string]> {
   if (q === undefined || q === '') return [];
   return [...new URLSearchParams(q)].map(([k, v]) => [k, v]);
+}
+
+/** What `SandboxService.page` lists. */
+export interface PageOptions {
+  readonly state: 'running' | 'closed' | 'all';
+  /** key = value pairs that must all match. */
+  readonly metadata: ReadonlyArray<readonly [string, string]>;
+  readonly limit: number;
+  /** The nextCursor of the previous page of the same listing. */
+  readonly cursor?: string;
+  /** By creation: 'asc' oldest first (default), 'desc' newest first. */
+  readonly order?: 'asc' | 'desc';
+  /** Only sandboxes created at or after this time (epoch ms). */
+  readonly createdFrom?: number;
 }
 
 export class SandboxService {
@@ -39,10 +56,12 @@ export class SandboxService {
   readonly #endedListeners: Array<(id: string) => void> = [];
 
   readonly #guard: GuardService;
+  readonly #secrets: SecretService | undefined;
 
-  constructor(engine: Engine, store: SandboxStore, guard: GuardService, log: Logger) {
+  constructor(engine: Engine, store: SandboxStore, guard: GuardService, log: Logger, secrets?: SecretService) {
     this.#engine = engine;
     this.#guard = guard;
+    this.#secrets = secrets;
     this.#store = store;
     this.#log = log;
   }
@@ -52,7 +71,9 @@ export class SandboxService {
     const { guardPolicy, ...spec } = body;
     // Refuse a bad sandbox policy before anything starts; after that, layers are looked up per check.
     const sandboxLayer = guardPolicy === undefined ? [] : this.#guard.layers(tenant, guardPolicy).slice(-1);
-    const sbx = await this.#engine.create(spec, { tenant, actor, policies: () => [...this.#guard.layers(tenant), ...sandboxLayer] });
+    // Values of the secrets the spec names, with their rules (which the engine enforces); never part of the record.
+    const secrets = this.#secrets?.grantsFor(tenant, spec) ?? {};
+    const sbx = await this.#engine.create(spec, { tenant, actor, policies: () => [...this.#guard.layers(tenant), ...sandboxLayer], secrets });
     let record: SandboxView;
     try {
       record = this.#store.insert({
@@ -110,17 +131,24 @@ export class SandboxService {
   }
 
   list(tenant: string, q: ListSandboxesQuery): SandboxPage {
-    const limit = q.limit ?? 100;
+    return this.page(tenant, { state: q.state ?? 'running', metadata: parseMetadataFilter(q.metadata), limit: q.limit ?? 100, ...(q.cursor ? { cursor: q.cursor } : {}) });
+  }
+
+  /** One page of the tenant's sandboxes; `nextCursor` continues it (null on the last page). */
+  page(tenant: string, o: PageOptions): SandboxPage {
+    const order = o.order ?? 'asc';
     const rows = this.#store.list({
       tenant,
-      state: q.state ?? 'running',
-      metadata: parseMetadataFilter(q.metadata),
-      limit: limit + 1,
-      ...(q.cursor ? { after: decodeCursor(q.cursor) } : {}),
+      state: o.state,
+      metadata: o.metadata,
+      limit: o.limit + 1,
+      order,
+      ...(o.cursor ? { after: decodeCursor(o.cursor, order) } : {}),
+      ...(o.createdFrom !== undefined ? { createdFrom: o.createdFrom } : {}),
     });
-    const page = rows.slice(0, limit);
+    const page = rows.slice(0, o.limit);
     const last = page.at(-1);
-    return { sandboxes: page, nextCursor: rows.length > limit && last ? encodeCursor(last) : null };
+    return { sandboxes: page, nextCursor: rows.length > o.limit && last ? cursorAfter(last, order) : null };
   }
 
   setTtl(tenant: string, id: string, ttlMs: number): SandboxView {
@@ -128,6 +156,18 @@ export class SandboxService {
     sbx.setTtl(ttlMs);
     this.#store.setExpiry(id, sbx.expiresAt.getTime());
     return this.get(tenant, id);
+  }
+
+  /** A running sandbox's egress policy. */
+  network(tenant: string, id: string): NetworkView {
+    return { sandboxId: id, ...this.live(tenant, id).network.policy };
+  }
+
+  /** Replaces a running sandbox's egress policy (connections it no longer allows are cut). */
+  async setNetwork(tenant: string, id: string, body: UpdateNetworkBody, actor: string): Promise<NetworkView> {
+    const sbx = this.live(tenant, id);
+    const policy = await sbx.network.update(body, { secrets: this.#secrets?.grantsFor(tenant, { network: body }) ?? {}, actor });
+    return { sandboxId: id, ...policy };
   }
 
   /** Kills the sandbox and waits until it is torn down. Killing an ended sandbox is a no-op. */

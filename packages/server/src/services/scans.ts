@@ -128,7 +128,7 @@ export class ScanService {
         ...(blocked ? { decision: 'deny' as const } : {}),
         ruleIds: [...new Set(verdict.findings.map((f) => f.ruleId))].slice(0, 32),
         outcome: blocked ? 'blocked' : verdict.level,
-        details: { direction, score: verdict.score, confidence: verdict.confidence, scanId: r.id },
+        details: { direction, level: verdict.level, score: verdict.score, confidence: verdict.confidence, scanId: r.id },
       },
       { durable: blocked },
     );

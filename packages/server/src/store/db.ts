@@ -64,6 +64,19 @@ const MIGRATIONS: readonly string[] = [
      policy TEXT NOT NULL,
      updated_at INTEGER NOT NULL
    );`,
+  // Values are AES-256-GCM ciphertexts (nonce, data = ciphertext + tag) under a key kept outside this file.
+  `CREATE TABLE secrets (
+     tenant TEXT NOT NULL,
+     name TEXT NOT NULL,
+     key_id TEXT NOT NULL,
+     nonce BLOB NOT NULL,
+     data BLOB NOT NULL,
+     inject_only INTEGER NOT NULL CHECK (inject_only IN (0, 1)),
+     domains TEXT NOT NULL,
+     created_at INTEGER NOT NULL,
+     updated_at INTEGER NOT NULL,
+     PRIMARY KEY (tenant, name)
+   );`,
 ];
 
 /** Opens (creating if needed) the store at `file` and brings its schema up to date. */

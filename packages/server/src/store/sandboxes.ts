@@ -34,8 +34,12 @@ export interface ListFilter {
   readonly state: 'running' | 'closed' | 'all';
   readonly metadata: ReadonlyArray<readonly [string, string]>;
   readonly limit: number;
-  /** Exclusive: rows after this (created_at, id). */
+  /** Exclusive: rows after this (created_at, id) in `order`. */
   readonly after?: { createdAt: number; id: string };
+  /** By (created_at, id): 'asc' oldest first (default), 'desc' newest first. */
+  readonly order?: 'asc' | 'desc';
+  /** Only sandboxes created at or after this time (epoch ms). Default: no bound. */
+  readonly createdFrom?: number;
 }
 
 function view(r: SandboxRow): SandboxView {
@@ -105,12 +109,17 @@ export class SandboxStore {
       params[`mk${i}`] = k;
       params[`mv${i}`] = v;
     });
+    const desc = f.order === 'desc';
     if (f.after) {
-      where.push('(created_at > @ac OR (created_at = @ac AND id > @ai))');
+      where.push(desc ? '(created_at < @ac OR (created_at = @ac AND id < @ai))' : '(created_at > @ac OR (created_at = @ac AND id > @ai))');
       params.ac = f.after.createdAt;
       params.ai = f.after.id;
     }
-    const sql = `SELECT * FROM sandboxes WHERE ${where.join(' AND ')} ORDER BY created_at, id LIMIT @limit`;
+    if (f.createdFrom !== undefined) {
+      where.push('created_at >= @cf');
+      params.cf = f.createdFrom;
+    }
+    const sql = `SELECT * FROM sandboxes WHERE ${where.join(' AND ')} ORDER BY ${desc ? 'created_at DESC, id DESC' : 'created_at, id'} LIMIT @limit`;
     return (this.#sql.get(sql).all(params) as SandboxRow[]).map(view);
   }
 

@@ -6,6 +6,7 @@
  */
 
 import { SANDBOX_AGENT_PATH, SANDBOX_WORKSPACE } from '../driver.js';
+import { SANDBOX_NET_DIR, relayArgument } from '../../net/env.js';
 
 export { SANDBOX_AGENT_PATH };
 /** uid/gid the sandbox user has inside its user namespace (host uid differs). */
@@ -46,6 +47,8 @@ export interface BwrapPlanInput {
   readonly hostRoot: readonly HostRootEntry[];
   /** Entries of PROC_MASKED that exist on this host. */
   readonly procMasked: readonly string[];
+  /** Egress directory (the proxy's socket), shown read-only at SANDBOX_NET_DIR; the agent relays to it. */
+  readonly egressDir?: string;
 }
 
 export function bwrapArgs(p: BwrapPlanInput): string[] {
@@ -77,12 +80,16 @@ export function bwrapArgs(p: BwrapPlanInput): string[] {
     '--bind', p.workspaceHostPath, SANDBOX_WORKSPACE,
     '--dir', '/.warden',
     '--ro-bind', p.agentHostPath, SANDBOX_AGENT_PATH,
+  );
+  if (p.egressDir !== undefined) a.push('--ro-bind', p.egressDir, SANDBOX_NET_DIR);
+  a.push(
     '--remount-ro', '/',
     '--seccomp', String(SECCOMP_FD),
     '--chdir', SANDBOX_WORKSPACE,
     '--',
     SANDBOX_AGENT_PATH,
   );
+  if (p.egressDir !== undefined) a.push('--relay', relayArgument());
   return a;
 }
 

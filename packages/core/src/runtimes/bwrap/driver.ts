@@ -27,6 +27,7 @@ const BWRAP_EXIT_GRACE_MS = 2000;
 
 export class BwrapDriver implements RuntimeDriver {
   readonly name = 'bwrap' as const;
+  readonly capabilities = { images: false, perProcessOom: true, egress: true } as const;
   readonly #o: BwrapDriverOptions;
   #prepared: Promise<{ hostRoot: HostRootEntry[]; procMasked: string[] }> | undefined;
 
@@ -86,6 +87,7 @@ export class BwrapDriver implements RuntimeDriver {
       etcDir: p.etcDir,
       hostRoot: host.hostRoot,
       procMasked: host.procMasked,
+      ...(req.egressDir === undefined ? {} : { egressDir: req.egressDir }),
     });
     const argv = launcherArgs(
       {
