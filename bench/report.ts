@@ -39,11 +39,6 @@ export interface Machine {
   readonly quick: boolean;
 }
 
-/** Issue 7 asks for every runtime next to its bare tool; only bwrap exists so far. */
-export const RUNTIMES = {
-  measured: ['bwrap'],
-  note: 'runtimes: bwrap only — gVisor (runsc do) and Docker (docker run, docker exec) are not built yet (issue 6), so they are not measured',
-} as const;
 
 export interface CoreResults {
   readonly cold: {
@@ -136,7 +131,7 @@ export function printHeader(m: Machine, flags: string, aborted: boolean, out: (l
   out(`Warden bench${m.quick ? ' (--quick)' : ''}${flags ? `, ${flags}` : ''} — ${m.date}`);
   out(`${m.cpus} × ${m.cpuModel}, ${m.memGiB} GiB, Linux ${m.kernel}, ${m.bwrap}, node ${m.node}`);
   out(`host CPU busy before the run: ${m.busyPercentAtStart.toFixed(0)}%${m.busyPercentAtStart > 10 ? ' — WARNING: other work was running; numbers are skewed' : ''}`);
-  out(RUNTIMES.note);
+  out('sections (a)–(l) run on bwrap, the default runtime; (m) compares bwrap, gVisor and Docker with their bare tools');
   if (aborted) out('WARNING: the run was cut short; numbers are partial.');
 }
 

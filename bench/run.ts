@@ -6,11 +6,12 @@
  * bench/fs.ts), what the HTTP API adds (f, bench/api.ts), the threat
  * scanner (g, bench/scan.ts), the audit log (h, bench/audit.ts), the guard's
  * decision latency (i, bench/guard.ts), warm pools (j, bench/pool.ts),
- * runCode cells (k, bench/code.ts) and the file API's read overhead (l,
- * bench/files.ts), each with PASS/MISS against its targets. Only the bwrap
- * runtime exists so far; the report says so.
+ * runCode cells (k, bench/code.ts), the file API's read overhead (l,
+ * bench/files.ts) and every runtime next to its bare tool (m,
+ * bench/runtimes.ts: bwrap, gVisor, Docker), each with PASS/MISS against its
+ * targets. Sections (a)–(l) run on bwrap, the default runtime.
  *
- *   node --expose-gc --import tsx bench/run.ts [--quick] [--json] [--out DIR] [--fs-only] [--api-only] [--scan-only] [--audit-only] [--guard-only] [--pool-only] [--code-only] [--files-only]
+ *   node --expose-gc --import tsx bench/run.ts [--quick] [--json] [--out DIR] [--fs-only] [--api-only] [--scan-only] [--audit-only] [--guard-only] [--pool-only] [--code-only] [--files-only] [--runtimes-only]
  *
  * --quick  a minute or so in total (CI smoke); --json  results as JSON on stdout;
  * --out DIR  where results.json (the --json body) and report.txt (the printed
@@ -38,11 +39,13 @@ import { POOL_PLAN, poolBench, poolTargets, printPoolReport, type PoolResults } 
 import { CODE_PLAN, CODE_PLAN_QUICK, codeBench, codeTargets, printCodeReport, type CodeResults } from './code.js';
 import { FILES_PLAN, filesBench, printFilesReport, type FilesResults } from './files.js';
 import { printTargets } from './format.js';
+import { RUNTIME_PLAN, printRuntimesReport, runtimeTargets, runtimesBench, type RuntimeResult } from './runtimes.js';
+import { startDockerd, type TestDockerd } from '../test/helpers/dockerd.js';
 import { hostBusyPercent } from './host.js';
-import { RUNTIMES, coreTargets, printCoreReport, printHeader, type CoreResults, type Machine, type Target } from './report.js';
+import { coreTargets, printCoreReport, printHeader, type CoreResults, type Machine, type Target } from './report.js';
 
 /** Sections that can be picked alone (several together: those sections); without one, everything runs. */
-const ONLY = { fs: '--fs-only', api: '--api-only', scan: '--scan-only', audit: '--audit-only', guard: '--guard-only', pool: '--pool-only', code: '--code-only', files: '--files-only' } as const;
+const ONLY = { fs: '--fs-only', api: '--api-only', scan: '--scan-only', audit: '--audit-only', guard: '--guard-only', pool: '--pool-only', code: '--code-only', files: '--files-only', runtimes: '--runtimes-only' } as const;
 const DEFAULT_OUT_DIR = fileURLToPath(new URL('./out/', import.meta.url));
 
 function parseArgs(argv: readonly string[]): { flags: Set<string>; outDir: string } {
@@ -83,6 +86,7 @@ const GUARD = quick ? GUARD_PLAN_QUICK : GUARD_PLAN;
 const POOL = quick ? POOL_PLAN.quick : POOL_PLAN.full;
 const CODE = quick ? CODE_PLAN_QUICK : CODE_PLAN;
 const FILES = quick ? FILES_PLAN.quick : FILES_PLAN.full;
+const RUNTIMES_M = quick ? RUNTIME_PLAN.quick : RUNTIME_PLAN.full;
 /** Section (k) runs its cells in one sandbox of its own engine; its budget bounds it. */
 const CODE_WATCHDOG_MS = CODE.budgetMs * 3 + 30_000;
 /** Room above the density plan for the other sandboxes a section holds (default maxSandboxes is exactly 1000). */
@@ -131,7 +135,7 @@ const fmtSeconds = (s: number): string => (s >= 90 ? `${Math.floor(s / 60)} min 
 
 async function main(): Promise<number> {
   const t0 = Date.now();
-  if ((RUN.core || RUN.fs || RUN.api || RUN.pool || RUN.code || RUN.files) && process.getuid?.() !== 0) {
+  if ((RUN.core || RUN.fs || RUN.api || RUN.pool || RUN.code || RUN.files || RUN.runtimes) && process.getuid?.() !== 0) {
     log('must run as root (Warden needs root for cgroups and per-sandbox uids)');
     return 2;
   }
@@ -151,7 +155,8 @@ async function main(): Promise<number> {
     (RUN.guard ? GUARD.watchdogMs : 0) +
     (RUN.pool ? POOL.watchdogMs : 0) +
     (RUN.code ? CODE_WATCHDOG_MS : 0) +
-    (RUN.files ? FILES.watchdogMs : 0);
+    (RUN.files ? FILES.watchdogMs : 0) +
+    (RUN.runtimes ? RUNTIMES_M.watchdogMs : 0);
   const watchdog = setTimeout(stop(`watchdog (${watchdogMs} ms)`), watchdogMs);
   watchdog.unref();
 
@@ -160,11 +165,19 @@ async function main(): Promise<number> {
   let bare: BareProfile | undefined;
   // Section (f) brings its own server (with its own engine and data dir), started when it runs.
   let api: ApiServer | undefined;
+  // Section (m) measures Docker on the engine that answers, or a private dockerd started for the run.
+  let dockerd: TestDockerd | undefined;
   const durations: Durations = {};
   try {
     let bwrapPath: string;
-    if (RUN.core || RUN.fs || RUN.files || RUN.code) {
-      engine = await createEngine({ dataDir, maxSandboxes: ENGINE_MAX_SANDBOXES });
+    if (RUN.runtimes) {
+      dockerd = await startDockerd().catch((err: unknown) => {
+        log(`no Docker Engine for (m): ${(err as Error).message.split('\n')[0] ?? ''}`);
+        return undefined;
+      });
+    }
+    if (RUN.core || RUN.fs || RUN.files || RUN.code || RUN.runtimes) {
+      engine = await createEngine({ dataDir, maxSandboxes: ENGINE_MAX_SANDBOXES, ...(dockerd ? { dockerSocket: dockerd.socketPath } : {}) });
       bwrapPath = engine.config.bwrapPath;
     } else if (RUN.api) {
       api = await openApiServer();
@@ -226,6 +239,14 @@ async function main(): Promise<number> {
       j = await timedSection(durations, '(j) warm pools', () => poolBench(POOL, ac.signal, log));
     }
 
+    let mResults: RuntimeResult[] | undefined;
+    if (RUN.runtimes && engine && !ac.signal.aborted) {
+      const eng = engine;
+      bare ??= await bareProfile(eng.config.bwrapPath);
+      const deps = { bare, runscPath: eng.config.runscPath, dockerSocket: dockerd?.socketPath };
+      mResults = await timedSection(durations, '(m) runtimes', () => runtimesBench(eng, deps, RUNTIMES_M, ac.signal, log));
+    }
+
     const aborted = ac.signal.aborted;
     const sectionTargets: Array<[string, Target[]]> = [
       ['a–d', core ? coreTargets(core, m) : []],
@@ -236,10 +257,11 @@ async function main(): Promise<number> {
       ['i', i ? guardTargets(i) : []],
       ['j', j ? poolTargets(j) : []],
       ['k', k ? codeTargets(k) : []],
+      ['m', mResults ? runtimeTargets(mResults) : []],
     ];
     const targets = sectionTargets.flatMap(([, t]) => t);
     const totalSeconds = (Date.now() - t0) / 1000;
-    const body = { machine: m, runtimes: RUNTIMES, ...core, fs: e, api: f, scan: g, audit: h, guard: i, pool: j, code: k, files: l, targets, sectionSeconds: durations, totalSeconds, aborted };
+    const body = { machine: m, ...core, runtimes: mResults, fs: e, api: f, scan: g, audit: h, guard: i, pool: j, code: k, files: l, targets, sectionSeconds: durations, totalSeconds, aborted };
 
     const lines: string[] = [];
     const out = (line: string): void => void lines.push(line);
@@ -254,6 +276,7 @@ async function main(): Promise<number> {
       ['j', j && (() => printPoolReport(j, out))],
       ['k', k && (() => printCodeReport(k, out))],
       ['l', l && (() => printFilesReport(l, out))],
+      ['m', mResults && (() => printRuntimesReport(mResults, out))],
     ];
     for (const [section, print] of printed) {
       if (!print) continue;
@@ -277,6 +300,7 @@ async function main(): Promise<number> {
     clearTimeout(watchdog);
     await api?.close().catch((err: unknown) => log(`closing the API server failed: ${String(err)}`));
     await engine?.close();
+    await dockerd?.stop().catch((err: unknown) => log(`stopping dockerd failed: ${String(err)}`));
     await bare?.[Symbol.asyncDispose]();
     await rm(dataDir, { recursive: true, force: true });
   }

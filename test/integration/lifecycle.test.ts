@@ -4,7 +4,29 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createEngine } from '@warden/core';
 import { hasCode } from '@warden/protocol';
-import { eventually, exists, leftovers, processesOwnedBy, tempDir, testEngine, testRuntime } from '../helpers/host.js';
+import { eventually, exists, leftovers, processesOwnedBy, sandboxHostProcesses, tempDir, testEngine, testRuntime } from '../helpers/host.js';
+
+/** gVisor: host processes whose command line names the sandbox (runsc run, gofer, sentry), and all their descendants. */
+async function gvisorHostTree(sandboxId: string): Promise<number[]> {
+  const parents = new Map<number, number>();
+  const found = new Set<number>();
+  for (const name of await readdir('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    const stat = await readFile(`/proc/${name}/stat`, 'utf8').catch(() => '');
+    parents.set(Number(name), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]));
+    if ((await readFile(`/proc/${name}/cmdline`, 'utf8').catch(() => '')).split('\0').includes(sandboxId)) found.add(Number(name));
+  }
+  for (let grew = true; grew; ) {
+    grew = false;
+    for (const [pid, ppid] of parents) {
+      if (found.has(ppid) && !found.has(pid)) {
+        found.add(pid);
+        grew = true;
+      }
+    }
+  }
+  return [...found];
+}
 
 describe('teardown', () => {
   it('engine.close() leaves no process, cgroup, state dir or uid lease behind', async () => {
@@ -15,7 +37,7 @@ describe('teardown', () => {
     for (const s of sandboxes) {
       s.spawn(['sh', '-c', 'sleep 600 & (sleep 600 &); while :; do :; done']);
     }
-    await eventually(async () => (await processesOwnedBy(new Set(uids))).length >= 9, 5000, 'busy sandboxes');
+    await eventually(async () => (await sandboxHostProcesses(t.engine, sandboxes)).length >= 9, 5000, 'busy sandboxes');
     for (const s of sandboxes) for (const d of t.engine.cgroupDirs) expect(await exists(join(d, s.id))).toBe(true);
     await t.engine.close();
     expect(await leftovers(t.engine, uids)).toEqual([]);
@@ -70,8 +92,8 @@ describe('teardown', () => {
     const s = await t.engine.create();
     const uid = s.info().hostUid;
     const running = s.exec(['sleep', '600']);
-    await eventually(async () => (await processesOwnedBy(new Set([uid]))).length >= 2, 5000, 'sleep running');
-    for (const pid of await processesOwnedBy(new Set([uid]))) {
+    await eventually(async () => (await sandboxHostProcesses(t.engine, [s])).length >= 2, 5000, 'sleep running');
+    for (const pid of await sandboxHostProcesses(t.engine, [s])) {
       try {
         process.kill(pid, 'SIGKILL');
       } catch {
@@ -90,8 +112,13 @@ describe('teardown', () => {
     const s = await t.engine.create();
     s.spawn(['sh', '-c', 'sleep 600 & sleep 600']);
     const uid = s.info().hostUid;
-    await eventually(async () => (await processesOwnedBy(new Set([uid]))).length >= (testRuntime() === 'docker' ? 4 : 5), 5000, 'bwrap (not in a container), agent, sh and two sleeps');
-    for (const pid of await processesOwnedBy(new Set([uid]))) {
+    if (testRuntime() === 'gvisor') {
+      // Its host processes: runsc, its gofer and sentry (their command lines name the sandbox), and their children.
+      await eventually(async () => (await gvisorHostTree(s.id)).length >= 7, 5000, 'runsc, gofer, sentry and the stubs of agent, sh and two sleeps');
+    } else {
+      await eventually(async () => (await processesOwnedBy(new Set([uid]))).length >= (testRuntime() === 'docker' ? 4 : 5), 5000, 'bwrap (not in a container), agent, sh and two sleeps');
+    }
+    for (const pid of testRuntime() === 'gvisor' ? await gvisorHostTree(s.id) : await processesOwnedBy(new Set([uid]))) {
       const cg = await readFile(`/proc/${pid}/cgroup`, 'utf8');
       for (const controller of ['memory', 'pids', 'cpu']) {
         expect(cg, `pid ${pid}`).toMatch(new RegExp(`:${controller}[^:]*:/warden/${t.engine.id}/${s.id}$`, 'm'));
@@ -118,7 +145,7 @@ describe('bad input leaves nothing behind', () => {
     ['negative pids', { limits: { pids: -1 } }, /limits\.pids must be an integer from 8/],
     ['absurd cpus', { limits: { cpus: 1e9 } }, /limits\.cpus must be a number from 0\.01 to 1024/],
     ['unknown limit', { limits: { memory: 5 } }, /unknown option "memory"/],
-    ['unknown runtime', { runtime: 'firecracker' }, /runtime must be "bwrap"/],
+    ['unknown runtime', { runtime: 'firecracker' }, /runtime must be one of "bwrap", "gvisor", "docker"/],
     ['relative workspace', { workspace: { hostPath: 'src' } }, /workspace\.hostPath must be an absolute path/],
     ['bad env name', { env: { '1X': 'a' } }, /env has an invalid key "1X"/],
     ['not an object', 'bwrap', /expected an object/],

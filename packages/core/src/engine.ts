@@ -124,6 +124,13 @@ async function together<A, B>(undo: UndoStage[], a: Promise<A>, undoA: (v: A) =>
   return [ra.value, rb.value];
 }
 
+/** The input with the engine's default runtime when it names none; anything but an object is left for the spec's own error. */
+function withRuntime(input: SandboxSpecInput | undefined, runtime: RuntimeName): SandboxSpecInput | undefined {
+  if (input === undefined) return { runtime };
+  if (typeof input !== 'object' || input === null || Array.isArray(input) || input.runtime !== undefined) return input;
+  return { ...input, runtime };
+}
+
 function failClosed(runtime: string, checks: ProbeCheck[]): void {
   const bad = checks.filter((c) => !c.ok);
   if (bad.length > 0) {
@@ -275,7 +282,7 @@ export async function createEngine(options: EngineOptions = {}): Promise<Engine>
 
   async function createNow(input: SandboxSpecInput | undefined, context: CreateContext): Promise<Sandbox> {
     if (closing) throw new WardenError('E_ENGINE_CLOSED', 'The engine is closed; create a new engine.');
-    const spec = parseSandboxSpec({ ...input, runtime: input?.runtime ?? config.runtime });
+    const spec = parseSandboxSpec(withRuntime(input, config.runtime));
     if (spec.image !== undefined && !(await driverFor(spec.runtime)).capabilities.images) {
       throw new WardenError('E_RUNTIME_UNSUPPORTED', `The ${spec.runtime} runtime does not run container images; drop image, or pass --runtime docker.`, { details: { runtime: spec.runtime, capability: 'images' } });
     }
