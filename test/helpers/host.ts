@@ -86,6 +86,14 @@ async function runsc(engine: Engine, args: readonly string[]): Promise<string> {
   return stdout;
 }
 
+/**
+ * Runs a program in a gVisor sandbox beside the agent, as the sandbox user, through
+ * runsc (the host's way in, not the agent's), and returns its stdout.
+ */
+export async function runscExec(engine: Engine, sbx: Sandbox, argv: readonly string[]): Promise<string> {
+  return runsc(engine, ['exec', '--user=1000:1000', sbx.id, ...argv]);
+}
+
 /** Every process of the sandbox but the lister, from gVisor's /proc. */
 const GVISOR_PS = "import os\nfor p in os.listdir('/proc'):\n    if p.isdigit() and int(p) != os.getpid():\n        print(p, open(f'/proc/{p}/cmdline', 'rb').read().replace(b'\\0', b' ').decode().strip())";
 
@@ -97,7 +105,7 @@ const GVISOR_PS = "import os\nfor p in os.listdir('/proc'):\n    if p.isdigit() 
  */
 export async function sandboxProcesses(engine: Engine, sbx: Sandbox): Promise<SandboxProcessInfo[]> {
   if (testRuntime() === 'gvisor') {
-    const out = await runsc(engine, ['exec', '--user=1000:1000', sbx.id, '/usr/bin/python3', '-c', GVISOR_PS]);
+    const out = await runscExec(engine, sbx, ['/usr/bin/python3', '-c', GVISOR_PS]);
     return out
       .split('\n')
       .filter(Boolean)
@@ -112,15 +120,34 @@ export async function sandboxProcesses(engine: Engine, sbx: Sandbox): Promise<Sa
   return out;
 }
 
+/** gVisor: the pids its kernel runs for the sandbox (`runsc ps`, which starts nothing inside); [] once it is gone. */
+export async function gvisorPids(engine: Engine, sbx: Sandbox): Promise<number[]> {
+  return JSON.parse((await runsc(engine, ['ps', '--format=json', sbx.id]).catch(() => '[]')) || '[]') as number[];
+}
+
 /** True while a pid of `sandboxProcesses` runs (gVisor: `runsc ps` lists it; elsewhere: on the host, not a zombie). */
 export async function sandboxProcessAlive(engine: Engine, sbx: Sandbox, pid: number): Promise<boolean> {
-  if (testRuntime() === 'gvisor') {
-    const pids = JSON.parse((await runsc(engine, ['ps', '--format=json', sbx.id]).catch(() => '[]')) || '[]') as number[];
-    return pids.includes(pid);
-  }
+  if (testRuntime() === 'gvisor') return (await gvisorPids(engine, sbx)).includes(pid);
   const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
   const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
   return state !== '' && state !== 'Z' && state !== 'X';
+}
+
+/**
+ * Host pids of sandboxes' processes: those that run as their uids; under
+ * gVisor, which runs them in its own kernel on host processes of `nobody`,
+ * those in their cgroups (runsc, gofer, sentry, and a ptrace stub for every
+ * process inside). A killed sandbox has none either way.
+ */
+export async function sandboxHostProcesses(engine: Engine, sandboxes: readonly Sandbox[]): Promise<number[]> {
+  if (testRuntime() !== 'gvisor') return processesOwnedBy(new Set(sandboxes.map((s) => s.info().hostUid)));
+  const pids: number[] = [];
+  for (const s of sandboxes) {
+    const dir = engine.cgroupDirs.find((d) => d.includes('/pids/')) ?? engine.cgroupDirs[0];
+    const text = await readFile(`${dir}/${s.id}/cgroup.procs`, 'utf8').catch(() => '');
+    pids.push(...text.split('\n').filter(Boolean).map(Number));
+  }
+  return pids;
 }
 
 /** Polls `check` until it returns true or the deadline passes. */

@@ -7,7 +7,7 @@ import { readFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
 import { hasCode, type Execution } from '@warden/protocol';
 import type { CodeContext, CodeContextOptions, Sandbox } from '@warden/core';
-import { eventually, processesOwnedBy, testEngine, type TestEngine } from '../helpers/host.js';
+import { eventually, processesOwnedBy, sandboxProcesses, testEngine, testRuntime, type TestEngine } from '../helpers/host.js';
 
 let t: TestEngine;
 let sbx: Sandbox;
@@ -34,8 +34,9 @@ const ok = (e: Execution): Execution => {
   return e;
 };
 
-/** Host pids of the sandbox's processes whose command line contains `needle`. */
+/** Host pids of the sandbox's processes whose command line contains `needle` (gVisor: pids in its kernel, which holds them). */
 async function hostPids(box: Sandbox, needle: string): Promise<number[]> {
+  if (testRuntime() === 'gvisor') return (await sandboxProcesses(t.engine, box)).filter((p) => p.cmdline.includes(needle.replaceAll('\0', ' '))).map((p) => p.pid);
   const pids: number[] = [];
   for (const pid of await processesOwnedBy(new Set([box.info().hostUid]))) {
     if ((await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '')).includes(needle)) pids.push(pid);

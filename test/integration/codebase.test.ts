@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Sandbox } from '@warden/core';
 import { hasCode, type PolicyInput } from '@warden/protocol';
-import { tempDir, testEngine, testRuntime, type TempDir, type TestEngine } from '../helpers/host.js';
+import { sandboxHostProcesses, tempDir, testEngine, testRuntime, type TempDir, type TestEngine } from '../helpers/host.js';
 
 let t: TestEngine;
 let src: TempDir;
@@ -111,6 +111,21 @@ describe('levels, as the sandbox sees them', () => {
   });
 });
 
+/** gVisor: the overlays runsc's gofer serves at /workspace, read on the host from the mount namespace of `runsc run`. */
+async function gvisorWorkspaceOverlays(s: Sandbox): Promise<string[]> {
+  const stage = `${t.engine.stateDir}/gvisor/stage/ws`;
+  for (const pid of await sandboxHostProcesses(t.engine, [s])) {
+    if (!(await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '')).split('\0').includes('run')) continue;
+    const lines = (await readFile(`/proc/${pid}/mountinfo`, 'utf8')).split('\n');
+    return lines
+      .filter((l) => / - overlay /.test(l))
+      .map((l) => l.split(' ')[4] ?? '')
+      .filter((m) => m === stage || m.startsWith(`${stage}/`))
+      .map((m) => `/workspace${m.slice(stage.length)}`);
+  }
+  throw new Error(`no runsc run among the host processes of ${s.id}`);
+}
+
 describe('a policy with nothing writable', () => {
   it('gets a read-only bind of the view (no overlay): same levels, empty diff, host-speed reads', async () => {
     await using s = await t.engine.create({
@@ -120,11 +135,18 @@ describe('a policy with nothing writable', () => {
     const r = await sh(s, 'grep " /workspace " /proc/self/mountinfo | grep -c overlay; cat README.md; ls secrets 2>&1; cat metadata/info.json 2>&1; echo x > README.md 2>/dev/null || echo refused; touch new 2>/dev/null || echo refused');
     expect(r.stdout).toMatch(/^0\nhello\nls: cannot access 'secrets': No such file or directory\ncat: metadata\/info.json: Permission denied\nrefused\nrefused\n$/);
     expect(await s.diff()).toEqual({ added: [], modified: [], deleted: [] });
-    // twin: the same probe sees the overlay of a writable policy
     await using w = await t.engine.create({ codebase: { name: 'app', version: 1 }, preset: 'full-write' });
+    await using d = await t.engine.create({ codebase: { name: 'app', version: 1 }, policy: POLICY });
+    if (testRuntime() === 'gvisor') {
+      // gVisor's kernel shows its own mounts: the overlays are on the host, in runsc's mount namespace.
+      expect(await gvisorWorkspaceOverlays(s)).toEqual([]);
+      expect(await gvisorWorkspaceOverlays(w)).toEqual(['/workspace']);
+      expect(await gvisorWorkspaceOverlays(d)).toEqual(['/workspace/docs']);
+      return;
+    }
+    // twin: the same probe sees the overlay of a writable policy
     expect((await sh(w, 'grep " /workspace " /proc/self/mountinfo | grep -c overlay')).stdout).toBe('1\n');
     // and a policy writable only in docs/ overlays just docs/: the rest is read at host speed
-    await using d = await t.engine.create({ codebase: { name: 'app', version: 1 }, policy: POLICY });
     // (below /workspace: a container's own root is an overlay too)
     expect((await sh(d, 'grep overlay /proc/self/mountinfo | cut -d" " -f5 | grep ^/workspace')).stdout).toBe('/workspace/docs\n');
   });
@@ -272,7 +294,7 @@ describe('bad input', () => {
       // dockerd cannot see a private namespace: a codebase's layers are mounted under <stateDir>/docker/<sandbox> while it runs; none is left once it is gone.
       expect((await readdir(join(t.engine.stateDir, 'docker')).catch(() => [])).filter((n) => n.startsWith('sbx_'))).toEqual([]);
     } else {
-      expect(await readdir(join(t.engine.stateDir, 'stage', 'ws'))).toEqual([]);
+      expect(await readdir(join(t.engine.stateDir, ...(testRuntime() === 'gvisor' ? ['gvisor'] : []), 'stage', 'ws'))).toEqual([]);
     }
   });
 });

@@ -159,6 +159,41 @@ describe('guard and refusals', () => {
     await h.kill();
   });
 
+  it('keeps a quiet stream alive with keepalive messages at the interval the client asks for', async () => {
+    const h = await sbx.commands.run('sleep 30', { background: true });
+    const message = Buffer.from(JSON.stringify({ process: { pid: h.pid } }));
+    const head = Buffer.alloc(5);
+    head.writeUInt32BE(message.length, 1);
+    const abort = new AbortController();
+    const res = await fetch(`${t.url}/process.Process/Connect`, {
+      method: 'POST',
+      signal: abort.signal,
+      headers: {
+        'content-type': 'application/connect+json',
+        'keepalive-ping-interval': '1',
+        'e2b-sandbox-id': sbx.sandboxId,
+        'e2b-sandbox-port': '49983',
+        'x-access-token': (sbx as unknown as { envdAccessToken: string }).envdAccessToken,
+      },
+      body: Buffer.concat([head, message]),
+    });
+    const messages: unknown[] = [];
+    let buffered = Buffer.alloc(0);
+    const started = Date.now();
+    for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+      buffered = Buffer.concat([buffered, chunk]);
+      while (buffered.length >= 5 && buffered.length >= 5 + buffered.readUInt32BE(1)) {
+        messages.push(JSON.parse(buffered.subarray(5, 5 + buffered.readUInt32BE(1)).toString()));
+        buffered = buffered.subarray(5 + buffered.readUInt32BE(1));
+      }
+      if (messages.length >= 3) break;
+    }
+    abort.abort();
+    expect(messages).toEqual([{ event: { start: { pid: h.pid } } }, { event: { keepalive: {} } }, { event: { keepalive: {} } }]);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(1900);
+    await h.kill();
+  });
+
   it('a command that cannot start is an error, not a result', async () => {
     const message = Buffer.from(JSON.stringify({ process: { cmd: '/no/such/program', args: [] } }));
     const head = Buffer.alloc(5);
@@ -172,5 +207,13 @@ describe('guard and refusals', () => {
     const body = Buffer.from(await res.arrayBuffer());
     expect(body[0]).toBe(2); // end of stream, nothing before it
     expect(JSON.parse(body.subarray(5).toString())).toMatchObject({ error: { code: 'invalid_argument', message: expect.stringMatching(/Could not start "\/no\/such\/program"/) as string } });
+    // Client streaming (StreamInput), which the SDK never uses, is refused by name.
+    const streamInput = await fetch(`${t.url}/process.Process/StreamInput`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'e2b-sandbox-id': sbx.sandboxId, 'e2b-sandbox-port': '49983', 'x-access-token': (sbx as unknown as { envdAccessToken: string }).envdAccessToken },
+      body: '{}',
+    });
+    expect(streamInput.status).toBe(501);
+    expect(await streamInput.json()).toMatchObject({ code: 'unimplemented', message: expect.stringMatching(/StreamInput .* is not supported/) as string });
   });
 });

@@ -118,6 +118,11 @@ describe('list', () => {
       expect(await Current.Sandbox.list({ query: { metadata: { tag }, state: ['paused'] } }).nextItems()).toEqual([]);
       expect((await Current.Sandbox.list({ query: { metadata: { tag, n: '1' }, state: ['running'] } }).nextItems()).map((s) => s.sandboxId)).toEqual([made[1]?.sandboxId]);
       expect((await Current.Sandbox.list({ query: { metadata: { tag }, template: 'code-interpreter-v1' } }).nextItems())).toEqual([]);
+      expect((await Current.Sandbox.list({ query: { metadata: { tag }, template: 'base' } }).nextItems())).toHaveLength(3);
+      expect((await Current.Sandbox.list({ query: { metadata: { tag }, startedAfter: new Date(Date.now() + 60_000) } }).nextItems())).toEqual([]);
+      // GET /sandboxes, the unpaginated list of earlier SDKs.
+      const v1 = await fetch(`${t.url}/e2b/sandboxes?metadata=${encodeURIComponent(`tag=${tag}`)}`, { headers: { 'x-api-key': key } });
+      expect(((await v1.json()) as Array<{ sandboxID: string }>).map((s) => s.sandboxID).sort()).toEqual(made.slice(0, 3).map((s) => s.sandboxId).sort());
       // The older SDK lists through the same route.
       expect((await Previous.Sandbox.list({ query: { metadata: { tag: 'other' } } }).nextItems()).map((s) => s.sandboxId)).toEqual([other.sandboxId]);
     } finally {
@@ -209,6 +214,12 @@ describe('what Warden does not support fails clearly', () => {
     } finally {
       await sbx.kill();
     }
+  });
+
+  it('any other E2B API route answers 501 in E2B\'s error shape', async () => {
+    const res = await fetch(`${t.url}/e2b/volumes`, { method: 'POST', headers: { 'x-api-key': key, 'content-type': 'application/json' }, body: '{"name":"v"}' });
+    expect(res.status).toBe(501);
+    expect(await res.json()).toMatchObject({ code: 501, message: expect.stringMatching(/does not implement POST \/e2b\/volumes/) as string });
   });
 
   it('without E2B_SANDBOX_URL, sandbox calls fail locally at DNS: nothing goes to E2B', async () => {

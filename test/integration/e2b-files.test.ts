@@ -175,6 +175,33 @@ describe('watchDir', () => {
   });
 });
 
+describe('polled watchers (CreateWatcher, GetWatcherEvents, RemoveWatcher)', () => {
+  it('queue events between polls until removed', async () => {
+    const call = async (method: string, body: unknown): Promise<{ status: number; json: Record<string, unknown> }> => {
+      const res = await fetch(`${t.url}/filesystem.Filesystem/${method}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'e2b-sandbox-id': sbx.sandboxId, 'e2b-sandbox-port': '49983', 'x-access-token': (sbx as unknown as { envdAccessToken: string }).envdAccessToken },
+        body: JSON.stringify(body),
+      });
+      return { status: res.status, json: (await res.json()) as Record<string, unknown> };
+    };
+    await sbx.files.makeDir('polled');
+    const created = await call('CreateWatcher', { path: 'polled', recursive: true });
+    expect(created.status).toBe(200);
+    const watcherId = created.json.watcherId as string;
+    await sbx.commands.run('mkdir -p polled/d && echo x > polled/d/f');
+    let events: Array<{ name: string; type: string }> = [];
+    for (let i = 0; i < 50 && !events.some((e) => e.name === 'd/f'); i++) {
+      events = [...events, ...((await call('GetWatcherEvents', { watcherId })).json.events as typeof events)];
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(events).toContainEqual({ name: 'd', type: 'EVENT_TYPE_CREATE' });
+    expect(events).toContainEqual({ name: 'd/f', type: 'EVENT_TYPE_WRITE' });
+    expect((await call('RemoveWatcher', { watcher_id: watcherId })).status).toBe(200);
+    expect(await call('GetWatcherEvents', { watcherId })).toMatchObject({ status: 404, json: { code: 'not_found' } });
+  });
+});
+
 describe('the previous SDK minor', () => {
   it('reads, writes, lists and watches the same way', async () => {
     const prev = await Previous.Sandbox.connect(sbx.sandboxId);

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
 import { createGuard, type AuditSink, type Engine, type EngineOptions, type Guard, type Sandbox } from '@warden/core';
 import { hasCode } from '@warden/protocol';
-import { eventually, exists, leftovers, processesOwnedBy, testEngine, type TestEngine } from '../helpers/host.js';
+import { eventually, exists, leftovers, processesOwnedBy, sandboxHostProcesses, testEngine, type TestEngine } from '../helpers/host.js';
 
 /** An engine with its own uid range, so "every process of its uids" means this engine's only. */
 function poolEngine(options: EngineOptions): Promise<TestEngine> {
@@ -63,7 +63,7 @@ describe('no state crosses between users', () => {
     expect(await a.exec(['sh', '-c', 'echo secret-a > /workspace/left.txt; echo secret-a > /tmp/left.txt; echo secret-a > /dev/shm/left.txt'])).toMatchObject({ reason: 'exited', exitCode: 0 });
     a.spawn(['sleep', '600']);
     expect((await a.exec(['sh', '-c', 'setsid sleep 601 </dev/null >/dev/null 2>&1 & echo started'])).stdout).toBe('started\n');
-    await eventually(async () => (await processesOwnedBy(new Set([aUid]))).length >= 3, 5000, "A's agent and two sleeps");
+    await eventually(async () => (await sandboxHostProcesses(t.engine, [a])).length >= 3, 5000, "A's agent and two sleeps");
     expect(await readFile(join(aWorkspace, 'left.txt'), 'utf8')).toBe('secret-a\n');
 
     await a.kill();
@@ -166,6 +166,9 @@ describe('shutdown', () => {
     for (const pid of pids) {
       const m = /^Uid:\s+(\d+)/m.exec(await readFile(`/proc/${pid}/status`, 'utf8').catch(() => ''));
       if (m && uidsOf(t.engine)(Number(m[1]))) uids.add(Number(m[1]));
+      // Under gVisor no process runs as the sandbox uid: its user namespaces map the sandbox user (1000) to it.
+      const mapped = /^\s*1000\s+(\d+)\s+1\s*$/m.exec(await readFile(`/proc/${pid}/uid_map`, 'utf8').catch(() => ''));
+      if (mapped && uidsOf(t.engine)(Number(mapped[1]))) uids.add(Number(mapped[1]));
     }
     expect(uids.size).toBe(4);
     const locks = t.engine.uidLeaseFiles();

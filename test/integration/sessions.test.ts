@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest'
 import { hasCode, type SessionResult } from '@warden/protocol';
 import type { Sandbox, Session } from '@warden/core';
 import { markerToken } from '../../packages/core/src/session/framing.js';
-import { eventually, exists, processesOwnedBy, testEngine, type TestEngine } from '../helpers/host.js';
+import { eventually, exists, processesOwnedBy, sandboxProcessAlive, sandboxProcesses, testEngine, testRuntime, type TestEngine } from '../helpers/host.js';
 
 let t: TestEngine;
 let sbx: Sandbox;
@@ -25,14 +25,20 @@ async function session(box: Sandbox = sbx, opts?: Parameters<Sandbox['sessions']
   return s;
 }
 
-/** Host pids of the sandbox's processes whose argv is exactly `argv`. */
+/** Host pids of the sandbox's processes whose argv is exactly `argv` (gVisor: pids in its kernel, which holds them). */
 async function hostPids(box: Sandbox, argv: readonly string[]): Promise<number[]> {
+  if (testRuntime() === 'gvisor') return (await sandboxProcesses(t.engine, box)).filter((p) => p.cmdline === argv.join(' ')).map((p) => p.pid);
   const want = argv.join('\0') + '\0';
   const pids: number[] = [];
   for (const pid of await processesOwnedBy(new Set([box.info().hostUid]))) {
     if ((await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '')) === want) pids.push(pid);
   }
   return pids;
+}
+
+/** Whether a pid of `hostPids` still exists. */
+async function hostRunning(box: Sandbox, pid: number): Promise<boolean> {
+  return testRuntime() === 'gvisor' ? sandboxProcessAlive(t.engine, box, pid) : exists(`/proc/${pid}`);
 }
 
 /** Waits until exactly one such process runs on the host and returns its pid. */
@@ -173,7 +179,7 @@ describe('exit status and the end of the shell', () => {
     await s.close();
     await s.close(); // idempotent
 
-    expect(await exists(`/proc/${bg}`)).toBe(false);
+    expect(await hostRunning(sbx, bg)).toBe(false);
     const err = await s.run('true').catch((e: unknown) => e);
     expect(hasCode(err, 'E_SESSION_CLOSED')).toBe(true);
     expect(sbx.sessions.list().map((i) => i.id)).not.toContain(s.id);
@@ -214,7 +220,7 @@ describe('limits', () => {
 
     expect(r).toMatchObject({ reason: 'timeout', exitCode: null, stdout: 'started\n', sessionRestarted: false });
     expect(r.durationMs).toBeLessThan(5_000);
-    expect(await exists(`/proc/${pid}`)).toBe(false);
+    expect(await hostRunning(sbx, pid)).toBe(false);
     expect(await s.run('echo "$KEEP $PWD"')).toMatchObject(ok('kept /tmp\n'));
   });
 
@@ -244,7 +250,7 @@ describe('limits', () => {
     expect(r).toMatchObject({ reason: 'timeout', exitCode: null, stdout: 'spinning\n', sessionRestarted: true });
     expect(await s.run('echo "${LOST-unset} $PWD"')).toMatchObject(ok('unset /workspace\n'));
     expect(s.info()).toMatchObject({ restarts: 1, state: 'open', cwd: '/workspace' });
-    expect(await exists(`/proc/${before[0]}`)).toBe(false);
+    expect(await hostRunning(sbx, before[0]!)).toBe(false);
     const after = await hostPids(sbx, bash);
     expect(after).toHaveLength(1);
     expect(after[0]).not.toBe(before[0]);

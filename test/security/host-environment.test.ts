@@ -9,7 +9,7 @@ import { spawn } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
 import { eventually, processesOwnedBy, testRuntime } from '../helpers/host.js';
-import { hostPidsMatching, token, useEngine } from './harness.js';
+import { hostPidsMatching, sandboxHostPids, token, useEngine } from './harness.js';
 
 // Set before the engine exists, as a server's environment would be.
 const SECRET = token('server-secret');
@@ -46,6 +46,11 @@ describe('the server environment is invisible inside a sandbox', () => {
     const r = await sbx.exec(['cat', '/proc/1/environ'], { timeoutMs: 10_000 });
 
     expect(r.reason).toBe('exited');
+    if (testRuntime() === 'gvisor') {
+      // gVisor's /proc shows it (it ignores the agent being non-dumpable): only what runsc gives an empty environment.
+      expect(r.stdout).toBe('HOME=/workspace\0');
+      return;
+    }
     expect(r.exitCode).toBe(1);
     expect(r.stderr).toMatch(/Permission denied/);
     expect(r.stdout).toBe('');
@@ -57,17 +62,19 @@ describe('the server environment is invisible inside a sandbox', () => {
     const uid = sbx.info().hostUid;
     const sleeper = sbx.spawn(['sleep', '600']);
     await sleeper.started();
+    const gvisor = testRuntime() === 'gvisor';
     let pids: number[] = [];
-    await eventually(async () => (pids = await hostPidsMatching(uid, 'sleep 600')).length === 1, 5000, 'the sleeper on the host');
+    // gVisor: the sandbox's processes live in its kernel; its host processes (runsc, gofer, sentry, stubs) are in its cgroup.
+    if (!gvisor) await eventually(async () => (pids = await hostPidsMatching(uid, 'sleep 600')).length === 1, 5000, 'the sleeper on the host');
 
-    const all = await processesOwnedBy(new Set([uid]));
-    expect(all.length).toBeGreaterThanOrEqual(testRuntime() === 'docker' ? 2 : 3); // bwrap, the agent, sleep (docker: no bwrap)
+    const all = gvisor ? await sandboxHostPids(h.engine, sbx) : await processesOwnedBy(new Set([uid]));
+    expect(all.length).toBeGreaterThanOrEqual(testRuntime() === 'docker' ? 2 : 3); // bwrap, the agent, sleep (docker: no bwrap; gvisor: runsc, gofer, sentry, stubs)
     for (const pid of all) {
-      const environ = await readFile(`/proc/${pid}/environ`, 'utf8');
+      const environ = await readFile(`/proc/${pid}/environ`, 'utf8').catch((err: unknown) => (gvisor ? '' : Promise.reject(err))); // a ptrace stub may be gone
       expect(environ.includes(SECRET), `host pid ${pid}`).toBe(false);
     }
-    // Twin: the host does see the spec's variable in the sleeper's environ.
-    expect((await readFile(`/proc/${pids[0]!}/environ`, 'utf8')).split('\0')).toContain(`WARDEN_TWIN=${twin}`);
+    // Twin: the host does see the spec's variable in the sleeper's environ (gvisor: only inside, where the first test looks).
+    if (!gvisor) expect((await readFile(`/proc/${pids[0]!}/environ`, 'utf8')).split('\0')).toContain(`WARDEN_TWIN=${twin}`);
     // And this oracle would see a leak: a host child that inherits the server's environment shows it.
     const leaky = spawn('/usr/bin/sleep', ['600'], { stdio: 'ignore' });
     try {

@@ -101,6 +101,9 @@ function outcomeOf(r: ExecResult): string {
   return r.reason === 'exited' ? `exited:${String(r.exitCode)}` : r.reason === 'signaled' ? `signaled:${String(r.signal)}` : r.reason;
 }
 
+/** Why a sandbox closed when its runtime died after an OOM kill (`perProcessOom: false` runtimes end whole). */
+export const OUT_OF_MEMORY = 'out of memory: the sandbox reached limits.memoryMb and the kernel killed it';
+
 const BASE_ENV: Readonly<Record<string, string>> = Object.freeze({
   PATH: '/usr/local/bin:/usr/bin:/bin',
   HOME: SANDBOX_WORKSPACE,
@@ -211,7 +214,9 @@ export class Sandbox {
     this.#ended = new Promise((resolve) => (this.#resolveEnded = resolve));
     this.#expiresAt = new Date(this.createdAt.getTime() + parts.spec.limits.ttlMs);
     this.#ttl = this.#armTtl(parts.spec.limits.ttlMs);
-    void parts.runtimeExited.then(() => this.#close('the sandbox agent exited'));
+    // Where one host process holds the whole sandbox's memory (gVisor's sentry), an OOM kill ends
+    // the sandbox rather than one process: say so, read before teardown removes the counter.
+    void parts.runtimeExited.then(async () => this.#close((await parts.oomKills().catch(() => 0)) > 0 ? OUT_OF_MEMORY : 'the sandbox agent exited'));
     // Infrastructure, not an action: a session's shell or a context's interpreter lives as long as
     // the sandbox and its output goes to the command or cell running in it, not into a buffer. The
     // gate checks each command line and cell instead.

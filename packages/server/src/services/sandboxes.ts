@@ -25,7 +25,7 @@ function decodeCursor(cursor: string, order: 'asc' | 'desc'): { createdAt: numbe
   } catch {
     // fall through to the error below
   }
-  throw new WardenError('E_INVALID_REQUEST', 'cursor is not one this server issued for this listing. Pass the cursor of the previous page of the same listing, or omit it for the first page.');
+  throw new WardenError('E_INVALID_REQUEST', 'cursor is not one this server issued for this listing. Pass the nextCursor (E2B: nextToken) of the previous page of the same listing, or omit it for the first page.');
 }
 
 /** `k1=v1&k2=v2`, URL-encoded as a whole or not. */

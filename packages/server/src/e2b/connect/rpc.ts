@@ -140,6 +140,7 @@ function openStream(req: FastifyRequest, reply: FastifyReply, opts: StreamOption
   let ping: NodeJS.Timeout | undefined;
   const arm = (): void => {
     clearTimeout(ping);
+    if (ended) return;
     ping = setTimeout(() => {
       write(jsonEnvelope(opts.keepalive));
       arm();
@@ -178,12 +179,12 @@ function openStream(req: FastifyRequest, reply: FastifyReply, opts: StreamOption
     }
   });
   void reply.code(200).header('content-type', 'application/connect+json').header('cache-control', 'no-store').header('x-accel-buffering', 'no').send(body);
-  arm();
+  // Pings start after the first message: the SDK reads the first one as the stream's start event.
   return {
     signal: abort.signal,
     send(message) {
       write(jsonEnvelope(message));
-      if (!ended) arm();
+      arm();
     },
     end,
     onClose(fn) {

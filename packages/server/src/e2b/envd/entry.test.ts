@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { entryInfo, eventName, permissions, sandboxPath } from './entry.js';
+import { sandboxPath } from '../paths.js';
+import { entryInfo, eventName, permissions } from './entry.js';
 
 describe('envd paths and entries', () => {
   it.each([

@@ -1,12 +1,6 @@
-/**
- * File entries and paths between Warden and envd's JSON. Pure.
- *
- * envd resolves relative paths and `~` against the user's home; Warden's home
- * is /workspace, where Warden resolves relative paths too.
- */
+/** File entries and watch events between Warden and envd's JSON. Pure. */
 import { posix } from 'node:path';
 import type { FileEntry, WatchEventType } from '@warden/core';
-import { HOME } from '../wire.js';
 
 /** envd's EntryInfo as JSON. `owner` and `group` are empty: Warden's file helper does not report them. */
 export interface EntryInfoJson {
@@ -24,13 +18,6 @@ export interface EntryInfoJson {
 }
 
 const TYPES = { file: 'FILE_TYPE_FILE', dir: 'FILE_TYPE_DIRECTORY', symlink: 'FILE_TYPE_SYMLINK', other: 'FILE_TYPE_UNSPECIFIED' } as const;
-
-/** `~`, `~/x` and relative paths against the home; absolute paths as they are. Empty means the home. */
-export function sandboxPath(p: string | undefined): string {
-  if (p === undefined || p === '' || p === '~') return HOME;
-  if (p.startsWith('~/')) return posix.join(HOME, p.slice(2));
-  return p.startsWith('/') ? p : posix.join(HOME, p);
-}
 
 /** Permission bits as `ls -l` (and Go's FileMode.String) show them: `-rw-r--r--`, `drwxr-xr-x`, `Lrwxrwxrwx`. */
 export function permissions(type: FileEntry['type'], mode: number): string {

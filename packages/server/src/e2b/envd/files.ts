@@ -15,7 +15,7 @@ import { Type, type Static } from '@sinclair/typebox';
 import { WardenError } from '@warden/protocol';
 import type { ScanService } from '../../services/scans.js';
 import { targetOf, type SandboxTarget } from '../target.js';
-import { sandboxPath } from './entry.js';
+import { sandboxPath } from '../paths.js';
 import { eachFile } from './multipart.js';
 
 export interface FilesDeps {

@@ -11,7 +11,8 @@ import { WardenError, hasCode } from '@warden/protocol';
 import type { FileOpOptions, WatchEvent } from '@warden/core';
 import type { RpcContext, RpcRouter } from '../connect/rpc.js';
 import { ConnectFailure } from '../errors.js';
-import { EVENT_TYPES, entryInfo, eventName, sandboxPath } from './entry.js';
+import { sandboxPath } from '../paths.js';
+import { EVENT_TYPES, entryInfo, eventName } from './entry.js';
 import { ListDirRequest, MoveRequest, PathRequest, WatcherRequest, WatchRequest } from './schemas.js';
 import type { PolledWatchers } from './watchers.js';
 

@@ -11,7 +11,7 @@ import { WardenError, type ErrorCode, type RunCommandBody } from '@warden/protoc
 import type { Command, CommandRegistry } from '../../services/commands.js';
 import type { RpcRouter, RpcStream } from '../connect/rpc.js';
 import { ConnectFailure } from '../errors.js';
-import { sandboxPath } from './entry.js';
+import { sandboxPath } from '../paths.js';
 import { dataOf, endOf } from './process-events.js';
 import type { E2bProcesses } from './processes.js';
 import { CloseStdinRequest, ConnectRequest, ListRequest, SendInputRequest, SendSignalRequest, StartRequest, UpdateRequest } from './schemas.js';

@@ -12,7 +12,7 @@ import type { CodeContextInfo } from '@warden/core';
 import { safeError } from '../errors.js';
 import type { HostPaths } from '../respond.js';
 import { targetOf } from '../target.js';
-import { HOME } from '../wire.js';
+import { sandboxPath } from '../paths.js';
 import { errorLine, normaliseLanguage, outputLine, resultLine, type ExecuteLine } from './lines.js';
 import { openLines, type LineStream } from './stream.js';
 
@@ -99,8 +99,7 @@ export function interpreterRoutes(app: FastifyInstance, constraints: Record<stri
 
   app.post<{ Body: Static<typeof CreateContextBody> | undefined }>('/contexts', { constraints, config, schema: { hide: true, body: CreateContextBody } }, async (req) => {
     const { sandbox } = targetOf(req);
-    const cwd = req.body?.cwd ?? HOME;
-    const ctx = await sandbox.code.create({ language: language(req.body?.language), cwd: cwd.startsWith('/') ? cwd : `${HOME}/${cwd}` });
+    const ctx = await sandbox.code.create({ language: language(req.body?.language), cwd: sandboxPath(req.body?.cwd) });
     return contextView(ctx.info());
   });
 
