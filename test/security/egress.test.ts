@@ -28,6 +28,8 @@ import { testInternet, type TestInternet } from '../helpers/internet.js';
 import { token, useEngine } from './harness.js';
 
 const runtime = testRuntime();
+/** Runtimes whose driver carries the egress proxy (`capabilities.egress`); the others must refuse allowlist mode. */
+const carriesEgress = runtime === 'bwrap' || runtime === 'docker';
 let net: TestInternet | undefined;
 let audit: AuditLog | undefined;
 let auditDir: string | undefined;
@@ -41,7 +43,7 @@ const inet = (): TestInternet => {
 beforeAll(async () => {
   auditDir = await mkdtemp(join(tmpdir(), 'warden-egress-audit-'));
   audit = openAuditLog({ file: join(auditDir, 'audit.sqlite'), keyFile: join(auditDir, 'audit.pem') });
-  if (runtime !== 'bwrap') return;
+  if (!carriesEgress) return;
   net = await testInternet([{ names: ['allowed.test', 'api.test', 'www.allowed.test'] }, { names: ['other.test'] }], {
     'loopback.test': '127.0.0.1',
     'metadata.test': '169.254.169.254',
@@ -80,7 +82,7 @@ function decisions(sandboxId: string): Array<{ outcome?: string; details?: Recor
 /** curl inside the sandbox: prints the body then the status code on its own line; exit status is curl's. */
 const curl = (...args: string[]): string[] => ['curl', '-sS', '--max-time', '15', '-w', '\n%{http_code}', ...args];
 
-describe.skipIf(runtime === 'bwrap')(`egress on ${runtime}`, () => {
+describe.skipIf(carriesEgress)(`egress on ${runtime}`, () => {
   it('refuses allowlist mode on a runtime without the egress proxy, naming the capability', async () => {
     const err = await h.create({ network: { mode: 'allowlist', allow: ['allowed.test'] } }).catch((e: unknown) => e);
     expect(hasCode(err, 'E_RUNTIME_UNSUPPORTED')).toBe(true);
@@ -90,7 +92,7 @@ describe.skipIf(runtime === 'bwrap')(`egress on ${runtime}`, () => {
   });
 });
 
-describe.skipIf(runtime !== 'bwrap')('egress through the proxy (bwrap)', () => {
+describe.skipIf(!carriesEgress)(`egress through the proxy (${runtime})`, () => {
   it('reaches an allowed domain over CONNECT, plain HTTP and SOCKS5, each audited as allowed', async () => {
     await using sbx = await h.create({ network: { mode: 'allowlist', allow: ['allowed.test'] } });
     await sbx.files.write('/tmp/ca.pem', inet().caPem);

@@ -31,7 +31,7 @@ export interface SandboxNetworkOptions {
 export function egressUnsupported(runtime: RuntimeName): WardenError {
   return new WardenError(
     'E_RUNTIME_UNSUPPORTED',
-    `The ${runtime} runtime cannot give a sandbox allowlisted network access: Warden's egress proxy is wired into bwrap sandboxes only. Use --runtime bwrap, or network mode none.`,
+    `The ${runtime} runtime cannot give a sandbox allowlisted network access: Warden's egress proxy is wired into bwrap and docker sandboxes only. Use --runtime bwrap or --runtime docker, or network mode none.`,
     { details: { runtime, capability: 'egress-allowlist' } },
   );
 }

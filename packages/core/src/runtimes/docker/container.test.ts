@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { SANDBOX_AGENT_PATH, SANDBOX_WORKSPACE } from '../driver.js';
+import { SANDBOX_NET_DIR } from '../../net/env.js';
 import { LABEL_ENGINE, LABEL_SANDBOX, MASKED_PATHS, SANDBOX_LAUNCHER_PATH, SANDBOX_SECCOMP_PATH, containerSpec, sandboxEtc, type ContainerPlanInput } from './container.js';
 
 const base: ContainerPlanInput = {
@@ -104,6 +105,26 @@ describe('containerSpec', () => {
     const s = containerSpec({ ...base, root: { kind: 'image', image: 'python:3.12' } });
     expect(s.Image).toBe('python:3.12');
     expect(Object.keys(targets(s)).sort()).toEqual(['/.warden/agent', '/.warden/launch', '/.warden/seccomp.bpf', '/etc/hosts', '/etc/resolv.conf', '/workspace']);
+  });
+
+  it('without an egress directory: no /.warden/net and no relay (no network at all)', () => {
+    const s = containerSpec(base);
+    expect(targets(s)[SANDBOX_NET_DIR]).toBeUndefined();
+    expect(s.Entrypoint).not.toContain('--relay');
+  });
+
+  it.each([
+    ['base image', base],
+    ['caller’s image', { ...base, root: { kind: 'image', image: 'python:3.12' } } satisfies ContainerPlanInput],
+  ])('with an egress directory (%s): bound read-only at /.warden/net, the agent relays 127.0.0.1:3128 to its socket', (_what, plan) => {
+    const s = containerSpec({ ...plan, egressHostPath: '/data/run/eng/net/sbx_aaaaaaaaaaaa' });
+    expect(SANDBOX_NET_DIR).toBe('/.warden/net');
+    expect(targets(s)[SANDBOX_NET_DIR]).toEqual({ source: '/data/run/eng/net/sbx_aaaaaaaaaaaa', ro: true, recursive: false });
+    // The relay is the agent's argument, after the launcher's `--`; the network itself stays none.
+    expect(s.Entrypoint).toEqual([SANDBOX_LAUNCHER_PATH, '--no-pdeathsig', '--seccomp', SANDBOX_SECCOMP_PATH, '--', SANDBOX_AGENT_PATH, '--relay', '3128:/.warden/net/proxy.sock']);
+    expect(s.HostConfig.NetworkMode).toBe('none');
+    expect(s.NetworkDisabled).toBe(true);
+    expect(Object.entries(targets(s)).filter(([, v]) => !v.ro).map(([t]) => t)).toEqual([SANDBOX_WORKSPACE]);
   });
 
   it('masks what identifies the host and keeps Docker’s default masks', () => {

@@ -7,8 +7,13 @@
  *
  * Limits are not Docker's: the container's cgroup is made inside the
  * sandbox's (CgroupParent), whose memory, pids and CPU limits the engine set.
+ *
+ * Egress, as with bwrap: the sandbox's egress directory bound read-only at
+ * /.warden/net and the agent relaying 127.0.0.1:3128 to the proxy socket in
+ * it; the network stays `none`.
  */
 import { SANDBOX_AGENT_PATH, SANDBOX_WORKSPACE } from '../driver.js';
+import { SANDBOX_NET_DIR, relayArgument } from '../../net/env.js';
 import type { HostRootEntry } from '../bwrap/argv.js';
 
 /** Where the launcher (which installs the seccomp filter, then execs the agent) and the filter appear inside. */
@@ -122,6 +127,13 @@ export interface ContainerPlanInput {
   readonly hostsHostPath: string;
   readonly resolvHostPath: string;
   readonly workspaceHostPath: string;
+  /**
+   * The sandbox's egress directory (the proxy's socket, CA files), shown read-only at
+   * SANDBOX_NET_DIR; the agent then relays 127.0.0.1:3128 to the socket. The socket is
+   * the sandbox uid's, 0600, which is the container's user here (no user namespace).
+   * Undefined = no directory and no relay: no network at all.
+   */
+  readonly egressHostPath?: string;
 }
 
 /** /etc/passwd and /etc/group of a sandbox on the base image: the sandbox user is its host uid (no user namespace here). */
@@ -163,6 +175,8 @@ export function containerSpec(p: ContainerPlanInput): ContainerSpec {
     // Recursive: a codebase workspace is a bind with overlays mounted on its directories.
     { Type: 'bind', Source: p.workspaceHostPath, Target: SANDBOX_WORKSPACE, ReadOnly: false, BindOptions: { Propagation: 'rprivate' } },
   );
+  // The directory, not the socket: the proxy makes and removes the socket as the policy changes.
+  if (p.egressHostPath !== undefined) mounts.push(ro(p.egressHostPath, SANDBOX_NET_DIR));
   // exec: bwrap's /tmp allows it too (Docker's tmpfs default is noexec).
   const tmpfs = `rw,exec,nosuid,nodev,size=${p.tmpBytes},nr_inodes=${p.tmpInodes},mode=1777,uid=${p.uid},gid=${p.gid}`;
   return {
@@ -173,7 +187,15 @@ export function containerSpec(p: ContainerPlanInput): ContainerSpec {
     // The launcher runs as the sandbox uid: it only installs Warden's seccomp filter (the same program
     // bwrap loads) on top of Docker's profile, then execs the agent. No parent-death signal: the
     // parent is the container shim, and the engine ends the container through the API.
-    Entrypoint: [SANDBOX_LAUNCHER_PATH, '--no-pdeathsig', '--seccomp', SANDBOX_SECCOMP_PATH, '--', SANDBOX_AGENT_PATH],
+    Entrypoint: [
+      SANDBOX_LAUNCHER_PATH,
+      '--no-pdeathsig',
+      '--seccomp',
+      SANDBOX_SECCOMP_PATH,
+      '--',
+      SANDBOX_AGENT_PATH,
+      ...(p.egressHostPath === undefined ? [] : ['--relay', relayArgument()]),
+    ],
     Cmd: [],
     Env: [],
     WorkingDir: SANDBOX_WORKSPACE,

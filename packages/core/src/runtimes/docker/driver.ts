@@ -63,7 +63,7 @@ const engineIdOf = (cgroupPath: string): string => dirname(cgroupPath).split('/'
 
 export class DockerDriver implements RuntimeDriver {
   readonly name = 'docker' as const;
-  readonly capabilities = { images: true, perProcessOom: true, egress: false } as const;
+  readonly capabilities = { images: true, perProcessOom: true, egress: true } as const;
   readonly #o: DockerDriverOptions;
   readonly #client: DockerClient;
   #prepared: Promise<Prepared> | undefined;
@@ -200,6 +200,7 @@ export class DockerDriver implements RuntimeDriver {
         hostsHostPath: p.hosts,
         resolvHostPath: p.resolv,
         workspaceHostPath,
+        ...(req.egressDir === undefined ? {} : { egressHostPath: req.egressDir }),
       });
       id = await this.#client.createContainer(spec);
       if (id === undefined && root.kind === 'base') {
