@@ -8,6 +8,8 @@ log() { printf 'setup: %s\n' "$*" >&2; }
 
 need=()
 command -v bwrap >/dev/null || need+=(bubblewrap)
+# the gvisor runtime (runsc, ptrace platform); test/integration/runtime-gvisor.test.ts and the conformance-gvisor suite
+command -v runsc >/dev/null || need+=(runsc)
 command -v cc >/dev/null || need+=(gcc)
 command -v strip >/dev/null || need+=(binutils)
 [ -f /usr/lib/x86_64-linux-gnu/libc.a ] || need+=(libc6-dev)

@@ -125,9 +125,16 @@ export async function gvisorPids(engine: Engine, sbx: Sandbox): Promise<number[]
   return JSON.parse((await runsc(engine, ['ps', '--format=json', sbx.id]).catch(() => '[]')) || '[]') as number[];
 }
 
-/** True while a pid of `sandboxProcesses` runs (gVisor: `runsc ps` lists it; elsewhere: on the host, not a zombie). */
+/** State letter of a pid in gVisor's /proc ('' when it is gone). */
+const GVISOR_STATE = "import sys\ntry:\n    s = open(f'/proc/{sys.argv[1]}/stat').read()\n    print(s[s.rindex(')') + 2])\nexcept OSError:\n    print('')";
+
+/** True while a pid of `sandboxProcesses` runs, not a zombie (gVisor: as its kernel's /proc says). */
 export async function sandboxProcessAlive(engine: Engine, sbx: Sandbox, pid: number): Promise<boolean> {
-  if (testRuntime() === 'gvisor') return (await gvisorPids(engine, sbx)).includes(pid);
+  if (testRuntime() === 'gvisor') {
+    if (!(await gvisorPids(engine, sbx)).includes(pid)) return false;
+    const state = (await runscExec(engine, sbx, ['/usr/bin/python3', '-c', GVISOR_STATE, String(pid)]).catch(() => '')).trim();
+    return state !== '' && state !== 'Z' && state !== 'X';
+  }
   const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
   const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
   return state !== '' && state !== 'Z' && state !== 'X';

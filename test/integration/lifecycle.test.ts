@@ -90,7 +90,6 @@ describe('teardown', () => {
   it('if the agent dies, running commands end and the sandbox cleans up after itself', async () => {
     await using t = await testEngine();
     const s = await t.engine.create();
-    const uid = s.info().hostUid;
     const running = s.exec(['sleep', '600']);
     await eventually(async () => (await sandboxHostProcesses(t.engine, [s])).length >= 2, 5000, 'sleep running');
     for (const pid of await sandboxHostProcesses(t.engine, [s])) {

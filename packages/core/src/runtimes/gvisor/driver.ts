@@ -168,11 +168,14 @@ export class GvisorDriver implements RuntimeDriver {
     const sandboxId = req.sandboxId;
 
     /** What runsc keeps of the sandbox once nothing of it runs: its state files, and the bundle. */
+    const stateFiles = async (): Promise<string[]> =>
+      (await readdir(runscRoot).catch(() => [] as string[])).filter((name) => name.startsWith(`${sandboxId}_`) || name.startsWith(`${sandboxId}.`));
     const removeState = async (): Promise<void> => {
-      await execFileP(runsc, runscDeleteArgs(runscRoot, sandboxId), { env: {}, timeout: DELETE_TIMEOUT_MS, killSignal: 'SIGKILL' }).catch(() => undefined);
-      // Whatever `delete` could not remove (it refuses a sandbox it cannot load).
-      for (const name of await readdir(runscRoot).catch(() => [] as string[])) {
-        if (name.startsWith(`${sandboxId}_`) || name.startsWith(`${sandboxId}.`)) await rm(`${runscRoot}/${name}`, { recursive: true, force: true });
+      // `runsc run` removes them itself when its sandbox ends while it runs; not when it was killed first.
+      if ((await stateFiles()).length > 0) {
+        await execFileP(runsc, runscDeleteArgs(runscRoot, sandboxId), { env: {}, timeout: DELETE_TIMEOUT_MS, killSignal: 'SIGKILL' }).catch(() => undefined);
+        // Whatever `delete` could not remove (it refuses a sandbox it cannot load).
+        for (const name of await stateFiles()) await rm(`${runscRoot}/${name}`, { recursive: true, force: true });
       }
       await removeBundle();
     };
