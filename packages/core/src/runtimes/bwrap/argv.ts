@@ -6,6 +6,7 @@
  */
 
 import { SANDBOX_AGENT_PATH, SANDBOX_WORKSPACE } from '../driver.js';
+import { codebaseArgs, stagingArgs, type CodebaseLaunch, type StagingInput } from '../launcher.js';
 import { SANDBOX_NET_DIR, relayArgument } from '../../net/env.js';
 
 export { SANDBOX_AGENT_PATH };
@@ -93,12 +94,7 @@ export function bwrapArgs(p: BwrapPlanInput): string[] {
   return a;
 }
 
-export interface LaunchPlanInput {
-  readonly cgroupProcsFiles: readonly string[];
-  readonly stageTmp: string;
-  readonly stageShm: string;
-  readonly tmpBytes: number;
-  readonly tmpInodes: number;
+export interface LaunchPlanInput extends StagingInput {
   readonly uid: number;
   readonly gid: number;
   readonly nofile: number;
@@ -108,30 +104,11 @@ export interface LaunchPlanInput {
   readonly codebase?: CodebaseLaunch;
 }
 
-export interface CodebaseLaunch {
-  /** Read-only bind of the view on `target` (when not everything is overlaid). */
-  readonly bindReadOnly?: { readonly source: string; readonly target: string };
-  /** The one capped tmpfs that holds every overlay's upper and work dirs. */
-  readonly delta?: { readonly dir: string; readonly sizeBytes: number; readonly inodes: number };
-  /** Mounted in order; `lowers` topmost first; `rootMode` as the view's directory it covers. */
-  readonly overlays: ReadonlyArray<{ readonly target: string; readonly lowers: readonly string[]; readonly rootMode: number }>;
-}
-
 /** argv for warden-launch, which then execs bwrap with `bwrapArgs`. */
 export function launcherArgs(l: LaunchPlanInput, bwrap: readonly string[]): string[] {
-  const a: string[] = [];
-  for (const f of l.cgroupProcsFiles) a.push('--cgroup', f);
-  a.push('--uid', String(l.uid), '--gid', String(l.gid));
-  for (const dir of [l.stageTmp, l.stageShm]) a.push('--tmpfs', `${dir}:${l.tmpBytes}:${l.tmpInodes}:1777`);
-  if (l.codebase) {
-    const c = l.codebase;
-    if (c.bindReadOnly) a.push('--bind-ro', `${c.bindReadOnly.source}:${c.bindReadOnly.target}`);
-    if (c.delta && c.overlays.length > 0) a.push('--delta', `${c.delta.dir}:${c.delta.sizeBytes}:${c.delta.inodes}`);
-    c.overlays.forEach((o, i) => {
-      for (const lower of o.lowers) a.push('--lower', lower);
-      a.push('--overlay', `${o.target}:${i}:${o.rootMode.toString(8)}`);
-    });
-  }
+  // The launcher reads --uid/--gid in a first pass, wherever they stand.
+  const a: string[] = [...stagingArgs(l), '--uid', String(l.uid), '--gid', String(l.gid)];
+  if (l.codebase) a.push(...codebaseArgs(l.codebase));
   a.push(
     '--rlimit', `nofile:${l.nofile}:${l.nofile}`,
     '--rlimit', `fsize:${l.fileSizeBytes}:${l.fileSizeBytes}`,

@@ -2,11 +2,9 @@
  * The default runtime: bubblewrap namespaces, started through warden-launch
  * (cgroups, capped tmpfs, rlimits, unprivileged uid) with the agent as PID 1.
  */
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { access, copyFile, chmod, mkdir, open, readFile, writeFile } from 'node:fs/promises';
-import { WardenError } from '@warden/protocol';
-import type { ProbeCheck, RuntimeDriver, RuntimeExit, RuntimeInstance, RuntimeStartRequest } from '../driver.js';
+import type { ProbeCheck, RuntimeDriver, RuntimeInstance, RuntimeStartRequest } from '../driver.js';
+import { codebaseLaunch, spawnLauncher, type LaunchedRuntime } from '../launcher.js';
 import { PROC_MASKED, bwrapArgs, etcFiles, launcherArgs, type HostRootEntry } from './argv.js';
 import { probeBwrap } from './probe.js';
 import { seccompBytes } from './seccomp.js';
@@ -21,7 +19,6 @@ export interface BwrapDriverOptions {
 }
 
 const MiB = 1024 * 1024;
-const STDERR_TAIL_BYTES = 4096;
 /** How long bwrap gets to notice its child died before it is killed too. */
 const BWRAP_EXIT_GRACE_MS = 2000;
 
@@ -101,50 +98,24 @@ export class BwrapDriver implements RuntimeDriver {
         nofile: req.limits.nofile,
         fileSizeBytes: req.limits.fileSizeMb * MiB,
         bwrapPath: this.#o.bwrapPath,
-        ...(req.workspace.kind === 'codebase'
-          ? {
-              codebase: {
-                ...(req.workspace.base === undefined ? {} : { bindReadOnly: { source: req.workspace.base, target: p.stageWs } }),
-                delta: { dir: p.stageDelta, sizeBytes: req.workspace.sizeBytes, inodes: req.workspace.inodes },
-                overlays: req.workspace.overlays.map((o) => ({ target: o.prefix ? `${p.stageWs}/${o.prefix}` : p.stageWs, lowers: o.lowers, rootMode: o.rootMode })),
-              },
-            }
-          : {}),
+        ...(req.workspace.kind === 'codebase' ? { codebase: codebaseLaunch(req.workspace, p.stageWs, p.stageDelta) } : {}),
       },
       bwrap,
     );
     // The filter goes in on fd 3; bwrap reads it to EOF before exec'ing the agent.
     const filter = await open(p.seccomp, 'r');
-    let child;
+    let launched: LaunchedRuntime;
     try {
-      child = spawn(this.#o.launcherPath, argv, {
-        stdio: ['pipe', 'pipe', 'pipe', filter.fd],
-        // bwrap never sees the server's environment (it would leak via /proc).
-        env: {},
-      });
+      launched = await spawnLauncher(this.#o.launcherPath, argv, [filter.fd]);
     } finally {
       // The child holds its own copy once spawned (or spawning failed).
       void filter.close();
     }
-    if (child.pid === undefined) {
-      const [err] = (await once(child, 'error')) as [Error];
-      throw new WardenError('E_RUNTIME_UNAVAILABLE', `Cannot run ${this.#o.launcherPath}: ${err.message}. Run npm run build.`, { cause: err });
-    }
-    const { stdin, stdout, stderr } = child;
-    if (!stdin || !stdout || !stderr) throw new WardenError('E_INTERNAL', 'spawn did not create the agent pipes');
-    let tail = '';
-    stderr.setEncoding('utf8');
-    stderr.on('data', (s: string) => {
-      tail = (tail + s).slice(-STDERR_TAIL_BYTES);
-    });
-    const exited = new Promise<RuntimeExit>((resolve) => {
-      child.once('exit', (code, signal) => resolve({ code, signal }));
-    });
-    const pid = child.pid;
+    const { child, exited, pid } = launched;
     return {
       pid,
-      agentIn: stdin,
-      agentOut: stdout,
+      agentIn: launched.agentIn,
+      agentOut: launched.agentOut,
       exited,
       // The launcher's private mount namespace, as bwrap (our child) sees it.
       ...(req.workspace.kind === 'codebase'
@@ -155,7 +126,7 @@ export class BwrapDriver implements RuntimeDriver {
             },
           }
         : {}),
-      diagnostics: () => tail.trim(),
+      diagnostics: launched.diagnostics,
       kill: async () => {
         if (child.exitCode !== null || child.signalCode !== null) return exited.then(() => undefined);
         // Kill the agent (PID 1 of the sandbox) first, so that bwrap, still

@@ -1,17 +1,12 @@
 /** Checks that bwrap and the kernel features it needs are usable here. */
 import { execFile } from 'node:child_process';
-import { access, constants, readFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import type { ProbeCheck } from '../driver.js';
+import { builtChecks, executable, rootCheck } from '../launcher.js';
 
 const run = promisify(execFile);
 
-async function executable(path: string): Promise<boolean> {
-  return access(path, constants.X_OK).then(
-    () => true,
-    () => false,
-  );
-}
 
 export async function probeBwrap(bwrapPath: string, agentPath: string, launcherPath: string): Promise<ProbeCheck[]> {
   const checks: ProbeCheck[] = [];
@@ -45,20 +40,7 @@ export async function probeBwrap(bwrapPath: string, agentPath: string, launcherP
       ? { name: 'seccomp', ok: true, detail: 'kernel supports seccomp filters' }
       : { name: 'seccomp', ok: false, detail: 'kernel has no seccomp', fix: 'use a kernel built with CONFIG_SECCOMP_FILTER' },
   );
-  checks.push(
-    process.getuid?.() === 0
-      ? { name: 'root', ok: true, detail: 'running as root (needed for cgroups and per-sandbox uids)' }
-      : { name: 'root', ok: false, detail: `running as uid ${process.getuid?.() ?? '?'}`, fix: 'run Warden as root' },
-  );
-  for (const [name, path] of [
-    ['agent', agentPath],
-    ['launcher', launcherPath],
-  ] as const) {
-    checks.push(
-      (await executable(path))
-        ? { name, ok: true, detail: path }
-        : { name, ok: false, detail: `${path} is missing`, fix: 'npm run build (builds the native agent and launcher)' },
-    );
-  }
+  checks.push(rootCheck('cgroups and per-sandbox uids'));
+  checks.push(...(await builtChecks(agentPath, launcherPath)));
   return checks;
 }

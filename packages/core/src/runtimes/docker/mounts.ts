@@ -13,6 +13,7 @@ import { promisify } from 'node:util';
 import { WardenError } from '@warden/protocol';
 import type { DeltaPaths, WorkspaceMount } from '../driver.js';
 import { unmountUnder } from '../../recovery/mounts.js';
+import { codebaseArgs, codebaseLaunch } from '../launcher.js';
 
 const run = promisify(execFile);
 
@@ -29,14 +30,7 @@ export const hostLayout = (dir: string): HostLayout => ({ ws: `${dir}/ws`, delta
 
 /** argv for `warden-launch --host-ns` (pure; the same options the bwrap path gives it, minus the namespace). */
 export function hostMountArgs(w: CodebaseMount, l: HostLayout): string[] {
-  const a = ['--host-ns'];
-  if (w.base !== undefined) a.push('--bind-ro', `${w.base}:${l.ws}`);
-  if (w.overlays.length > 0) a.push('--delta', `${l.delta}:${w.sizeBytes}:${w.inodes}`);
-  w.overlays.forEach((o, i) => {
-    for (const lower of o.lowers) a.push('--lower', lower);
-    a.push('--overlay', `${o.prefix ? `${l.ws}/${o.prefix}` : l.ws}:${i}:${o.rootMode.toString(8)}`);
-  });
-  return a;
+  return ['--host-ns', ...codebaseArgs(codebaseLaunch(w, l.ws, l.delta))];
 }
 
 /** Where the host finds what the sandbox changed. */

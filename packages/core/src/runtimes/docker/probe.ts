@@ -1,17 +1,12 @@
 /** Checks that a Docker Engine answers on the socket and can run Warden's containers here. */
-import { access, constants, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import { isWardenError } from '@warden/protocol';
 import type { ProbeCheck } from '../driver.js';
+import { builtChecks, rootCheck } from '../launcher.js';
 import type { DockerClient } from './client.js';
 
 const PROBE_TIMEOUT_MS = 5000;
 
-async function executable(path: string): Promise<boolean> {
-  return access(path, constants.X_OK).then(
-    () => true,
-    () => false,
-  );
-}
 
 const START_FIX = 'apt-get install -y docker.io, then start it (systemctl start docker, or dockerd --bridge=none &), or set dockerSocket (DOCKER_HOST=unix://PATH) to a running engine';
 
@@ -55,20 +50,7 @@ export async function probeDocker(client: DockerClient, agentPath: string, launc
       });
     }
   }
-  checks.push(
-    process.getuid?.() === 0
-      ? { name: 'root', ok: true, detail: 'running as root (needed for cgroups, per-sandbox uids and workspace mounts)' }
-      : { name: 'root', ok: false, detail: `running as uid ${process.getuid?.() ?? '?'}`, fix: 'run Warden as root' },
-  );
-  for (const [name, path] of [
-    ['agent', agentPath],
-    ['launcher', launcherPath],
-  ] as const) {
-    checks.push(
-      (await executable(path))
-        ? { name, ok: true, detail: path }
-        : { name, ok: false, detail: `${path} is missing`, fix: 'npm run build (builds the native agent and launcher)' },
-    );
-  }
+  checks.push(rootCheck('cgroups, per-sandbox uids and workspace mounts'));
+  checks.push(...(await builtChecks(agentPath, launcherPath)));
   return checks;
 }

@@ -10,7 +10,7 @@
  * in the launcher's private mount namespace, where the capped tmpfs and the
  * codebase overlays it mounted are what runsc's gofer serves.
  */
-import type { CodebaseLaunch } from '../bwrap/argv.js';
+import { codebaseArgs, stagingArgs, type CodebaseLaunch, type StagingInput } from '../launcher.js';
 
 /**
  * runsc's global flags, each pinned even where it is this release's default:
@@ -50,12 +50,7 @@ export function runscDeleteArgs(stateRoot: string, sandboxId: string): string[] 
   return [`--root=${stateRoot}`, 'delete', '--force', sandboxId];
 }
 
-export interface GvisorLaunchInput {
-  readonly cgroupProcsFiles: readonly string[];
-  readonly stageTmp: string;
-  readonly stageShm: string;
-  readonly tmpBytes: number;
-  readonly tmpInodes: number;
+export interface GvisorLaunchInput extends StagingInput {
   /** A codebase workspace, mounted by the launcher in its private mount namespace. */
   readonly codebase?: CodebaseLaunch;
   readonly runscPath: string;
@@ -63,19 +58,8 @@ export interface GvisorLaunchInput {
 
 /** argv for warden-launch, which then execs runsc with `runscArgv`. */
 export function launcherArgs(l: GvisorLaunchInput, runscArgv: readonly string[]): string[] {
-  const a: string[] = [];
-  for (const f of l.cgroupProcsFiles) a.push('--cgroup', f);
-  // Owned by root, world-writable and sticky: the sandbox user's files in it are its own.
-  for (const dir of [l.stageTmp, l.stageShm]) a.push('--tmpfs', `${dir}:${l.tmpBytes}:${l.tmpInodes}:1777`);
-  if (l.codebase) {
-    const c = l.codebase;
-    if (c.bindReadOnly) a.push('--bind-ro', `${c.bindReadOnly.source}:${c.bindReadOnly.target}`);
-    if (c.delta && c.overlays.length > 0) a.push('--delta', `${c.delta.dir}:${c.delta.sizeBytes}:${c.delta.inodes}`);
-    c.overlays.forEach((o, i) => {
-      for (const lower of o.lowers) a.push('--lower', lower);
-      a.push('--overlay', `${o.target}:${i}:${o.rootMode.toString(8)}`);
-    });
-  }
+  const a = stagingArgs(l);
+  if (l.codebase) a.push(...codebaseArgs(l.codebase));
   // The sandbox's own rlimits are in the OCI config (gVisor enforces them); on
   // runsc itself only this one: a crashing sentry must not dump the sandbox's memory.
   a.push('--rlimit', 'core:0:0');

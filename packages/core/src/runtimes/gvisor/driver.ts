@@ -8,13 +8,13 @@
  * and the sentry (`runsc boot --attached`: it dies with `runsc run`), all in
  * the sandbox cgroups. The agent's protocol pipes are runsc's stdin/stdout.
  */
-import { spawn, execFile } from 'node:child_process';
-import { once } from 'node:events';
+import { execFile } from 'node:child_process';
 import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import { gvisorCompatLibPath } from '@warden/agent';
 import { WardenError, type Limits } from '@warden/protocol';
-import type { ProbeCheck, RuntimeDriver, RuntimeExit, RuntimeInstance, RuntimeStartRequest } from '../driver.js';
+import type { ProbeCheck, RuntimeDriver, RuntimeInstance, RuntimeStartRequest } from '../driver.js';
+import { codebaseLaunch, spawnLauncher, type LaunchedRuntime } from '../launcher.js';
 import { launcherArgs, runscDeleteArgs, runscRunArgs } from './argv.js';
 import { hostLayout } from './host-layout.js';
 import { gvisorCgroupLimits } from './limits.js';
@@ -37,7 +37,6 @@ export interface GvisorDriverOptions {
 }
 
 const MiB = 1024 * 1024;
-const STDERR_TAIL_BYTES = 4096;
 /** How long `runsc run` gets to notice its sandbox died before it is killed too. */
 const RUNSC_EXIT_GRACE_MS = 2000;
 /** How long the sandbox's host processes get to leave its cgroups after SIGKILL. */
@@ -119,7 +118,7 @@ export class GvisorDriver implements RuntimeDriver {
     // The sentry reads the bundle as host `nobody`: the directory is traversable, the config root's.
     await mkdir(bundle, { mode: 0o711 });
     const removeBundle = (): Promise<void> => rm(bundle, { recursive: true, force: true });
-    let child;
+    let launched: LaunchedRuntime;
     try {
       await writeFile(`${bundle}/config.json`, JSON.stringify(spec), { mode: 0o600 });
       const argv = launcherArgs(
@@ -130,39 +129,17 @@ export class GvisorDriver implements RuntimeDriver {
           tmpBytes: req.limits.tmpMb * MiB,
           tmpInodes: req.limits.tmpInodes,
           runscPath: this.#o.runscPath,
-          ...(req.workspace.kind === 'codebase'
-            ? {
-                codebase: {
-                  ...(req.workspace.base === undefined ? {} : { bindReadOnly: { source: req.workspace.base, target: p.stageWs } }),
-                  delta: { dir: p.stageDelta, sizeBytes: req.workspace.sizeBytes, inodes: req.workspace.inodes },
-                  overlays: req.workspace.overlays.map((o) => ({ target: o.prefix ? `${p.stageWs}/${o.prefix}` : p.stageWs, lowers: o.lowers, rootMode: o.rootMode })),
-                },
-              }
-            : {}),
+          ...(req.workspace.kind === 'codebase' ? { codebase: codebaseLaunch(req.workspace, p.stageWs, p.stageDelta) } : {}),
         },
         runscRunArgs(p.runscRoot, bundle, req.sandboxId),
       );
-      // runsc never sees the server's environment.
-      child = spawn(this.#o.launcherPath, argv, { stdio: ['pipe', 'pipe', 'pipe'], env: {} });
-      if (child.pid === undefined) {
-        const [err] = (await once(child, 'error')) as [Error];
-        throw new WardenError('E_RUNTIME_UNAVAILABLE', `Cannot run ${this.#o.launcherPath}: ${err.message}. Run npm run build.`, { cause: err });
-      }
+      launched = await spawnLauncher(this.#o.launcherPath, argv);
     } catch (err) {
       await removeBundle();
       throw err;
     }
-    const { stdin, stdout, stderr } = child;
-    if (!stdin || !stdout || !stderr) throw new WardenError('E_INTERNAL', 'spawn did not create the agent pipes');
-    let tail = '';
-    stderr.setEncoding('utf8');
-    stderr.on('data', (s: string) => {
-      tail = (tail + s).slice(-STDERR_TAIL_BYTES);
-    });
-    const exited = new Promise<RuntimeExit>((resolve) => {
-      child.once('exit', (code, signal) => resolve({ code, signal }));
-    });
-    const pid = child.pid;
+    const { child, exited } = launched;
+    const pid = launched.pid;
     const runscRoot = p.runscRoot;
     const runsc = this.#o.runscPath;
     const sandboxId = req.sandboxId;
@@ -204,8 +181,8 @@ export class GvisorDriver implements RuntimeDriver {
 
     return {
       pid,
-      agentIn: stdin,
-      agentOut: stdout,
+      agentIn: launched.agentIn,
+      agentOut: launched.agentOut,
       exited,
       // The launcher's private mount namespace, which `runsc run` (the launcher, exec'd) is in.
       ...(req.workspace.kind === 'codebase'
@@ -216,7 +193,7 @@ export class GvisorDriver implements RuntimeDriver {
             },
           }
         : {}),
-      diagnostics: () => tail.trim(),
+      diagnostics: launched.diagnostics,
       kill,
     };
   }

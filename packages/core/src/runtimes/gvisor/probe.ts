@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { ProbeCheck } from '../driver.js';
+import { builtChecks, executable, rootCheck } from '../launcher.js';
 
 const run = promisify(execFile);
 
@@ -18,12 +19,6 @@ export interface GvisorProbeInput {
   readonly compatLibPath: string;
 }
 
-async function executable(path: string): Promise<boolean> {
-  return access(path, constants.X_OK).then(
-    () => true,
-    () => false,
-  );
-}
 
 /** First line of `runsc --version` ('' when runsc does not run). */
 async function runscVersion(runscPath: string): Promise<string> {
@@ -61,12 +56,9 @@ async function platformWorks(runscPath: string): Promise<{ ok: true; ms: number 
 
 export async function probeGvisor(i: GvisorProbeInput): Promise<ProbeCheck[]> {
   const checks: ProbeCheck[] = [];
-  const root = process.getuid?.() === 0;
-  checks.push(
-    root
-      ? { name: 'root', ok: true, detail: 'running as root (runsc builds its sandboxes as root; Warden needs it for cgroups and per-sandbox uids)' }
-      : { name: 'root', ok: false, detail: `running as uid ${process.getuid?.() ?? '?'}`, fix: 'run Warden as root' },
-  );
+  const rootOk = rootCheck('runsc, which builds its sandboxes as root, and for cgroups and per-sandbox uids');
+  checks.push(rootOk);
+  const root = rootOk.ok;
   const version = await runscVersion(i.runscPath);
   checks.push(
     version
@@ -86,16 +78,12 @@ export async function probeGvisor(i: GvisorProbeInput): Promise<ProbeCheck[]> {
           },
     );
   }
-  for (const [name, path, mode] of [
-    ['agent', i.agentPath, constants.X_OK],
-    ['launcher', i.launcherPath, constants.X_OK],
-    ['gvisor compat library', i.compatLibPath, constants.R_OK],
-  ] as const) {
-    const ok = await access(path, mode).then(
-      () => true,
-      () => false,
-    );
-    checks.push(ok ? { name, ok: true, detail: path } : { name, ok: false, detail: `${path} is missing`, fix: 'npm run build (builds the native agent, launcher and gVisor compat library)' });
-  }
+  checks.push(...(await builtChecks(i.agentPath, i.launcherPath)));
+  const compat = await access(i.compatLibPath, constants.R_OK).then(
+    () => true,
+    () => false,
+  );
+  const name = 'gvisor compat library';
+  checks.push(compat ? { name, ok: true, detail: i.compatLibPath } : { name, ok: false, detail: `${i.compatLibPath} is missing`, fix: 'npm run build (builds the gVisor compat library with the agent)' });
   return checks;
 }
