@@ -12,6 +12,19 @@ export class HandshakeError extends Error {
 
 /** Waits until `n` bytes are buffered and takes exactly them. */
 export function readExactly(sock: Duplex, n: number, deadline: number): Promise<Buffer> {
+  const gone = 'the client closed the connection during the handshake';
+  return readWhen(sock, deadline, () => sock.read(n) as Buffer | null, { gone, late: 'the client did not finish its handshake in time' }).then((b) => {
+    if (b.length < n) throw new HandshakeError(gone);
+    return b;
+  });
+}
+
+/**
+ * Resolves with the first non-null `take()` (tried now and whenever the socket
+ * becomes readable); rejects with `messages.gone` when the client hangs up
+ * first and `messages.late` at the deadline. Leaves no listener behind.
+ */
+function readWhen(sock: Duplex, deadline: number, take: () => Buffer | null, messages: { gone: string; late: string }): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const cleanup = (): void => {
       clearTimeout(timer);
@@ -22,18 +35,17 @@ export function readExactly(sock: Duplex, n: number, deadline: number): Promise<
     };
     const gone = (): void => {
       cleanup();
-      reject(new HandshakeError('the client closed the connection during the handshake'));
+      reject(new HandshakeError(messages.gone));
     };
     const attempt = (): void => {
-      const b = sock.read(n) as Buffer | null;
+      const b = take();
       if (b === null) return;
       cleanup();
-      if (b.length < n) reject(new HandshakeError('the client closed the connection during the handshake'));
-      else resolve(b);
+      resolve(b);
     };
     const timer = setTimeout(() => {
       cleanup();
-      reject(new HandshakeError('the client did not finish its handshake in time'));
+      reject(new HandshakeError(messages.late));
     }, Math.max(0, deadline - Date.now()));
     sock.on('readable', attempt);
     sock.once('end', gone);
@@ -73,33 +85,9 @@ export async function readRequestHead(sock: Duplex, maxBytes: number, deadline: 
 }
 
 function readSome(sock: Duplex, deadline: number): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const cleanup = (): void => {
-      clearTimeout(timer);
-      sock.off('readable', attempt);
-      sock.off('end', gone);
-      sock.off('close', gone);
-      sock.off('error', gone);
-    };
-    const gone = (): void => {
-      cleanup();
-      reject(new HandshakeError('the client closed the connection before its request was complete'));
-    };
-    const attempt = (): void => {
-      const b = sock.read() as Buffer | null;
-      if (b === null) return;
-      cleanup();
-      resolve(b);
-    };
-    const timer = setTimeout(() => {
-      cleanup();
-      reject(new HandshakeError('the client did not send its request in time'));
-    }, Math.max(0, deadline - Date.now()));
-    sock.on('readable', attempt);
-    sock.once('end', gone);
-    sock.once('close', gone);
-    sock.once('error', gone);
-    attempt();
+  return readWhen(sock, deadline, () => sock.read() as Buffer | null, {
+    gone: 'the client closed the connection before its request was complete',
+    late: 'the client did not send its request in time',
   });
 }
 

@@ -9,7 +9,7 @@ import { once } from 'node:events';
 import { access, constants } from 'node:fs/promises';
 import type { Readable, Writable } from 'node:stream';
 import { WardenError } from '@warden/protocol';
-import type { ProbeCheck, RuntimeExit, WorkspaceMount } from './driver.js';
+import type { DeltaPaths, ProbeCheck, RuntimeExit, WorkspaceMount } from './driver.js';
 
 /** Options of a codebase workspace: a read-only bind of the view, one capped tmpfs for the deltas, the overlays. */
 export interface CodebaseLaunch {
@@ -40,6 +40,16 @@ export function codebaseArgs(c: CodebaseLaunch): string[] {
     a.push('--overlay', `${o.target}:${i}:${o.rootMode.toString(8)}`);
   });
   return a;
+}
+
+/**
+ * Where the host reads a codebase delta the launcher mounted in its private
+ * mount namespace: through /proc/PID/root of the launcher's pid (the runtime
+ * it exec'd stays in that namespace).
+ */
+export function privateDelta(pid: number, w: WorkspaceMount, ws: string, deltaDir: string): { delta: DeltaPaths } | Record<string, never> {
+  if (w.kind !== 'codebase') return {};
+  return { delta: { merged: `/proc/${pid}/root${ws}`, uppers: w.overlays.map((o, i) => ({ prefix: o.prefix, path: `/proc/${pid}/root${deltaDir}/${i}/upper` })) } };
 }
 
 export interface StagingInput {

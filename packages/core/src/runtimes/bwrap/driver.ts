@@ -4,7 +4,7 @@
  */
 import { access, copyFile, chmod, mkdir, open, readFile, writeFile } from 'node:fs/promises';
 import type { ProbeCheck, RuntimeDriver, RuntimeInstance, RuntimeStartRequest } from '../driver.js';
-import { codebaseLaunch, spawnLauncher, type LaunchedRuntime } from '../launcher.js';
+import { codebaseLaunch, privateDelta, spawnLauncher, type LaunchedRuntime } from '../launcher.js';
 import { PROC_MASKED, bwrapArgs, etcFiles, launcherArgs, type HostRootEntry } from './argv.js';
 import { probeBwrap } from './probe.js';
 import { seccompBytes } from './seccomp.js';
@@ -118,14 +118,7 @@ export class BwrapDriver implements RuntimeDriver {
       agentOut: launched.agentOut,
       exited,
       // The launcher's private mount namespace, as bwrap (our child) sees it.
-      ...(req.workspace.kind === 'codebase'
-        ? {
-            delta: {
-              merged: `/proc/${pid}/root${p.stageWs}`,
-              uppers: req.workspace.overlays.map((o, i) => ({ prefix: o.prefix, path: `/proc/${pid}/root${p.stageDelta}/${i}/upper` })),
-            },
-          }
-        : {}),
+      ...privateDelta(pid, req.workspace, p.stageWs, p.stageDelta),
       diagnostics: launched.diagnostics,
       kill: async () => {
         if (child.exitCode !== null || child.signalCode !== null) return exited.then(() => undefined);

@@ -14,7 +14,7 @@ import { promisify } from 'node:util';
 import { gvisorCompatLibPath } from '@warden/agent';
 import { WardenError, type Limits } from '@warden/protocol';
 import type { ProbeCheck, RuntimeDriver, RuntimeInstance, RuntimeStartRequest } from '../driver.js';
-import { codebaseLaunch, spawnLauncher, type LaunchedRuntime } from '../launcher.js';
+import { codebaseLaunch, privateDelta, spawnLauncher, type LaunchedRuntime } from '../launcher.js';
 import { launcherArgs, runscDeleteArgs, runscRunArgs } from './argv.js';
 import { hostLayout } from './host-layout.js';
 import { gvisorCgroupLimits } from './limits.js';
@@ -185,14 +185,7 @@ export class GvisorDriver implements RuntimeDriver {
       agentOut: launched.agentOut,
       exited,
       // The launcher's private mount namespace, which `runsc run` (the launcher, exec'd) is in.
-      ...(req.workspace.kind === 'codebase'
-        ? {
-            delta: {
-              merged: `/proc/${pid}/root${p.stageWs}`,
-              uppers: req.workspace.overlays.map((o, i) => ({ prefix: o.prefix, path: `/proc/${pid}/root${p.stageDelta}/${i}/upper` })),
-            },
-          }
-        : {}),
+      ...privateDelta(pid, req.workspace, p.stageWs, p.stageDelta),
       diagnostics: launched.diagnostics,
       kill,
     };
