@@ -125,6 +125,13 @@ describe('teardown', () => {
     }
   });
 
+  it("caps the tasks of all the engine's sandboxes together at half the host's pid space", async () => {
+    await using t = await testEngine();
+    const pidsDir = t.engine.cgroupDirs.find((d) => /\/pids[^/]*\/warden\//.test(d)) ?? t.engine.cgroupDirs[0]!;
+    const host = Math.min(Number((await readFile('/proc/sys/kernel/pid_max', 'utf8')).trim()), Number((await readFile('/proc/sys/kernel/threads-max', 'utf8')).trim()));
+    expect(Number((await readFile(`${pidsDir}/pids.max`, 'utf8')).trim())).toBe(Math.max(1024, Math.floor(host / 2)));
+  });
+
   it('await using disposes the sandbox', async () => {
     await using t = await testEngine();
     let uid = 0;

@@ -55,6 +55,18 @@ async function removeDir(dir: string, deadlineMs = 5000): Promise<void> {
   }
 }
 
+/**
+ * Most tasks all of an engine's sandboxes may hold at once: half the host's
+ * pid space, so that sandboxes whose own limits add up to more (a gVisor
+ * sandbox's host tasks run to ~25 per sandbox process under a fork bomb)
+ * can never take the host's process table between them.
+ */
+export async function engineTaskCap(): Promise<number> {
+  const read = async (f: string): Promise<number> => Number((await readFile(f, 'utf8').catch(() => '')).trim()) || Number.POSITIVE_INFINITY;
+  const max = Math.min(await read('/proc/sys/kernel/pid_max'), await read('/proc/sys/kernel/threads-max'));
+  return Number.isFinite(max) ? Math.max(1024, Math.floor(max / 2)) : 1 << 22;
+}
+
 export class EngineCgroups {
   readonly #layout: CgroupLayout;
   readonly #rel: string;
@@ -81,6 +93,7 @@ export class EngineCgroups {
         if (enable) await writeFile(`${mount}/warden/cgroup.subtree_control`, enable);
         await mkdir(`${mount}/${rel}`);
         if (enable) await writeFile(`${mount}/${rel}/cgroup.subtree_control`, enable);
+        if (controllers.includes('pids')) await writeFile(`${mount}/${rel}/pids.max`, String(await engineTaskCap()));
       } catch (err) {
         throw new WardenError(
           'E_LIMIT_UNSUPPORTED',
