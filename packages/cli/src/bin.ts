@@ -1,21 +1,59 @@
 #!/usr/bin/env node
 /** The `warden` command. Thin: parses arguments and calls the engine. */
-import { APPROVALS_USAGE, approvalsCommand } from './commands/approvals.js';
-import { AUDIT_USAGE, auditCommand } from './commands/audit.js';
-import { CODEBASE_USAGE, codebaseCommand } from './commands/codebase.js';
-import { GUARD_USAGE, guardCommand } from './commands/guard.js';
-import { demoCommand } from './commands/demo.js';
-import { E2B_USAGE, e2bCommand } from './commands/e2b.js';
-import { doctorCommand } from './commands/doctor.js';
-import { KEYS_USAGE, keysCommand } from './commands/keys.js';
-import { MCP_USAGE, mcpCommand } from './commands/mcp.js';
-import { RUN_USAGE, runCommand } from './commands/run.js';
-import { SCAN_USAGE, scanCommand } from './commands/scan.js';
-import { SECRETS_USAGE, secretsCommand } from './commands/secrets.js';
-import { SERVE_USAGE, serveCommand } from './commands/serve.js';
 import { reportError, UsageError } from './output.js';
 
-const USAGE = `usage: warden <command> [options]
+type Command = (args: string[]) => Promise<number>;
+
+/**
+ * Each command is loaded when it runs: `warden mcp` or `warden e2b env` need
+ * not load the engine, the server and the dashboard to start.
+ */
+const COMMANDS: Record<string, () => Promise<Command>> = {
+  run: async () => (await import('./commands/run.js')).runCommand,
+  serve: async () => (await import('./commands/serve.js')).serveCommand,
+  keys: async () => (await import('./commands/keys.js')).keysCommand,
+  secrets: async () => (await import('./commands/secrets.js')).secretsCommand,
+  scan: async () => (await import('./commands/scan.js')).scanCommand,
+  guard: async () => (await import('./commands/guard.js')).guardCommand,
+  approvals: async () => (await import('./commands/approvals.js')).approvalsCommand,
+  audit: async () => (await import('./commands/audit.js')).auditCommand,
+  mcp: async () => (await import('./commands/mcp.js')).mcpCommand,
+  codebase: async () => (await import('./commands/codebase.js')).codebaseCommand,
+  doctor: async () => (await import('./commands/doctor.js')).doctorCommand,
+  e2b: async () => (await import('./commands/e2b.js')).e2bCommand,
+  demo: async () => (await import('./commands/demo.js')).demoCommand,
+};
+
+/** The full usage text (loads every command for its own usage lines). */
+async function usage(): Promise<string> {
+  const [run, serve, keys, secrets, scan, codebase, guard, approvals, audit, mcp, e2b] = await Promise.all([
+    import('./commands/run.js').then((m) => m.RUN_USAGE),
+    import('./commands/serve.js').then((m) => m.SERVE_USAGE),
+    import('./commands/keys.js').then((m) => m.KEYS_USAGE),
+    import('./commands/secrets.js').then((m) => m.SECRETS_USAGE),
+    import('./commands/scan.js').then((m) => m.SCAN_USAGE),
+    import('./commands/codebase.js').then((m) => m.CODEBASE_USAGE),
+    import('./commands/guard.js').then((m) => m.GUARD_USAGE),
+    import('./commands/approvals.js').then((m) => m.APPROVALS_USAGE),
+    import('./commands/audit.js').then((m) => m.AUDIT_USAGE),
+    import('./commands/mcp.js').then((m) => m.MCP_USAGE),
+    import('./commands/e2b.js').then((m) => m.E2B_USAGE),
+  ]);
+  return `${SUMMARY}
+${run}
+${serve}
+${keys}
+${secrets}
+${scan}
+${codebase}
+${guard}
+${approvals}
+${audit}
+${mcp}
+${e2b}`;
+}
+
+const SUMMARY = `usage: warden <command> [options]
 
 commands:
   run       run one command in a fresh sandbox      (warden run --help)
@@ -32,63 +70,23 @@ commands:
   e2b env   print the environment that points the E2B SDKs at this server
   demo      start a sandbox, run a command and Python, print timings
 
-every command takes --json for machine-readable output.
-${RUN_USAGE}
-${SERVE_USAGE}
-${KEYS_USAGE}
-${SECRETS_USAGE}
-${SCAN_USAGE}
-${CODEBASE_USAGE}
-${GUARD_USAGE}
-${APPROVALS_USAGE}
-${AUDIT_USAGE}
-${MCP_USAGE}
-${E2B_USAGE}`;
+every command takes --json for machine-readable output.`;
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   const json = rest.includes('--json') && (command !== 'run' || rest.indexOf('--json') < (rest.includes('--') ? rest.indexOf('--') : Infinity));
   try {
-    switch (command) {
-      case 'run':
-        if (rest[0] === '--help' || rest[0] === '-h') {
-          process.stdout.write(`${RUN_USAGE}\n`);
-          return 0;
-        }
-        return await runCommand(rest);
-      case 'serve':
-        return await serveCommand(rest);
-      case 'keys':
-        return await keysCommand(rest);
-      case 'secrets':
-        return await secretsCommand(rest);
-      case 'scan':
-        return await scanCommand(rest);
-      case 'guard':
-        return await guardCommand(rest);
-      case 'approvals':
-        return await approvalsCommand(rest);
-      case 'audit':
-        return await auditCommand(rest);
-      case 'mcp':
-        return await mcpCommand(rest);
-      case 'codebase':
-        return await codebaseCommand(rest);
-      case 'doctor':
-        return await doctorCommand(rest);
-      case 'e2b':
-        return await e2bCommand(rest);
-      case 'demo':
-        return await demoCommand(rest);
-      case undefined:
-      case '--help':
-      case '-h':
-      case 'help':
-        process.stdout.write(`${USAGE}\n`);
-        return command === undefined ? 2 : 0;
-      default:
-        throw new UsageError(`unknown command ${JSON.stringify(command)}.\n${USAGE}`);
+    if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
+      process.stdout.write(`${await usage()}\n`);
+      return command === undefined ? 2 : 0;
     }
+    if (command === 'run' && (rest[0] === '--help' || rest[0] === '-h')) {
+      process.stdout.write(`${(await import('./commands/run.js')).RUN_USAGE}\n`);
+      return 0;
+    }
+    const load = Object.hasOwn(COMMANDS, command) ? COMMANDS[command] : undefined;
+    if (!load) throw new UsageError(`unknown command ${JSON.stringify(command)}.\n${await usage()}`);
+    return await (await load())(rest);
   } catch (err) {
     if (err instanceof UsageError || (err as { code?: string }).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') {
       if (json) process.stdout.write(`${JSON.stringify({ error: { code: 'E_USAGE', message: (err as Error).message } })}\n`);
