@@ -31,7 +31,7 @@ export interface SandboxNetworkOptions {
 export function egressUnsupported(runtime: RuntimeName): WardenError {
   return new WardenError(
     'E_RUNTIME_UNSUPPORTED',
-    `The ${runtime} runtime cannot give a sandbox allowlisted network access: Warden's egress proxy is wired into bwrap and docker sandboxes only. Use --runtime bwrap or --runtime docker, or network mode none.`,
+    `The ${runtime} runtime's driver does not carry Warden's egress proxy, so it cannot give a sandbox allowlisted network access. Use network mode none, or a runtime whose driver declares capabilities.egress (bwrap, gvisor and docker all do).`,
     { details: { runtime, capability: 'egress-allowlist' } },
   );
 }

@@ -24,7 +24,7 @@ import { codebaseArgs, stagingArgs, type CodebaseLaunch, type StagingInput } fro
  * - no host Unix sockets or FIFOs reachable through the mounts.
  * - logs go to stderr (the default is stdout, which is the agent's protocol pipe).
  */
-export function runscGlobalArgs(stateRoot: string): string[] {
+export function runscGlobalArgs(stateRoot: string, egress = false): string[] {
   return [
     `--root=${stateRoot}`,
     '--platform=ptrace',
@@ -34,15 +34,18 @@ export function runscGlobalArgs(stateRoot: string): string[] {
     '--file-access=exclusive',
     '--file-access-mounts=shared',
     '--overlay2=none',
-    '--host-uds=none',
+    // With egress, the agent connects to the proxy's socket in the read-only egress
+    // mount; `open` allows connecting to a socket a mount shows (as bwrap does),
+    // never creating one on the host.
+    `--host-uds=${egress ? 'open' : 'none'}`,
     '--host-fifo=none',
     '--log-fd=2',
   ];
 }
 
 /** `runsc … run`: creates, starts and waits for the sandbox; its stdin/stdout are the agent's. */
-export function runscRunArgs(stateRoot: string, bundleDir: string, sandboxId: string): string[] {
-  return [...runscGlobalArgs(stateRoot), 'run', `--bundle=${bundleDir}`, sandboxId];
+export function runscRunArgs(stateRoot: string, bundleDir: string, sandboxId: string, egress = false): string[] {
+  return [...runscGlobalArgs(stateRoot, egress), 'run', `--bundle=${bundleDir}`, sandboxId];
 }
 
 /** `runsc … delete --force`: removes what runsc keeps of a sandbox (its state files), killing it if it still runs. */

@@ -50,7 +50,7 @@ export class GvisorDriver implements RuntimeDriver {
    * cgroup runs out of memory the kernel kills it (or one of its ptrace stubs),
    * and the whole sandbox ends.
    */
-  readonly capabilities = { images: false, perProcessOom: false, egress: false } as const;
+  readonly capabilities = { images: false, perProcessOom: false, egress: true } as const;
   readonly #o: GvisorDriverOptions & { readonly compatLibPath: string };
   #prepared: Promise<HostLayout> | undefined;
 
@@ -114,6 +114,7 @@ export class GvisorDriver implements RuntimeDriver {
       workspaceHostPath: req.workspace.kind === 'host' ? req.workspace.path : p.stageWs,
       stageTmp: p.stageTmp,
       stageShm: p.stageShm,
+      ...(req.egressDir === undefined ? {} : { egressDir: req.egressDir }),
     });
     // The sentry reads the bundle as host `nobody`: the directory is traversable, the config root's.
     await mkdir(bundle, { mode: 0o711 });
@@ -131,7 +132,7 @@ export class GvisorDriver implements RuntimeDriver {
           runscPath: this.#o.runscPath,
           ...(req.workspace.kind === 'codebase' ? { codebase: codebaseLaunch(req.workspace, p.stageWs, p.stageDelta) } : {}),
         },
-        runscRunArgs(p.runscRoot, bundle, req.sandboxId),
+        runscRunArgs(p.runscRoot, bundle, req.sandboxId, req.egressDir !== undefined),
       );
       launched = await spawnLauncher(this.#o.launcherPath, argv);
     } catch (err) {

@@ -10,6 +10,7 @@
  */
 import { SANDBOX_AGENT_PATH, SANDBOX_WORKSPACE } from '../driver.js';
 import { etcFiles, type HostRootEntry } from '../bwrap/argv.js';
+import { SANDBOX_NET_DIR } from '../../net/env.js';
 
 /** Where the statx compatibility library sits inside the sandbox (see packages/agent/src/gvisor-compat.c). */
 export const SANDBOX_COMPAT_LIB = '/.warden/gvisor-compat.so';
@@ -46,7 +47,7 @@ export interface RootfsInput {
  * exist: the gofer, which runs as host `nobody`, cannot create them in the
  * root-owned rootfs (runsc would fail with "mkdir /proc/root/dev/shm: permission denied").
  */
-const MOUNT_POINT_DIRS = ['/usr', '/etc', '/tmp', '/dev', '/dev/shm', '/proc', '/sys', SANDBOX_WORKSPACE, '/.warden'];
+const MOUNT_POINT_DIRS = ['/usr', '/etc', '/tmp', '/dev', '/dev/shm', '/proc', '/sys', SANDBOX_WORKSPACE, '/.warden', SANDBOX_NET_DIR];
 
 /** Entries in creation order (parents first), paths relative to the rootfs directory with a leading '/'. */
 export function rootfsPlan(input: RootfsInput): RootfsEntry[] {

@@ -18,6 +18,7 @@
 import type { Limits } from '@warden/protocol';
 import { SANDBOX_AGENT_PATH, SANDBOX_WORKSPACE } from '../driver.js';
 import { SANDBOX_INNER_ID } from '../bwrap/argv.js';
+import { SANDBOX_NET_DIR, relayArgument } from '../../net/env.js';
 import type { HostLayout } from './rootfs.js';
 import { ociSeccomp, type OciSeccomp } from './seccomp.js';
 
@@ -81,6 +82,8 @@ export interface GvisorSpecInput {
   /** Host directories the launcher mounted capped tmpfs on. */
   readonly stageTmp: string;
   readonly stageShm: string;
+  /** The egress directory (the proxy's socket), shown read-only at SANDBOX_NET_DIR; the agent relays 127.0.0.1:3128 to it. */
+  readonly egressDir?: string;
 }
 
 const MiB = 1024 * 1024;
@@ -100,6 +103,7 @@ export function ociSpec(i: GvisorSpecInput): OciSpec {
   for (const e of i.layout.root) if (e.symlinkTo === undefined) mounts.push(bind(`/${e.name}`, `/${e.name}`, RO));
   for (const e of i.layout.etc) if (e.kind !== 'symlink') mounts.push(bind(e.path, e.path, RO));
   mounts.push(bind(i.stageTmp, '/tmp', RW), bind(i.stageShm, '/dev/shm', RW), bind(i.workspaceHostPath, SANDBOX_WORKSPACE, RW));
+  if (i.egressDir !== undefined) mounts.push(bind(i.egressDir, SANDBOX_NET_DIR, RO));
 
   const fileSize = i.limits.fileSizeMb * MiB;
   const idMap = (host: number): OciIdMapping[] => [
@@ -111,7 +115,7 @@ export function ociSpec(i: GvisorSpecInput): OciSpec {
     process: {
       terminal: false,
       user: { uid: SANDBOX_INNER_ID, gid: SANDBOX_INNER_ID, additionalGids: [] },
-      args: [SANDBOX_AGENT_PATH],
+      args: i.egressDir === undefined ? [SANDBOX_AGENT_PATH] : [SANDBOX_AGENT_PATH, '--relay', relayArgument()],
       // The agent gives every process its environment; it inherits nothing.
       env: [],
       cwd: SANDBOX_WORKSPACE,
