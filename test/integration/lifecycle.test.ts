@@ -173,6 +173,27 @@ describe('bad input leaves nothing behind', () => {
     expect((err as Error).message).toMatch(/more than this host's memory/);
   });
 
+  it.runIf(testRuntime() !== 'docker')('an image on a runtime that runs none is refused naming the capability, and nothing starts', async () => {
+    await using t = await testEngine();
+    const err = await t.engine.create({ image: 'python:3.12' }).catch((e: unknown) => e);
+    expect(hasCode(err, 'E_RUNTIME_UNSUPPORTED')).toBe(true);
+    expect((err as { details: { capability: string } }).details.capability).toBe('images');
+    expect((err as Error).message).toMatch(/--runtime docker/);
+    expect(t.engine.list()).toEqual([]);
+    // Twin: the same engine creates a sandbox once the image is dropped.
+    await using s = await t.engine.create();
+    expect((await s.exec(['true'])).exitCode).toBe(0);
+  });
+
+  it('a missing runtime fails closed with its remedy, on first use, and the engine carries on', async () => {
+    const other = testRuntime() === 'gvisor' ? 'docker' : 'gvisor';
+    await using t = await testEngine(other === 'gvisor' ? { runscPath: '/nonexistent/runsc' } : { dockerSocket: '/nonexistent/docker.sock' });
+    const err = await t.engine.create({ runtime: other }).catch((e: unknown) => e);
+    expect(hasCode(err, 'E_RUNTIME_UNAVAILABLE')).toBe(true);
+    expect((err as Error).message).toContain(other === 'gvisor' ? 'apt-get install -y runsc' : 'docker');
+    expect(t.engine.list()).toEqual([]);
+  });
+
   it('a missing bwrap fails closed with a remedy and creates nothing', async () => {
     await using data = await tempDir();
     const err = await createEngine({ dataDir: data.path, bwrapPath: '/nonexistent/bwrap' }).catch((e: unknown) => e);
