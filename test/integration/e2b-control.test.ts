@@ -187,7 +187,8 @@ describe('tenants, keys and access tokens', () => {
 
 describe('what Warden does not support fails clearly', () => {
   it.each([
-    ['network egress rules', { network: { allowOut: ['pypi.org'] } }, /^501: network\.allowOut is not supported/],
+    ['allowOut without deny-all (all other traffic open)', { network: { allowOut: ['pypi.org'] } }, /^501: network\.allowOut without denyOut/],
+    ['an IP address in allowOut', { network: { allowOut: ['8.8.8.8'], denyOut: [Current.ALL_TRAFFIC] } }, /^501: network\.allowOut \["8\.8\.8\.8"\]: Warden's egress proxy allows domain names only/],
     ['internet access', { allowInternetAccess: true }, /^501: allowInternetAccess: true is not supported/],
     ['pausing on timeout', { lifecycle: { onTimeout: 'pause' as const } }, /^501: Pausing is not supported/],
     ['a template that does not exist', { template: 'desktop' }, /^404: No E2B template "desktop".*"base" and "code-interpreter-v1"/],
@@ -197,6 +198,17 @@ describe('what Warden does not support fails clearly', () => {
     expect(err).toBeInstanceOf(Current.SandboxError);
     expect(err.message).toMatch(message);
     expect(t.server.engine.list().length).toBe(before); // nothing was started
+  });
+
+  it('deny-all with allowOut domains becomes an allowlist of those names through the egress proxy', async () => {
+    const sbx = await Current.Sandbox.create({ network: { denyOut: [Current.ALL_TRAFFIC], allowOut: ['pypi.org', '*.pythonhosted.org'] } });
+    try {
+      expect(t.server.engine.get(sbx.sandboxId).network.policy).toMatchObject({ mode: 'allowlist', allow: ['pypi.org:*', '*.pythonhosted.org:*'] });
+      // Programs in it are pointed at the proxy, the only way out.
+      expect((await sbx.commands.run('echo $HTTPS_PROXY')).stdout).toMatch(/^http:\/\/127\.0\.0\.1:3128/);
+    } finally {
+      await sbx.kill();
+    }
   });
 
   it('pause, snapshots, metrics, network updates and signed URLs', async () => {

@@ -36,11 +36,19 @@ describe('E2B create → Warden sandbox', () => {
     [{ templateID: 'base', iam: { tokens: { aws: { audience: 'a', tokenType: 'JWT-SVID' } } } }, 'iam'],
     [{ templateID: 'base', volumeMounts: [{ name: 'v', path: '/data' }] }, 'volumeMounts'],
     [{ templateID: 'base', network: { allowOut: ['pypi.org'] } }, 'network.allowOut'],
+    [{ templateID: 'base', network: { allowOut: ['8.8.8.8'], denyOut: ['0.0.0.0/0'] } }, 'network.allowOut'],
+    [{ templateID: 'base', network: { allowOut: ['10.0.0.0/8'], denyOut: ['0.0.0.0/0'] } }, 'network.allowOut'],
     [{ templateID: 'base', network: { denyOut: ['8.8.8.8'] } }, 'network.denyOut'],
     [{ templateID: 'base', network: { egressProxy: { address: 'p:1080' } } }, 'network.egressProxy'],
     [{ templateID: 'base', network: { httpsPorts: [3000] } }, 'network.httpsPorts'],
   ] as const)('refuses %j (E_UNSUPPORTED naming %s)', (body, feature) => {
     expect(refusal(body)).toEqual({ code: 'E_UNSUPPORTED', feature });
+  });
+
+  it('maps deny-all with allowOut domains onto an allowlist of those names on any port', () => {
+    const { body } = toWardenCreate({ templateID: 'base', network: { allowOut: ['PyPI.org', '*.pythonhosted.org'], denyOut: ['0.0.0.0/0'] } }, 'v2');
+    expect(body.network).toEqual({ mode: 'allowlist', allow: ['pypi.org:*', '*.pythonhosted.org:*'] });
+    expect(toWardenCreate({ templateID: 'base', network: { denyOut: ['0.0.0.0/0'] } }, 'v2').body.network).toBeUndefined();
   });
 
   it('refuses an unknown template with the list of known ones', () => {
