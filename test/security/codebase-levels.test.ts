@@ -542,7 +542,7 @@ r() { printf '%s: %s\n' "$1" "$(cat | tr '\n' ' ' | sed 's/ $//')"; }
 ls -a "$d" | grep -Fx -- "$n" | r ls-a
 stat -c %n -- "$p" 2>/dev/null | r stat
 cat -- "$p" 2>/dev/null | r open
-find / \( -path /proc -o -path /sys \) -prune -o -path "/workspace/$p" -print 2>/dev/null | r find
+find / \( -path /proc -o -path /sys -o -path /usr \) -prune -o -path "/workspace/$p" -print 2>/dev/null | r find
 python3 -c 'import os, sys
 def walk(d):
     for e in os.scandir(d):

@@ -11,6 +11,7 @@ import { CellOutput } from './cell.js';
 import { Interpreter, describeEnd, type InterpreterEnd, type SpawnInterpreter } from './interpreter.js';
 import { checkCell, type CellDefaults, type CellSpec, type ContextSpec, type RunCodeOptions } from './options.js';
 import type { SecretMasker } from '../secrets/mask.js';
+import { SerialQueue } from '../process/serial-queue.js';
 
 export interface CodeContextInfo {
   readonly id: string;
@@ -72,11 +73,8 @@ type Stop = 'restart' | 'close' | 'sandbox';
 
 interface Job {
   readonly spec: CellSpec;
-  readonly resolve: (e: Execution) => void;
-  readonly reject: (e: unknown) => void;
   /** Set while the job runs: interrupts the cell. */
   interrupt?: (why: Interrupt) => void;
-  onAbort?: () => void;
   stoppedBy?: Stop;
 }
 
@@ -95,10 +93,21 @@ export class CodeContext implements AsyncDisposable {
   #interp: Interpreter | undefined;
   #starting: Promise<Interpreter> | undefined;
   #version: string | undefined;
-  readonly #queue: Job[] = [];
-  #current: Job | undefined;
-  /** Settles when the running job has settled. */
-  #running: Promise<void> = Promise.resolve();
+  /** Cells in call order, one at a time. */
+  readonly #jobs: SerialQueue<Job, Execution> = new SerialQueue({
+    execute: (job) => this.#execute(job),
+    stopped: () => this.#closed !== undefined,
+    abortedBeforeStart: () => this.#notRun('AbortError', 'The cell was aborted before it started.'),
+    interrupt: (job) => job.interrupt?.('aborted'),
+    onResult: (job, e) => {
+      if (!e.error) return;
+      try {
+        job.spec.onError?.(e.error);
+      } catch {
+        // Documented: exceptions thrown by callbacks are ignored.
+      }
+    },
+  });
   #starts = 0;
   #cells = 0;
   #requestId = 0;
@@ -126,8 +135,8 @@ export class CodeContext implements AsyncDisposable {
       createdAt: this.createdAt.toISOString(),
       started: this.#interp !== undefined,
       version: this.#version,
-      busy: this.#current !== undefined,
-      queued: this.#queue.length,
+      busy: this.#jobs.current !== undefined,
+      queued: this.#jobs.queued,
       executionCount: this.#interp ? this.#cells : 0,
       restarts: Math.max(0, this.#starts - 1),
       ...(this.#closed ? { closedReason: this.#closed.why } : {}),
@@ -157,7 +166,7 @@ export class CodeContext implements AsyncDisposable {
       this.#deps.gate.failed(admission, err);
       throw err;
     }
-    return this.#deps.gate.track(admission, this.#enqueue(spec), (e) => (e.error ? `error:${e.error.name}` : 'ok'));
+    return this.#deps.gate.track(admission, this.#jobs.run({ spec }, spec.signal), (e) => (e.error ? `error:${e.error.name}` : 'ok'));
   }
 
   /**
@@ -168,7 +177,8 @@ export class CodeContext implements AsyncDisposable {
    */
   async restart(): Promise<void> {
     if (this.#closed) throw this.#closedError();
-    if (this.#current) this.#current.stoppedBy = 'restart';
+    const running = this.#jobs.current;
+    if (running) running.stoppedBy = 'restart';
     const old = this.#interp ?? (await this.#starting?.catch(() => undefined));
     this.#interp = undefined;
     await old?.destroy();
@@ -192,13 +202,14 @@ export class CodeContext implements AsyncDisposable {
   #close(stop: Stop, why: string): Promise<void> {
     this.#closing ??= (async () => {
       this.#closed = { stop, why };
-      for (const job of this.#queue.splice(0)) this.#settle(job, this.#stoppedBeforeStart(stop));
-      if (this.#current) this.#current.stoppedBy = stop;
+      this.#jobs.drain(() => this.#stoppedBeforeStart(stop));
+      const running = this.#jobs.current;
+      if (running) running.stoppedBy = stop;
       const interp = this.#interp ?? (await this.#starting?.catch(() => undefined));
       this.#interp = undefined;
       this.#deps.onClosed(this);
       await interp?.destroy();
-      await this.#running;
+      await this.#jobs.idle;
     })();
     return this.#closing;
   }
@@ -235,62 +246,6 @@ export class CodeContext implements AsyncDisposable {
       }
     })();
     return this.#starting;
-  }
-
-  #enqueue(spec: CellSpec): Promise<Execution> {
-    return new Promise<Execution>((resolve, reject) => {
-      const job: Job = { spec, resolve, reject };
-      if (spec.signal?.aborted) {
-        resolve(this.#notRun('AbortError', 'The cell was aborted before it started.'));
-        return;
-      }
-      if (spec.signal) {
-        job.onAbort = () => {
-          if (job.interrupt) job.interrupt('aborted');
-          else if (this.#dequeue(job)) this.#settle(job, this.#notRun('AbortError', 'The cell was aborted before it started.'));
-        };
-        spec.signal.addEventListener('abort', job.onAbort, { once: true });
-      }
-      this.#queue.push(job);
-      this.#pump();
-    });
-  }
-
-  #dequeue(job: Job): boolean {
-    const i = this.#queue.indexOf(job);
-    if (i < 0) return false;
-    this.#queue.splice(i, 1);
-    return true;
-  }
-
-  #settle(job: Job, e: Execution): void {
-    if (job.onAbort) job.spec.signal?.removeEventListener('abort', job.onAbort);
-    if (e.error) {
-      try {
-        job.spec.onError?.(e.error);
-      } catch {
-        // Documented: exceptions thrown by callbacks are ignored.
-      }
-    }
-    job.resolve(e);
-  }
-
-  #pump(): void {
-    if (this.#current || this.#closed) return;
-    const job = this.#queue.shift();
-    if (!job) return;
-    this.#current = job;
-    this.#running = this.#execute(job).then(
-      (e) => this.#settle(job, e),
-      (err: unknown) => {
-        if (job.onAbort) job.spec.signal?.removeEventListener('abort', job.onAbort);
-        job.reject(err);
-      },
-    );
-    void this.#running.finally(() => {
-      this.#current = undefined;
-      this.#pump();
-    });
   }
 
   #stoppedBeforeStart(stop: Stop): Execution {

@@ -89,9 +89,18 @@ export class EngineCgroups {
       try {
         const enable = hierarchy === 'v2' ? V2_ENABLE(controllers) : '';
         if (enable) await writeFile(`${mount}/cgroup.subtree_control`, enable);
-        await mkdir(`${mount}/warden`, { recursive: true });
-        if (enable) await writeFile(`${mount}/warden/cgroup.subtree_control`, enable);
-        await mkdir(`${mount}/${rel}`);
+        // `<mount>/warden` is shared: an engine closing meanwhile removes it when it looks
+        // empty, between our two mkdirs. Then it is made again (a few tries, then the error).
+        for (let attempt = 1; ; attempt++) {
+          await mkdir(`${mount}/warden`, { recursive: true });
+          if (enable) await writeFile(`${mount}/warden/cgroup.subtree_control`, enable);
+          try {
+            await mkdir(`${mount}/${rel}`);
+            break;
+          } catch (err) {
+            if ((err as NodeJS.ErrnoException).code !== 'ENOENT' || attempt >= 5) throw err;
+          }
+        }
         if (enable) await writeFile(`${mount}/${rel}/cgroup.subtree_control`, enable);
         if (controllers.includes('pids')) await writeFile(`${mount}/${rel}/pids.max`, String(await engineTaskCap()));
       } catch (err) {

@@ -10,6 +10,7 @@ import { CommandOutput } from './output.js';
 import { Shell, describeEnd, type ShellEnd, type ShellKind, type SpawnShell } from './shell.js';
 import type { Gate } from '../guard/gate.js';
 import type { SecretMasker } from '../secrets/mask.js';
+import { SerialQueue } from '../process/serial-queue.js';
 
 export interface SessionInfo {
   readonly id: string;
@@ -60,11 +61,8 @@ type Interrupt = 'timeout' | 'aborted' | 'output-limit';
 
 interface Job {
   readonly spec: RunSpec;
-  readonly resolve: (r: SessionResult) => void;
-  readonly reject: (e: unknown) => void;
   /** Set while the job runs: stops it. */
   interrupt?: (why: Interrupt) => void;
-  onAbort?: () => void;
 }
 
 /** After a timeout, abort or output cap: how long the shell has to report the command's end before it is replaced. */
@@ -79,10 +77,13 @@ export class Session implements AsyncDisposable {
   readonly #kind: ShellKind;
   #shell: Shell | undefined;
   #cwd: string | undefined;
-  readonly #queue: Job[] = [];
-  #current: Job | undefined;
-  /** Settles when the running job has settled (close() waits for it). */
-  #running: Promise<void> = Promise.resolve();
+  /** Commands in call order, one at a time (close() waits for the running one). */
+  readonly #jobs: SerialQueue<Job, SessionResult> = new SerialQueue({
+    execute: (job) => this.#execute(job),
+    stopped: () => this.#end !== undefined,
+    abortedBeforeStart: () => notRun('aborted'),
+    interrupt: (job) => job.interrupt?.('aborted'),
+  });
   #commandsRun = 0;
   #restarts = 0;
   #end: SessionEnd | undefined;
@@ -108,8 +109,8 @@ export class Session implements AsyncDisposable {
       state: this.#end ? 'closed' : 'open',
       cwd: this.#cwd,
       createdAt: this.createdAt.toISOString(),
-      busy: this.#current !== undefined,
-      queued: this.#queue.length,
+      busy: this.#jobs.current !== undefined,
+      queued: this.#jobs.queued,
       commandsRun: this.#commandsRun,
       restarts: this.#restarts,
       ...(this.#end ? { closedReason: this.#end.why } : {}),
@@ -139,26 +140,7 @@ export class Session implements AsyncDisposable {
       this.#deps.gate.failed(admission, err);
       throw err;
     }
-    return this.#deps.gate.track(admission, this.#enqueue(spec), (r) => (r.reason === 'exited' ? `exited:${String(r.exitCode)}` : r.reason));
-  }
-
-  #enqueue(spec: RunSpec): Promise<SessionResult> {
-    return new Promise<SessionResult>((resolve, reject) => {
-      const job: Job = { spec, resolve, reject };
-      if (spec.signal?.aborted) {
-        resolve(notRun('aborted'));
-        return;
-      }
-      if (spec.signal) {
-        job.onAbort = () => {
-          if (job.interrupt) job.interrupt('aborted');
-          else if (this.#dequeue(job)) this.#settle(job, notRun('aborted'));
-        };
-        spec.signal.addEventListener('abort', job.onAbort, { once: true });
-      }
-      this.#queue.push(job);
-      this.#pump();
-    });
+    return this.#deps.gate.track(admission, this.#jobs.run({ spec }, spec.signal), (r) => (r.reason === 'exited' ? `exited:${String(r.exitCode)}` : r.reason));
   }
 
   /**
@@ -171,7 +153,7 @@ export class Session implements AsyncDisposable {
       const shell = this.#shell;
       this.#finish({ reason: 'session-ended', exitCode: null, why: 'closed by close()' });
       await shell?.destroy();
-      await this.#running;
+      await this.#jobs.idle;
     })();
     return this.#closing;
   }
@@ -198,42 +180,12 @@ export class Session implements AsyncDisposable {
     });
   }
 
-  #dequeue(job: Job): boolean {
-    const i = this.#queue.indexOf(job);
-    if (i < 0) return false;
-    this.#queue.splice(i, 1);
-    return true;
-  }
-
-  #settle(job: Job, result: SessionResult): void {
-    if (job.onAbort) job.spec.signal?.removeEventListener('abort', job.onAbort);
-    job.resolve(result);
-  }
-
-  #pump(): void {
-    if (this.#current || this.#end) return;
-    const job = this.#queue.shift();
-    if (!job) return;
-    this.#current = job;
-    this.#running = this.#execute(job).then(
-      (r) => this.#settle(job, r),
-      (err: unknown) => {
-        if (job.onAbort) job.spec.signal?.removeEventListener('abort', job.onAbort);
-        job.reject(err);
-      },
-    );
-    void this.#running.finally(() => {
-      this.#current = undefined;
-      this.#pump();
-    });
-  }
-
   /** Ends the session once: settles queued jobs and the running one (through #ended), kills the shell. */
   #finish(end: SessionEnd): void {
     if (this.#end) return;
     this.#end = end;
     this.#resolveEnded(end);
-    for (const job of this.#queue.splice(0)) this.#settle(job, notRun(end.reason));
+    this.#jobs.drain(() => notRun(end.reason));
     const shell = this.#shell;
     this.#shell = undefined;
     // An exited shell's background jobs are past reach (the agent forgets a process once it exits); a live one goes with its tree.
